@@ -1,0 +1,62 @@
+import type { RedisOptions } from 'ioredis';
+
+/** A job as the processor sees it. Jobs carry ids and small routing facts, never payloads. */
+export interface OrderedJob {
+  /** Deterministic job id (e.g. the message id, or `<messageId>:<destination>`). */
+  id: string;
+  orderingKey: string;
+  partition: number;
+  /** Small string facts (≤ 1 KB in all); the queue refuses jobs over 64 KB. */
+  data: Record<string, string>;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+export interface BackoffOptions {
+  /** First delay. Default 500 ms. */
+  baseMs: number;
+  /** Cap of the exponential delay. Default 60 000 ms. */
+  maxMs: number;
+}
+
+export interface OrderedQueueOptions {
+  /** Queue name; BullMQ queues are `<name>:p<i>`. Must not contain ':' at the ends. */
+  name: string;
+  /** Redis connection (ioredis options). */
+  connection: RedisOptions;
+  /** BullMQ key prefix; tests use a fresh one per file. Default 'psl'. */
+  prefix?: string;
+  /** Number of partitions. Default 8. Changing it re-partitions keys: drain first. */
+  partitions?: number;
+  /**
+   * Does the work. Throwing an error whose retry class (engine/errors `retryClassOf`) is
+   * `transient` retries in place with backoff (the partition's line waits); `ambiguous` retries
+   * only when `retryAmbiguous` is true; otherwise the job is dead-lettered at once.
+   */
+  processor: (job: OrderedJob) => Promise<void>;
+  /** Called once when a job is dead-lettered (exhausted or permanent), before the line moves on. */
+  onDead?: (job: OrderedJob, err: unknown) => Promise<void>;
+  /** Attempts before dead-letter, first try included. Default 10. */
+  maxAttempts?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Retry `ambiguous` failures as transient. Default false. */
+  retryAmbiguous?: boolean;
+  /** Partition lease time-to-live; renewed at a third of it. Default 10 000 ms. */
+  leaseMs?: number;
+  /** Keep completed jobs this long (seconds) for inspection. Default 3600, count capped at 1000. */
+  keepCompletedSeconds?: number;
+  /** Keep dead-lettered jobs this long (seconds). Default 7 days. */
+  keepFailedSeconds?: number;
+  /** Whether this process consumes (runs workers). Producers-only processes set false. Default true. */
+  consume?: boolean;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+  /** Partitions whose lease this process holds. */
+  ownedPartitions: number[];
+}

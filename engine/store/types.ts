@@ -1,0 +1,112 @@
+/**
+ * The message store is the source of truth (see docs/design.md, "Intake guarantee").
+ * Redis/BullMQ only carries message ids; everything needed to redo work lives here.
+ */
+
+/** Life of a message. Terminal states: done, filtered, refused, dead. */
+export type MessageState =
+  | 'received' // committed, ACK sent (or about to be); not yet picked by the channel
+  | 'processing' // the inbound stage (filter/transform) is running or retrying
+  | 'routed' // transformed; destination deliveries pending
+  | 'done' // every destination delivered
+  | 'filtered' // dropped by the channel's filter on purpose
+  | 'refused' // refused at acceptance (NAK sent); kept for operators
+  | 'dead'; // failed permanently or exhausted retries; `reason` says why; can be reprocessed
+
+export const TERMINAL_STATES: readonly MessageState[] = ['done', 'filtered', 'refused', 'dead'];
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface InboundMessage {
+  channel: string;
+  /** MSH-10; may be '' when the message had none (refused ones). */
+  controlId: string;
+  /** Sending application and facility as on the wire: `MSH-3|MSH-4`. Part of the dedupe key. */
+  sender: string;
+  /** e.g. `ORU^R01`. */
+  messageType: string;
+  /** Ordering key (placer order number, else patient id); '' when none. */
+  orderingKey: string;
+  /** Charset the raw bytes were decoded with. */
+  charset: string;
+  /** The frame exactly as received. */
+  raw: Buffer;
+  /** The ACK/NAK that will be written to the socket once this commit resolves. */
+  ack: Buffer;
+  receivedAt: Date;
+  /** Initial state: `received` for accepted messages, `refused` for NAKed ones. */
+  state: 'received' | 'refused';
+  /** For refused messages: why. */
+  reason?: string;
+}
+
+export interface StoredMessage {
+  id: string;
+  /** Monotonic per store; arrival order. */
+  seq: number;
+  channel: string;
+  controlId: string;
+  sender: string;
+  messageType: string;
+  orderingKey: string;
+  charset: string;
+  receivedAt: Date;
+  state: MessageState;
+  /** Reason of the last failure (machine code first, e.g. `PSL_DEST_CONNECT: ...`). */
+  reason: string | null;
+  ack: Buffer;
+  updatedAt: Date;
+}
+
+export type ReceiveResult =
+  | { duplicate: false; id: string }
+  /** Same (channel, sender, controlId) inside the dedupe window: replay `ack`, process nothing. */
+  | { duplicate: true; id: string; ack: Buffer };
+
+export interface DeliveryRecord {
+  messageId: string;
+  destination: string;
+  state: DeliveryState;
+  attempts: number;
+  detail: string | null;
+  updatedAt: Date;
+}
+
+export interface StoreCounts {
+  [state: string]: number;
+}
+
+export interface MessageStore {
+  /** Creates tables if needed. Idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Inserts the message and its ACK in one durable transaction, unless a message with the same
+   * (channel, sender, controlId) was received less than `dedupeWindowMs` ago (0 = no dedupe;
+   * empty controlIds are never deduplicated). Resolves only after the commit is durable.
+   */
+  receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult>;
+
+  get(id: string): Promise<StoredMessage | undefined>;
+  /** The raw bytes of a message. */
+  raw(id: string): Promise<Buffer | undefined>;
+  setState(id: string, state: MessageState, reason?: string | null): Promise<void>;
+
+  /** Named content attached to a message (e.g. `transformed`). Overwrites. */
+  putContent(id: string, name: string, data: Buffer): Promise<void>;
+  getContent(id: string, name: string): Promise<Buffer | undefined>;
+
+  /** Upserts the delivery state of one destination; increments attempts when `attempt` is true. */
+  setDelivery(id: string, destination: string, state: DeliveryState, detail?: string | null, attempt?: boolean): Promise<void>;
+  getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined>;
+  deliveries(id: string): Promise<DeliveryRecord[]>;
+
+  /** Non-terminal messages of a channel in arrival order (seq ascending), after `afterSeq`. */
+  pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Messages of a channel in a state, newest first (operators' view). */
+  list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]>;
+  counts(channel: string): Promise<StoreCounts>;
+  /** Deletes terminal messages older than the date; returns how many. Chunked internally. */
+  prune(olderThan: Date): Promise<number>;
+}
