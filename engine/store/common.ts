@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { PasserelleError } from '../errors';
+import type { DeliveryState, InboundMessage, MessageState } from './types';
+import { TERMINAL_STATES } from './types';
+
+/** Every state, in life order; `counts()` reports each of them (0 when none). */
+export const ALL_STATES: readonly MessageState[] = ['received', 'processing', 'routed', 'done', 'filtered', 'refused', 'dead'];
+export const NON_TERMINAL_STATES: readonly MessageState[] = ALL_STATES.filter((s) => !TERMINAL_STATES.includes(s));
+const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'dead'];
+
+/** Rows deleted per prune transaction: short enough never to hold the write lock for long. */
+export const PRUNE_CHUNK = 1000;
+
+/**
+ * A message id: a UUIDv7-shaped string (48-bit millisecond timestamp, then 74 random bits), so
+ * ids sort roughly by creation time and stay unique across processes sharing one database.
+ */
+export function newMessageId(): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(Date.now(), 0, 6);
+  b[6] = (b[6] & 0x0f) | 0x70; // version 7
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Rejects malformed input before it reaches SQL (a wrong type would otherwise be stored as-is). */
+export function checkInbound(msg: InboundMessage, dedupeWindowMs: number): void {
+  const bad = (what: string): never => {
+    throw new TypeError(`store.receive: ${what}`);
+  };
+  for (const k of ['channel', 'controlId', 'sender', 'messageType', 'orderingKey', 'charset'] as const) {
+    if (typeof msg[k] !== 'string') bad(`${k} must be a string`);
+  }
+  if (msg.channel === '') bad('channel must not be empty');
+  if (!Buffer.isBuffer(msg.raw)) bad('raw must be a Buffer');
+  if (!Buffer.isBuffer(msg.ack)) bad('ack must be a Buffer');
+  if (!(msg.receivedAt instanceof Date) || Number.isNaN(msg.receivedAt.getTime())) bad('receivedAt must be a valid Date');
+  if (msg.state !== 'received' && msg.state !== 'refused') bad(`initial state must be received or refused, not ${String(msg.state)}`);
+  if (msg.reason !== undefined && msg.reason !== null && typeof msg.reason !== 'string') bad('reason must be a string');
+  if (typeof dedupeWindowMs !== 'number' || !(dedupeWindowMs >= 0)) bad('dedupeWindowMs must be a number >= 0');
+}
+
+/**
+ * Whether this message takes part in dedupe. Empty control ids never do. Duplicates are only
+ * looked for among accepted messages: a refused original is not a reason to replay its NAK to a
+ * corrected resend carrying the same MSH-10 (see `receive` in the stores).
+ */
+export function dedupes(msg: InboundMessage, dedupeWindowMs: number): boolean {
+  return dedupeWindowMs > 0 && msg.controlId !== '';
+}
+
+export function checkState(state: MessageState): void {
+  if (!ALL_STATES.includes(state)) throw new TypeError(`unknown message state: ${String(state)}`);
+}
+
+export function checkDeliveryState(state: DeliveryState): void {
+  if (!DELIVERY_STATES.includes(state)) throw new TypeError(`unknown delivery state: ${String(state)}`);
+}
+
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`limit must be an integer >= 0, got ${String(limit)}`);
+  return limit;
+}
+
+export function storeUnavailable(cause: unknown): PasserelleError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new PasserelleError('PSL_STORE_UNAVAILABLE', `the message store could not commit: ${detail}`, { cause });
+}
+
+export function messageMissing(id: string, cause?: unknown): PasserelleError {
+  return new PasserelleError('PSL_MESSAGE_MISSING', `no message ${id} in the store`, { cause, details: { messageId: id } });
+}
+
+export function zeroCounts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of ALL_STATES) out[s] = 0;
+  return out;
+}

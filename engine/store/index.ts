@@ -1,0 +1,26 @@
+import type { MessageStore } from './types';
+import { SqliteStore } from './sqlite';
+import { PgStore } from './postgres';
+
+export * from './types';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite';
+export { PgStore, type PgStoreOptions } from './postgres';
+export { newMessageId } from './common';
+
+export type StoreConfig =
+  | { kind: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
+  | { kind: 'postgres'; url: string; schema?: string; poolSize?: number };
+
+/** The configured store, not yet initialised: call `init()` before use. */
+export function createStore(cfg: StoreConfig): MessageStore {
+  switch (cfg.kind) {
+    case 'sqlite':
+      return new SqliteStore({ path: cfg.path, synchronous: cfg.synchronous });
+    case 'postgres':
+      return new PgStore({ connectionString: cfg.url, schema: cfg.schema, poolSize: cfg.poolSize });
+    default: {
+      const kind: never = cfg;
+      throw new TypeError(`unknown store kind: ${String((kind as { kind?: unknown }).kind)}`);
+    }
+  }
+}

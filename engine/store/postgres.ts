@@ -1,0 +1,449 @@
+/**
+ * PostgreSQL message store, for several engine processes (on several hosts) sharing one database.
+ *
+ * Durability: a commit returns only once PostgreSQL reports it durable. That is the server's
+ * default (`synchronous_commit = on`, or a stronger replication setting, which is kept). If the
+ * server or role runs with `synchronous_commit = off`, `receive()` switches it back on for its
+ * own transactions (SET LOCAL), because the ACK must never get ahead of the data.
+ *
+ * Dedupe is race-free between processes: a receive that takes part in dedupe runs in a
+ * transaction that first takes a transaction-scoped advisory lock on a 64-bit hash of
+ * (schema, channel, sender, controlId), then looks for a duplicate, then inserts. Two
+ * processes inserting the same key at once serialise on the lock; the second one's look-up
+ * runs in a fresh snapshot (READ COMMITTED, new statement) taken after the first committed,
+ * so it sees the first row. A hash collision only serialises two unrelated keys.
+ */
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type {
+  DeliveryRecord,
+  DeliveryState,
+  InboundMessage,
+  MessageState,
+  MessageStore,
+  ReceiveResult,
+  StoreCounts,
+  StoredMessage,
+} from './types';
+import { TERMINAL_STATES } from './types';
+import {
+  PRUNE_CHUNK,
+  checkDeliveryState,
+  checkInbound,
+  checkLimit,
+  checkState,
+  dedupes,
+  messageMissing,
+  newMessageId,
+  storeUnavailable,
+  zeroCounts,
+} from './common';
+
+export interface PgStoreOptions {
+  connectionString: string;
+  /** Schema holding the tables; created by init(). Default 'passerelle'. */
+  schema?: string;
+  /** Maximum connections of this process's pool. Default 10. */
+  poolSize?: number;
+}
+
+interface MessageRow {
+  seq: string; // BIGINT comes back as a string
+  id: string;
+  channel: string;
+  control_id: string;
+  sender: string;
+  message_type: string;
+  ordering_key: string;
+  charset: string;
+  received_at: Date;
+  state: MessageState;
+  reason: string | null;
+  ack: Buffer;
+  updated_at: Date;
+}
+
+interface DeliveryRow {
+  message_id: string;
+  destination: string;
+  state: DeliveryState;
+  attempts: number;
+  detail: string | null;
+  updated_at: Date;
+}
+
+const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
+const TERMINAL_SQL = sqlList(TERMINAL_STATES);
+const MESSAGE_COLUMNS =
+  'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    channel: r.channel,
+    controlId: r.control_id,
+    sender: r.sender,
+    messageType: r.message_type,
+    orderingKey: r.ordering_key,
+    charset: r.charset,
+    receivedAt: r.received_at,
+    state: r.state,
+    reason: r.reason,
+    ack: r.ack,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toDelivery(r: DeliveryRow): DeliveryRecord {
+  return {
+    messageId: r.message_id,
+    destination: r.destination,
+    state: r.state,
+    attempts: r.attempts,
+    detail: r.detail,
+    updatedAt: r.updated_at,
+  };
+}
+
+function isForeignKeyError(e: unknown): boolean {
+  return !!e && typeof e === 'object' && (e as { code?: unknown }).code === '23503';
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export class PgStore implements MessageStore {
+  private readonly pool: Pool;
+  private readonly schema: string;
+  /** Qualified table names. */
+  private readonly t: { messages: string; contents: string; deliveries: string };
+  private forceSyncCommit = false;
+  private initialised = false;
+  private closed = false;
+
+  constructor(options: PgStoreOptions) {
+    if (!options || typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new TypeError('PgStore: options.connectionString is required');
+    }
+    const schema = options.schema ?? 'passerelle';
+    if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
+    this.schema = schema;
+    const q = `"${schema}"`;
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries` };
+    const config: PoolConfig = {
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      application_name: 'passerelle',
+    };
+    this.pool = new Pool(config);
+    // An idle connection dropped by the server must not crash the process; the next query
+    // on the pool reports the problem to its caller.
+    this.pool.on('error', () => undefined);
+  }
+
+  async init(): Promise<void> {
+    this.checkOpen();
+    const { messages, contents, deliveries } = this.t;
+    await this.inTransaction(async (c) => {
+      // Concurrent CREATE ... IF NOT EXISTS from several processes can still collide: serialise.
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`passerelle.store.init:${this.schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${messages} (
+          seq          BIGSERIAL   PRIMARY KEY,
+          id           TEXT        NOT NULL UNIQUE,
+          channel      TEXT        NOT NULL,
+          control_id   TEXT        NOT NULL,
+          sender       TEXT        NOT NULL,
+          message_type TEXT        NOT NULL,
+          ordering_key TEXT        NOT NULL,
+          charset      TEXT        NOT NULL,
+          received_at  TIMESTAMPTZ NOT NULL,
+          state        TEXT        NOT NULL,
+          reason       TEXT,
+          updated_at   TIMESTAMPTZ NOT NULL,
+          ack          BYTEA       NOT NULL,
+          raw          BYTEA       NOT NULL
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_dedupe ON ${messages} (channel, sender, control_id, received_at)`);
+      await c.query(
+        `CREATE INDEX IF NOT EXISTS messages_pending ON ${messages} (channel, seq) WHERE state NOT IN (${TERMINAL_SQL})`,
+      );
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_by_state ON ${messages} (channel, state, seq)`);
+      await c.query(
+        `CREATE INDEX IF NOT EXISTS messages_prunable ON ${messages} (received_at) WHERE state IN (${TERMINAL_SQL})`,
+      );
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${contents} (
+          message_id TEXT  NOT NULL REFERENCES ${messages} (id) ON DELETE CASCADE,
+          name       TEXT  NOT NULL,
+          data       BYTEA NOT NULL,
+          PRIMARY KEY (message_id, name)
+        )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${deliveries} (
+          message_id  TEXT        NOT NULL REFERENCES ${messages} (id) ON DELETE CASCADE,
+          destination TEXT        NOT NULL,
+          state       TEXT        NOT NULL,
+          attempts    INTEGER     NOT NULL,
+          detail      TEXT,
+          updated_at  TIMESTAMPTZ NOT NULL,
+          PRIMARY KEY (message_id, destination)
+        )`);
+      const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
+    });
+    this.initialised = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  async receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
+    checkInbound(msg, dedupeWindowMs);
+    this.checkReady();
+    const withDedupe = dedupes(msg, dedupeWindowMs);
+    try {
+      if (!withDedupe && !this.forceSyncCommit) {
+        // One statement, one implicit transaction: durable when the query returns.
+        const id = await this.insert(this.pool, msg);
+        return { duplicate: false, id };
+      }
+      return await this.inTransaction(async (c) => {
+        if (this.forceSyncCommit) await c.query('SET LOCAL synchronous_commit TO on');
+        if (withDedupe) {
+          await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+            [this.schema, msg.channel, msg.sender, msg.controlId].join('\u001f'),
+          ]);
+          const dup = await c.query<{ id: string; ack: Buffer }>(
+            `SELECT id, ack FROM ${this.t.messages}
+              WHERE channel = $1 AND sender = $2 AND control_id = $3 AND received_at >= $4 AND state <> 'refused'
+              ORDER BY received_at DESC, seq DESC LIMIT 1`,
+            [msg.channel, msg.sender, msg.controlId, new Date(msg.receivedAt.getTime() - dedupeWindowMs)],
+          );
+          const row = dup.rows[0];
+          if (row) return { duplicate: true, id: row.id, ack: row.ack };
+        }
+        return { duplicate: false, id: await this.insert(c, msg) };
+      });
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+  }
+
+  private async insert(c: Pool | PoolClient, msg: InboundMessage): Promise<string> {
+    const id = newMessageId();
+    await c.query(
+      `INSERT INTO ${this.t.messages} (id, channel, control_id, sender, message_type, ordering_key, charset,
+                                       received_at, state, reason, updated_at, ack, raw)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), $11, $12)`,
+      [
+        id,
+        msg.channel,
+        msg.controlId,
+        msg.sender,
+        msg.messageType,
+        msg.orderingKey,
+        msg.charset,
+        msg.receivedAt,
+        msg.state,
+        msg.reason ?? null,
+        msg.ack,
+        msg.raw,
+      ],
+    );
+    return id;
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages} WHERE id = $1`, [id]);
+    return r.rows[0] ? toMessage(r.rows[0]) : undefined;
+  }
+
+  async raw(id: string): Promise<Buffer | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<{ raw: Buffer }>(`SELECT raw FROM ${this.t.messages} WHERE id = $1`, [id]);
+    return r.rows[0]?.raw;
+  }
+
+  async setState(id: string, state: MessageState, reason?: string | null): Promise<void> {
+    checkState(state);
+    this.checkReady();
+    const r =
+      reason === undefined
+        ? await this.pool.query(`UPDATE ${this.t.messages} SET state = $1, updated_at = now() WHERE id = $2`, [state, id])
+        : await this.pool.query(`UPDATE ${this.t.messages} SET state = $1, reason = $2, updated_at = now() WHERE id = $3`, [
+            state,
+            reason,
+            id,
+          ]);
+    if (r.rowCount === 0) throw messageMissing(id);
+  }
+
+  async putContent(id: string, name: string, data: Buffer): Promise<void> {
+    if (!Buffer.isBuffer(data)) throw new TypeError('putContent: data must be a Buffer');
+    this.checkReady();
+    try {
+      await this.pool.query(
+        `INSERT INTO ${this.t.contents} (message_id, name, data) VALUES ($1, $2, $3)
+         ON CONFLICT (message_id, name) DO UPDATE SET data = EXCLUDED.data`,
+        [id, name, data],
+      );
+    } catch (e) {
+      if (isForeignKeyError(e)) throw messageMissing(id, e);
+      throw e;
+    }
+  }
+
+  async getContent(id: string, name: string): Promise<Buffer | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<{ data: Buffer }>(
+      `SELECT data FROM ${this.t.contents} WHERE message_id = $1 AND name = $2`,
+      [id, name],
+    );
+    return r.rows[0]?.data;
+  }
+
+  async setDelivery(
+    id: string,
+    destination: string,
+    state: DeliveryState,
+    detail?: string | null,
+    attempt?: boolean,
+  ): Promise<void> {
+    checkDeliveryState(state);
+    this.checkReady();
+    const d = this.t.deliveries;
+    try {
+      await this.pool.query(
+        `INSERT INTO ${d} AS d (message_id, destination, state, attempts, detail, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (message_id, destination) DO UPDATE SET
+           state = EXCLUDED.state,
+           attempts = d.attempts + EXCLUDED.attempts,
+           detail = CASE WHEN $6::boolean THEN d.detail ELSE EXCLUDED.detail END,
+           updated_at = EXCLUDED.updated_at`,
+        [id, destination, state, attempt ? 1 : 0, detail ?? null, detail === undefined],
+      );
+    } catch (e) {
+      if (isForeignKeyError(e)) throw messageMissing(id, e);
+      throw e;
+    }
+  }
+
+  async getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<DeliveryRow>(
+      `SELECT * FROM ${this.t.deliveries} WHERE message_id = $1 AND destination = $2`,
+      [id, destination],
+    );
+    return r.rows[0] ? toDelivery(r.rows[0]) : undefined;
+  }
+
+  async deliveries(id: string): Promise<DeliveryRecord[]> {
+    this.checkReady();
+    const r = await this.pool.query<DeliveryRow>(
+      `SELECT * FROM ${this.t.deliveries} WHERE message_id = $1 ORDER BY destination`,
+      [id],
+    );
+    return r.rows.map(toDelivery);
+  }
+
+  async pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    this.checkReady();
+    const r = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages}
+        WHERE channel = $1 AND seq > $2 AND state NOT IN (${TERMINAL_SQL})
+        ORDER BY seq LIMIT $3`,
+      [channel, afterSeq, limit],
+    );
+    return r.rows.map(toMessage);
+  }
+
+  async list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    this.checkReady();
+    if (state !== undefined) checkState(state);
+    const r =
+      state === undefined
+        ? await this.pool.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages} WHERE channel = $1 ORDER BY seq DESC LIMIT $2`,
+            [channel, limit],
+          )
+        : await this.pool.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages} WHERE channel = $1 AND state = $2 ORDER BY seq DESC LIMIT $3`,
+            [channel, state, limit],
+          );
+    return r.rows.map(toMessage);
+  }
+
+  async counts(channel: string): Promise<StoreCounts> {
+    this.checkReady();
+    const r = await this.pool.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM ${this.t.messages} WHERE channel = $1 GROUP BY state`,
+      [channel],
+    );
+    const out: StoreCounts = zeroCounts();
+    for (const row of r.rows) out[row.state] = row.n;
+    return out;
+  }
+
+  /**
+   * Deletes terminal messages received AND last updated before `olderThan`, with their contents
+   * and deliveries (ON DELETE CASCADE), PRUNE_CHUNK rows per statement (each its own short
+   * transaction). Rows another transaction holds locked are skipped, not waited for.
+   */
+  async prune(olderThan: Date): Promise<number> {
+    if (Number.isNaN(olderThan.getTime())) throw new TypeError('prune: olderThan must be a valid Date');
+    this.checkReady();
+    const m = this.t.messages;
+    let total = 0;
+    for (;;) {
+      const r = await this.pool.query(
+        `WITH victims AS (
+           SELECT seq FROM ${m}
+            WHERE state IN (${TERMINAL_SQL}) AND received_at < $1 AND updated_at < $1
+            LIMIT ${PRUNE_CHUNK}
+            FOR UPDATE SKIP LOCKED)
+         DELETE FROM ${m} WHERE seq IN (SELECT seq FROM victims) AND state IN (${TERMINAL_SQL})`,
+        [olderThan],
+      );
+      const n = r.rowCount ?? 0;
+      total += n;
+      if (n < PRUNE_CHUNK) return total;
+    }
+  }
+
+  private async inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        await c.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError; // the connection is unusable: do not give it back to the pool
+      }
+      throw e;
+    } finally {
+      c.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('PgStore: closed');
+  }
+
+  private checkReady(): void {
+    this.checkOpen();
+    if (!this.initialised) throw new Error('PgStore: init() has not been called');
+  }
+}

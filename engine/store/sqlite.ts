@@ -1,0 +1,472 @@
+/**
+ * Embedded message store (default): one SQLite file in WAL mode, through better-sqlite3.
+ *
+ * Durability: `receive()` resolves only after COMMIT returned. With `synchronous: 'FULL'`
+ * (default) the WAL is fsynced at every commit, so an ACK survives power loss. With 'NORMAL'
+ * the commit reaches the OS page cache but is not fsynced: safe against a crash of the engine
+ * process (kill -9), not against a power cut or a kernel crash.
+ *
+ * Group commit: `receive()` calls made in the same event-loop turn (several connections
+ * delivering frames at once) are queued and written in ONE `BEGIN IMMEDIATE` transaction on the
+ * next `setImmediate`, then every promise resolves. Items are applied in call order inside the
+ * transaction, so a duplicate of a message queued earlier in the same batch is recognised. Each
+ * item runs in its own savepoint: one bad item is rejected alone, the others still commit.
+ *
+ * Several processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE)
+ * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  DeliveryRecord,
+  DeliveryState,
+  InboundMessage,
+  MessageState,
+  MessageStore,
+  ReceiveResult,
+  StoreCounts,
+  StoredMessage,
+} from './types';
+import { TERMINAL_STATES } from './types';
+import {
+  PRUNE_CHUNK,
+  checkDeliveryState,
+  checkInbound,
+  checkLimit,
+  checkState,
+  dedupes,
+  messageMissing,
+  newMessageId,
+  storeUnavailable,
+  zeroCounts,
+} from './common';
+
+export interface SqliteStoreOptions {
+  /** Database file; parent directories are created. */
+  path: string;
+  /**
+   * Default 'FULL'. 'NORMAL' in WAL mode is safe against a process crash (kill -9) but not
+   * against power loss.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** How long a write waits for another process holding the lock. Default 5 000 ms. */
+  busyTimeoutMs?: number;
+}
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  channel: string;
+  control_id: string;
+  sender: string;
+  message_type: string;
+  ordering_key: string;
+  charset: string;
+  received_at: number;
+  state: MessageState;
+  reason: string | null;
+  ack: Buffer;
+  updated_at: number;
+}
+
+interface DeliveryRow {
+  message_id: string;
+  destination: string;
+  state: DeliveryState;
+  attempts: number;
+  detail: string | null;
+  updated_at: number;
+}
+
+interface Waiting {
+  msg: InboundMessage;
+  windowMs: number;
+  resolve(r: ReceiveResult): void;
+  reject(e: unknown): void;
+}
+
+type Outcome = { ok: true; result: ReceiveResult } | { ok: false; error: unknown };
+
+const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
+const TERMINAL_SQL = sqlList(TERMINAL_STATES);
+
+/** Columns of StoredMessage; `raw` is left out on purpose (read it with `raw()`). */
+const MESSAGE_COLUMNS =
+  'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT    NOT NULL UNIQUE,
+  channel      TEXT    NOT NULL,
+  control_id   TEXT    NOT NULL,
+  sender       TEXT    NOT NULL,
+  message_type TEXT    NOT NULL,
+  ordering_key TEXT    NOT NULL,
+  charset      TEXT    NOT NULL,
+  received_at  INTEGER NOT NULL,  -- ms since epoch
+  state        TEXT    NOT NULL,
+  reason       TEXT,
+  updated_at   INTEGER NOT NULL,  -- ms since epoch
+  ack          BLOB    NOT NULL,
+  raw          BLOB    NOT NULL   -- last: row scans that skip it never walk its overflow pages
+);
+CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (channel, sender, control_id, received_at);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (channel, seq) WHERE state NOT IN (${TERMINAL_SQL});
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages (channel, state, seq);
+CREATE INDEX IF NOT EXISTS messages_prunable ON messages (received_at) WHERE state IN (${TERMINAL_SQL});
+
+CREATE TABLE IF NOT EXISTS contents (
+  message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  data       BLOB NOT NULL,
+  PRIMARY KEY (message_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  message_id  TEXT    NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  destination TEXT    NOT NULL,
+  state       TEXT    NOT NULL,
+  attempts    INTEGER NOT NULL,
+  detail      TEXT,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (message_id, destination)
+) WITHOUT ROWID;
+`;
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    seq: r.seq,
+    channel: r.channel,
+    controlId: r.control_id,
+    sender: r.sender,
+    messageType: r.message_type,
+    orderingKey: r.ordering_key,
+    charset: r.charset,
+    receivedAt: new Date(r.received_at),
+    state: r.state,
+    reason: r.reason,
+    ack: r.ack,
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+function toDelivery(r: DeliveryRow): DeliveryRecord {
+  return {
+    messageId: r.message_id,
+    destination: r.destination,
+    state: r.state,
+    attempts: r.attempts,
+    detail: r.detail,
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+function isForeignKeyError(e: unknown): boolean {
+  return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    findDuplicate: db.prepare<[string, string, string, number], { id: string; ack: Buffer }>(
+      `SELECT id, ack FROM messages
+        WHERE channel = ? AND sender = ? AND control_id = ? AND received_at >= ? AND state <> 'refused'
+        ORDER BY received_at DESC, seq DESC LIMIT 1`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO messages (id, channel, control_id, sender, message_type, ordering_key, charset,
+                             received_at, state, reason, updated_at, ack, raw)
+       VALUES (@id, @channel, @controlId, @sender, @messageType, @orderingKey, @charset,
+               @receivedAt, @state, @reason, @updatedAt, @ack, @raw)`,
+    ),
+    get: db.prepare<[string], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
+    raw: db.prepare<[string], { raw: Buffer }>('SELECT raw FROM messages WHERE id = ?'),
+    setState: db.prepare<[MessageState, number, string]>('UPDATE messages SET state = ?, updated_at = ? WHERE id = ?'),
+    setStateReason: db.prepare<[MessageState, string | null, number, string]>(
+      'UPDATE messages SET state = ?, reason = ?, updated_at = ? WHERE id = ?',
+    ),
+    putContent: db.prepare<[string, string, Buffer]>(
+      `INSERT INTO contents (message_id, name, data) VALUES (?, ?, ?)
+       ON CONFLICT (message_id, name) DO UPDATE SET data = excluded.data`,
+    ),
+    getContent: db.prepare<[string, string], { data: Buffer }>('SELECT data FROM contents WHERE message_id = ? AND name = ?'),
+    // detail: @keepDetail = 1 keeps the stored detail (argument left undefined).
+    setDelivery: db.prepare(
+      `INSERT INTO deliveries (message_id, destination, state, attempts, detail, updated_at)
+       VALUES (@id, @destination, @state, @inc, @detail, @now)
+       ON CONFLICT (message_id, destination) DO UPDATE SET
+         state = excluded.state,
+         attempts = deliveries.attempts + excluded.attempts,
+         detail = CASE WHEN @keepDetail = 1 THEN deliveries.detail ELSE excluded.detail END,
+         updated_at = excluded.updated_at`,
+    ),
+    getDelivery: db.prepare<[string, string], DeliveryRow>(
+      'SELECT * FROM deliveries WHERE message_id = ? AND destination = ?',
+    ),
+    deliveries: db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE message_id = ? ORDER BY destination'),
+    pending: db.prepare<[string, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE channel = ? AND seq > ? AND state NOT IN (${TERMINAL_SQL})
+        ORDER BY seq LIMIT ?`,
+    ),
+    listAll: db.prepare<[string, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    listState: db.prepare<[string, MessageState, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND state = ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    counts: db.prepare<[string], { state: string; n: number }>(
+      'SELECT state, COUNT(*) AS n FROM messages WHERE channel = ? GROUP BY state',
+    ),
+    pruneChunk: db.prepare<[number, number, number]>(
+      `DELETE FROM messages WHERE seq IN (
+         SELECT seq FROM messages
+          WHERE state IN (${TERMINAL_SQL}) AND received_at < ? AND updated_at < ?
+          LIMIT ?)`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore implements MessageStore {
+  private readonly opts: Required<SqliteStoreOptions>;
+  private db: Database.Database | undefined;
+  private st: Statements | undefined;
+  private closed = false;
+
+  private waiting: Waiting[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
+  private writeBatch: Database.Transaction<(batch: Waiting[]) => Outcome[]> | undefined;
+  private writeOne: Database.Transaction<(w: Waiting) => ReceiveResult> | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    if (!options || typeof options.path !== 'string' || options.path === '') {
+      throw new TypeError('SqliteStore: options.path is required');
+    }
+    const synchronous = options.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+      throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
+    }
+    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+  }
+
+  async init(): Promise<void> {
+    if (this.closed) throw new Error('SqliteStore: closed');
+    if (!this.db) {
+      fs.mkdirSync(path.dirname(path.resolve(this.opts.path)), { recursive: true });
+      const db = new Database(this.opts.path);
+      try {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.opts.busyTimeoutMs))}`);
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (String(mode).toLowerCase() !== 'wal') throw new Error(`SqliteStore: could not enable WAL mode (got ${String(mode)})`);
+        db.pragma(`synchronous = ${this.opts.synchronous}`);
+        db.pragma('foreign_keys = ON');
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+      this.db = db;
+    }
+    const db = this.db;
+    db.transaction(() => db.exec(SCHEMA)).immediate();
+    this.st = prepareStatements(db);
+    this.writeOne = db.transaction((w: Waiting) => this.applyOne(w));
+    this.writeBatch = db.transaction((batch: Waiting[]) => {
+      const outcomes: Outcome[] = [];
+      for (const w of batch) {
+        try {
+          outcomes.push({ ok: true, result: this.writeOne!(w) }); // a savepoint per item
+        } catch (error) {
+          // SQLite may have rolled the whole transaction back (I/O error, disk full, busy):
+          // then nothing of the batch is safe, fail all of it.
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.db) this.flush(); // commit what was already asked for
+    this.db?.close();
+    this.db = undefined;
+    this.st = undefined;
+  }
+
+  receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
+    try {
+      checkInbound(msg, dedupeWindowMs);
+      this.statements();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<ReceiveResult>((resolve, reject) => {
+      this.waiting.push({ msg, windowMs: dedupeWindowMs, resolve, reject });
+      if (!this.flushTimer) this.flushTimer = setImmediate(() => this.flush());
+    });
+  }
+
+  /** Writes every queued `receive()` in one transaction, then settles their promises. */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length === 0) return;
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.writeBatch!.immediate(batch);
+    } catch (e) {
+      const err = storeUnavailable(e);
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) w.resolve(o.result);
+      else w.reject(storeUnavailable(o.error));
+    });
+  }
+
+  /** Runs inside the batch transaction. */
+  private applyOne(w: Waiting): ReceiveResult {
+    const st = this.st!;
+    const { msg } = w;
+    const receivedAt = msg.receivedAt.getTime();
+    if (dedupes(msg, w.windowMs)) {
+      const dup = st.findDuplicate.get(msg.channel, msg.sender, msg.controlId, receivedAt - w.windowMs);
+      if (dup) return { duplicate: true, id: dup.id, ack: dup.ack };
+    }
+    const id = newMessageId();
+    st.insert.run({
+      id,
+      channel: msg.channel,
+      controlId: msg.controlId,
+      sender: msg.sender,
+      messageType: msg.messageType,
+      orderingKey: msg.orderingKey,
+      charset: msg.charset,
+      receivedAt,
+      state: msg.state,
+      reason: msg.reason ?? null,
+      updatedAt: Date.now(),
+      ack: msg.ack,
+      raw: msg.raw,
+    });
+    return { duplicate: false, id };
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    const row = this.statements().get.get(id);
+    return row ? toMessage(row) : undefined;
+  }
+
+  async raw(id: string): Promise<Buffer | undefined> {
+    return this.statements().raw.get(id)?.raw;
+  }
+
+  async setState(id: string, state: MessageState, reason?: string | null): Promise<void> {
+    checkState(state);
+    const st = this.statements();
+    const info =
+      reason === undefined ? st.setState.run(state, Date.now(), id) : st.setStateReason.run(state, reason, Date.now(), id);
+    if (info.changes === 0) throw messageMissing(id);
+  }
+
+  async putContent(id: string, name: string, data: Buffer): Promise<void> {
+    if (!Buffer.isBuffer(data)) throw new TypeError('putContent: data must be a Buffer');
+    try {
+      this.statements().putContent.run(id, name, data);
+    } catch (e) {
+      if (isForeignKeyError(e)) throw messageMissing(id, e);
+      throw e;
+    }
+  }
+
+  async getContent(id: string, name: string): Promise<Buffer | undefined> {
+    return this.statements().getContent.get(id, name)?.data;
+  }
+
+  async setDelivery(
+    id: string,
+    destination: string,
+    state: DeliveryState,
+    detail?: string | null,
+    attempt?: boolean,
+  ): Promise<void> {
+    checkDeliveryState(state);
+    try {
+      this.statements().setDelivery.run({
+        id,
+        destination,
+        state,
+        inc: attempt ? 1 : 0,
+        detail: detail ?? null,
+        keepDetail: detail === undefined ? 1 : 0,
+        now: Date.now(),
+      });
+    } catch (e) {
+      if (isForeignKeyError(e)) throw messageMissing(id, e);
+      throw e;
+    }
+  }
+
+  async getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined> {
+    const row = this.statements().getDelivery.get(id, destination);
+    return row ? toDelivery(row) : undefined;
+  }
+
+  async deliveries(id: string): Promise<DeliveryRecord[]> {
+    return this.statements().deliveries.all(id).map(toDelivery);
+  }
+
+  async pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    return this.statements().pending.all(channel, afterSeq, checkLimit(limit)).map(toMessage);
+  }
+
+  async list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]> {
+    const st = this.statements();
+    checkLimit(limit);
+    if (state === undefined) return st.listAll.all(channel, limit).map(toMessage);
+    checkState(state);
+    return st.listState.all(channel, state, limit).map(toMessage);
+  }
+
+  async counts(channel: string): Promise<StoreCounts> {
+    const out: StoreCounts = zeroCounts();
+    for (const r of this.statements().counts.all(channel)) out[r.state] = r.n;
+    return out;
+  }
+
+  /**
+   * Deletes terminal messages received AND last updated before `olderThan` (a message that died
+   * yesterday after weeks of retries is kept as long as a fresh one), with their contents and
+   * deliveries, PRUNE_CHUNK rows per transaction, yielding to the event loop between chunks so
+   * queued receives commit in between.
+   */
+  async prune(olderThan: Date): Promise<number> {
+    const cutoff = olderThan.getTime();
+    if (Number.isNaN(cutoff)) throw new TypeError('prune: olderThan must be a valid Date');
+    let total = 0;
+    for (;;) {
+      const st = this.statements();
+      const n = this.db!.transaction(() => st.pruneChunk.run(cutoff, cutoff, PRUNE_CHUNK).changes).immediate();
+      total += n;
+      if (n < PRUNE_CHUNK) return total;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  private statements(): Statements {
+    if (this.closed) throw new Error('SqliteStore: closed');
+    if (!this.st) throw new Error('SqliteStore: init() has not been called');
+    return this.st;
+  }
+}
