@@ -1,0 +1,23 @@
+# Passerelle engine image. Redis and PostgreSQL are separate services (docker-compose.yml).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY engine engine
+COPY bench bench
+COPY test/support test/support
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production PASSERELLE_EMBEDDED_REDIS=0
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY package.json ./
+COPY channels channels
+COPY mappings mappings
+EXPOSE 2575 2576 2577
+USER node
+CMD ["node", "dist/engine/cli/main.js", "start", "--channels", "channels"]

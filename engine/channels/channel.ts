@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RedisOptions } from 'ioredis';
+import { MllpServer } from '../mllp';
+import { nakFromRaw } from '../hl7';
+import { FileDestination, MllpDestination, type Destination } from '../delivery';
+import type { ChannelConfig } from '../config/channel-schema';
+import type { MessageStore } from '../store/types';
+import type { Logger } from '../ops/logger';
+import { Intake } from './intake';
+import { Pipeline } from './pipeline';
+import { DirectorySource } from './directory-source';
+import { loadHandler, loadMapping } from './transform';
+
+export interface ChannelRuntimeOptions {
+  config: Readonly<ChannelConfig>;
+  store: MessageStore;
+  connection: RedisOptions;
+  prefix: string;
+  /** Open the channel's source (listener / watched directory) in this process. */
+  listen: boolean;
+  /** Consume the channel's queues in this process. */
+  consume: boolean;
+  recoveryIntervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * One channel: source → intake (acceptance + durable commit + ACK) → ordered queues → destinations.
+ * Commits are enqueued in commit order by a single flusher, so arrival order survives into Redis.
+ */
+export class Channel {
+  readonly name: string;
+  readonly intake: Intake;
+  readonly pipeline: Pipeline;
+  private server?: MllpServer;
+  private directory?: DirectorySource;
+  private pendingEnqueue: { id: string; orderingKey: string }[] = [];
+  private flushing: Promise<void> | undefined;
+  private recoveryTimer?: NodeJS.Timeout;
+  private boundPort?: number;
+  private readonly destinations: Destination[];
+
+  constructor(private readonly o: ChannelRuntimeOptions) {
+    const c = o.config;
+    this.name = c.name;
+    this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default));
+    this.pipeline = new Pipeline({
+      channel: c,
+      store: o.store,
+      destinations: this.destinations,
+      transform: c.transform ? ('mapping' in c.transform ? loadMapping(c.transform.mapping) : loadHandler(c.transform.handler, 'transform')) : undefined,
+      filter: c.filter?.handler ? loadHandler(c.filter.handler, 'filter') : undefined,
+      connection: o.connection,
+      prefix: o.prefix,
+      consume: o.consume,
+      logger: o.logger,
+    });
+    this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
+  }
+
+  /** The listening port (useful when the channel file says port 0). */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    await this.pipeline.start();
+    await this.runRecovery();
+    this.recoveryTimer = setInterval(() => void this.runRecovery(), this.o.recoveryIntervalMs);
+    this.recoveryTimer.unref();
+    if (!this.o.listen) return;
+    const src = this.o.config.source;
+    if (src.type === 'mllp') {
+      this.server = new MllpServer({
+        host: src.host,
+        port: src.port,
+        handler: (frame) => this.intake.handleFrame(frame),
+        maxFrameBytes: src.maxFrameBytes,
+        idleTimeoutMs: src.idleTimeoutSeconds * 1000,
+        maxConnections: src.maxConnections,
+        onOversize: (prefix) =>
+          Buffer.from(
+            nakFromRaw(prefix.toString('latin1'), { hl7Code: 207, severity: 'E', userMessage: `frame exceeds ${src.maxFrameBytes} bytes` }, { code: 'AR' }),
+            'latin1',
+          ),
+        tls: src.tls
+          ? {
+              key: readFileSync(resolve(src.tls.key)),
+              cert: readFileSync(resolve(src.tls.cert)),
+              ca: src.tls.ca ? readFileSync(resolve(src.tls.ca)) : undefined,
+              requestClientCert: src.tls.requestClientCert,
+            }
+          : undefined,
+      });
+      this.server.on('handlerError', (e: { error?: Error }) => this.o.logger.error('handler error', { channel: this.name, error: e.error?.message }));
+      this.server.on('oversize', () => this.o.logger.warn('oversize frame refused', { channel: this.name }));
+      const addr = await this.server.listen();
+      this.boundPort = addr.port;
+      this.o.logger.info('listening', { channel: this.name, port: addr.port, host: addr.host });
+    } else {
+      this.directory = new DirectorySource(src, this.intake, this.o.logger, this.name);
+      this.directory.start();
+    }
+  }
+
+  /** Reloads TLS material for new handshakes; connections stay up. */
+  reloadTls(): void {
+    const tls = this.o.config.source.type === 'mllp' ? this.o.config.source.tls : undefined;
+    if (!tls || !this.server) return;
+    this.server.reloadTls({ key: readFileSync(resolve(tls.key)), cert: readFileSync(resolve(tls.cert)), ca: tls.ca ? readFileSync(resolve(tls.ca)) : undefined });
+  }
+
+  async stop(drainDeadlineMs: number): Promise<void> {
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    await this.directory?.stop();
+    await this.server?.close({ drainDeadlineMs });
+    await this.flushing;
+    await this.pipeline.stop(drainDeadlineMs);
+    for (const d of this.destinations) await d.close();
+  }
+
+  private queueForEnqueue(id: string, orderingKey: string): void {
+    this.pendingEnqueue.push({ id, orderingKey });
+    if (!this.flushing) this.flushing = this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    // One flusher at a time keeps commit order; failures leave messages in the store for recovery.
+    while (this.pendingEnqueue.length > 0) {
+      const batch = this.pendingEnqueue.splice(0, 1000);
+      try {
+        await this.pipeline.enqueue(batch);
+      } catch (e) {
+        this.o.logger.warn('enqueue failed; recovery will re-enqueue from the store', { channel: this.name, count: batch.length, error: (e as Error).message });
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private async runRecovery(): Promise<void> {
+    try {
+      const n = await this.pipeline.recover();
+      if (n > 0) this.o.logger.info('recovery scan re-enqueued unfinished messages', { channel: this.name, count: n });
+    } catch (e) {
+      this.o.logger.warn('recovery scan failed', { channel: this.name, error: (e as Error).message });
+    }
+  }
+}
+
+function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default']): Destination {
+  if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset ?? charset });
+  return new MllpDestination({
+    name: d.name,
+    host: d.host,
+    port: d.port,
+    connectTimeoutMs: d.connectTimeoutMs,
+    responseTimeoutMs: d.responseTimeoutMs,
+    charset: d.charset ?? charset,
+    tls: d.tls
+      ? {
+          ca: d.tls.ca ? readFileSync(resolve(d.tls.ca)) : undefined,
+          cert: d.tls.cert ? readFileSync(resolve(d.tls.cert)) : undefined,
+          key: d.tls.key ? readFileSync(resolve(d.tls.key)) : undefined,
+          servername: d.tls.servername,
+        }
+      : undefined,
+  });
+}

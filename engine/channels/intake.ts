@@ -1,0 +1,165 @@
+import {
+  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, decode, encode, nakFromRaw,
+  type AcceptanceProfile, type Charset, type ErrDetail,
+} from '../hl7';
+import type { MessageStore } from '../store/types';
+import type { ChannelConfig } from '../config/channel-schema';
+import type { Logger } from '../ops/logger';
+
+/** Called once a message is committed, in commit order, to put its id on the channel's queue. */
+export type Enqueue = (id: string, orderingKey: string) => void;
+
+export interface IntakeOutcome {
+  /** Bytes to send back (the ACK/NAK), or null when the sender asked for none (enhanced NE). */
+  response: Buffer | null;
+  state: 'accepted' | 'duplicate' | 'refused' | 'store-failed';
+  id?: string;
+  controlId: string;
+}
+
+/**
+ * Acceptance and durable intake of one message (docs/design.md "Intake guarantee"):
+ * decode → parse → accept → commit raw bytes + ACK → only then return the ACK.
+ * Refused messages get a typed NAK (AR header problems, AE content) and are stored as `refused`.
+ */
+export class Intake {
+  private readonly profile: AcceptanceProfile;
+  private readonly dedupeWindowMs: number;
+
+  constructor(
+    private readonly channel: Readonly<ChannelConfig>,
+    private readonly store: MessageStore,
+    private readonly enqueue: Enqueue,
+    private readonly logger: Logger,
+  ) {
+    const a = channel.acceptance;
+    this.profile = {
+      messageTypes: [...a.messageTypes],
+      versions: [...a.versions],
+      processingIds: [...a.processingIds],
+      requireControlId: true,
+      versionRejectCode: a.versionRejectCode,
+    };
+    this.dedupeWindowMs = channel.dedupe.windowMinutes * 60_000;
+  }
+
+  /** MLLP frame handler: never rejects (a failure is answered, not thrown). */
+  async handleFrame(raw: Buffer): Promise<Buffer | null> {
+    return (await this.handle(raw)).response;
+  }
+
+  async handle(raw: Buffer): Promise<IntakeOutcome> {
+    const receivedAt = new Date();
+    let text: string;
+    let charset: Charset;
+    let msg: Message;
+    try {
+      const decoded = decode(raw, {
+        defaultCharset: this.channel.charset.default,
+        override: this.channel.charset.override,
+        strict: this.channel.charset.strict,
+      });
+      text = decoded.text;
+      charset = decoded.charset;
+      msg = Message.parse(text);
+    } catch (e) {
+      if (!(e instanceof Hl7Error)) throw e;
+      // Unparseable: answer from whatever the MSH line gives, keep the bytes for operators.
+      const fallback = raw.toString('latin1');
+      const nak = nakFromRaw(fallback, e, { code: 'AR' });
+      return this.refuse(raw, Buffer.from(nak, 'latin1'), recoverControlId(fallback), '', 'latin1', `${e.code}: ${e.message}`, receivedAt);
+    }
+
+    if (msg.segment('FHS') || msg.segment('BHS') || msg.segments('MSH').length > 1) {
+      const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batches are taken by directory sources; send one message per MLLP frame' };
+      const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg) });
+      return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, 'PSL_BATCH_OVER_MLLP: ' + err.userMessage, receivedAt);
+    }
+
+    const verdict = accept(msg, this.profile);
+    if (!verdict.accepted) {
+      const nak = buildAck(msg, { code: ackCodeFor(msg, verdict.outcome), errors: verdict.errors, controlId: this.ackControlId(msg) });
+      return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, `HL7_${verdict.errors[0]?.hl7Code ?? 'REFUSED'}: ${verdict.reason}`, receivedAt, msg);
+    }
+
+    const ack = encode(
+      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: verdict.warnings, controlId: this.ackControlId(msg) }).toString(),
+      charset,
+    );
+    const orderingKey = orderingKeyOf(msg, this.channel.ordering.key);
+    try {
+      const r = await this.store.receive(
+        { channel: this.channel.name, controlId: msg.controlId, sender: `${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}`, messageType: msg.messageType, orderingKey, charset, raw, ack, receivedAt, state: 'received' },
+        this.dedupeWindowMs,
+      );
+      if (r.duplicate) {
+        this.logger.info('duplicate: original ACK replayed', { channel: this.channel.name, id: r.id, controlId: msg.controlId });
+        return { response: r.ack, state: 'duplicate', id: r.id, controlId: msg.controlId };
+      }
+      this.enqueue(r.id, orderingKey);
+      this.logger.info('received', { channel: this.channel.name, id: r.id, controlId: msg.controlId, messageType: msg.messageType });
+      return { response: this.answerIfAsked(msg, true, ack), state: 'accepted', id: r.id, controlId: msg.controlId };
+    } catch (e) {
+      // Nothing durable: the sender must not get an AA; it resends.
+      this.logger.error('store failed: message not accepted', { channel: this.channel.name, controlId: msg.controlId, error: (e as Error).message });
+      if (this.channel.ack.onStoreFailure === 'none') return { response: null, state: 'store-failed', controlId: msg.controlId };
+      const nak = buildAck(msg, {
+        code: ackCodeFor(msg, 'error'),
+        errors: [{ hl7Code: 207, severity: 'E', userMessage: 'message store unavailable; resend later' }],
+        controlId: this.ackControlId(msg),
+      });
+      return { response: encode(nak.toString(), charset), state: 'store-failed', controlId: msg.controlId };
+    }
+  }
+
+  private async refuse(
+    raw: Buffer, nak: Buffer, controlId: string, messageType: string, charset: string, reason: string, receivedAt: Date,
+    msg?: Message,
+  ): Promise<IntakeOutcome> {
+    let id: string | undefined;
+    try {
+      const r = await this.store.receive(
+        { channel: this.channel.name, controlId, sender: msg ? `${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}` : '', messageType, orderingKey: '', charset, raw, ack: nak, receivedAt, state: 'refused', reason },
+        0,
+      );
+      id = r.id;
+    } catch (e) {
+      this.logger.error('store failed while keeping a refused message', { channel: this.channel.name, controlId, error: (e as Error).message });
+    }
+    this.logger.info('refused', { channel: this.channel.name, id, controlId, messageType, reason: reason.split(':')[0] });
+    return { response: msg ? this.answerIfAsked(msg, false, nak) : nak, state: 'refused', id, controlId };
+  }
+
+  /** Enhanced mode: MSH-15 NE never wants a commit ACK, ER only on errors, SU only on success. */
+  private answerIfAsked(msg: Message, success: boolean, ack: Buffer): Buffer | null {
+    const mode = ackModeOf(msg);
+    if (mode.mode !== 'enhanced') return ack;
+    const want = mode.acceptAck || 'AL';
+    if (want === 'NE') return null;
+    if (want === 'ER' && success) return null;
+    if (want === 'SU' && !success) return null;
+    return ack;
+  }
+
+  private ackControlId(msg: Message): string {
+    // Deterministic: a replayed ACK and a re-built one look the same.
+    return `ACK${msg.controlId}`.slice(0, 50);
+  }
+}
+
+/** Ordering key: placer order number (ORC-2, else OBR-2), else patient id (PID-3 first repetition). */
+export function orderingKeyOf(msg: Message, kind: 'placer-order' | 'patient' | 'none'): string {
+  if (kind === 'none') return '';
+  if (kind === 'placer-order') {
+    const placer = msg.get('ORC-2.1') || msg.get('OBR-2.1');
+    if (placer) return `order:${placer}`;
+  }
+  const patient = msg.get('PID-3[1].1');
+  return patient ? `patient:${patient}|${msg.get('PID-3[1].4.1')}` : '';
+}
+
+function recoverControlId(text: string): string {
+  const line = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)[0] ?? '';
+  if (!line.startsWith('MSH') || line.length < 4) return '';
+  return line.split(line[3]!)[9] ?? '';
+}

@@ -1,0 +1,191 @@
+import { Message, decode, type Charset } from '../hl7';
+import { OrderedQueue } from '../queue';
+import type { OrderedJob } from '../queue/types';
+import type { RedisOptions } from 'ioredis';
+import { PasserelleError, errorCodeOf } from '../errors';
+import type { MessageStore, StoredMessage } from '../store/types';
+import type { ChannelConfig } from '../config/channel-schema';
+import type { Destination } from '../delivery';
+import type { Logger } from '../ops/logger';
+import type { FilterFn, TransformFn } from './transform';
+
+export interface PipelineOptions {
+  channel: Readonly<ChannelConfig>;
+  store: MessageStore;
+  destinations: Destination[];
+  transform?: TransformFn;
+  filter?: FilterFn;
+  connection: RedisOptions;
+  prefix: string;
+  /** Run queue consumers in this process. */
+  consume: boolean;
+  logger: Logger;
+}
+
+const OUT = 'out';
+
+/**
+ * The channel's queued stages. `in`: filter + transform, result stored, one job per
+ * destination; `dest.<name>`: delivery. Every stage reads store state first, so a replayed job
+ * (recovery, stalled job) never has a second effect.
+ */
+export class Pipeline {
+  readonly inbound: OrderedQueue;
+  readonly destinationQueues = new Map<string, OrderedQueue>();
+  private readonly ch: Readonly<ChannelConfig>;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.ch = o.channel;
+    const base = { connection: o.connection, prefix: o.prefix, partitions: this.ch.ordering.partitions, consume: o.consume };
+    this.inbound = new OrderedQueue({
+      ...base,
+      name: `${this.ch.name}.in`,
+      maxAttempts: 5,
+      processor: (job) => this.processInbound(job),
+      onDead: (job, err) => this.dead(job.id, err, undefined),
+    });
+    for (const d of o.destinations) {
+      const cfg = this.ch.destinations.find((c) => c.name === d.name)!;
+      this.destinationQueues.set(
+        d.name,
+        new OrderedQueue({
+          ...base,
+          name: `${this.ch.name}.dest.${d.name}`,
+          maxAttempts: cfg.retry.maxAttempts,
+          backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
+          retryAmbiguous: cfg.retry.retryAmbiguous,
+          processor: (job) => this.processDestination(job, d),
+          onDead: (job, err) => this.dead(job.data.messageId!, err, d.name),
+        }),
+      );
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.inbound.start();
+    for (const q of this.destinationQueues.values()) await q.start();
+  }
+
+  async stop(drainDeadlineMs: number): Promise<void> {
+    await this.inbound.stop({ drainDeadlineMs });
+    for (const q of this.destinationQueues.values()) await q.stop({ drainDeadlineMs });
+  }
+
+  /** Puts committed messages on the inbound queue, in order. */
+  async enqueue(items: { id: string; orderingKey: string }[]): Promise<void> {
+    await this.inbound.addBulk(items.map((i) => ({ orderingKey: i.orderingKey || i.id, id: i.id, data: {} })));
+  }
+
+  /**
+   * Re-enqueues what the store holds unfinished (jobs lost with a Redis that kept nothing).
+   * Deterministic job ids make this a no-op for jobs that still exist.
+   */
+  async recover(batch = 500): Promise<number> {
+    let after = 0;
+    let count = 0;
+    for (;;) {
+      const page = await this.o.store.pending(this.ch.name, after, batch);
+      if (page.length === 0) return count;
+      after = page[page.length - 1]!.seq;
+      const inbound = page.filter((m) => m.state === 'received' || m.state === 'processing');
+      if (inbound.length) await this.enqueue(inbound.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
+      for (const m of page.filter((p) => p.state === 'routed')) await this.enqueueDestinations(m, true);
+      count += page.length;
+    }
+  }
+
+  private async processInbound(job: OrderedJob): Promise<void> {
+    const { store } = this.o;
+    const m = await store.get(job.id);
+    if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${job.id} is not in the store`);
+    if (m.state !== 'received' && m.state !== 'processing') {
+      if (m.state === 'routed') await this.enqueueDestinations(m, true);
+      return;
+    }
+    await store.setState(m.id, 'processing');
+    const raw = await store.raw(m.id);
+    if (!raw) throw new PasserelleError('PSL_MESSAGE_MISSING', `raw bytes of ${m.id} are missing`);
+    let msg = Message.parse(decode(raw, { override: m.charset as Charset }).text);
+    const ctx = { channel: this.ch.name, id: m.id };
+
+    if (!(await this.passes(msg, ctx))) {
+      await store.setState(m.id, 'filtered');
+      this.o.logger.info('filtered', { channel: this.ch.name, id: m.id, controlId: m.controlId });
+      return;
+    }
+    if (this.o.transform) {
+      let out: Message | string | null;
+      try {
+        out = await this.o.transform(msg, ctx);
+      } catch (e) {
+        if (e instanceof PasserelleError) throw e;
+        throw new PasserelleError('PSL_TRANSFORM_FAILED', (e as Error).message, { cause: e });
+      }
+      if (out === null) {
+        await store.setState(m.id, 'filtered');
+        return;
+      }
+      msg = typeof out === 'string' ? Message.parse(out) : out;
+    }
+    await store.putContent(m.id, OUT, Buffer.from(msg.toString(), 'utf8'));
+    if (this.o.destinations.length === 0) {
+      await store.setState(m.id, 'done');
+      return;
+    }
+    // 'routed' before the destination jobs exist: a fast destination must not see its 'done' overwritten.
+    await store.setState(m.id, 'routed');
+    await this.enqueueDestinations(m, false);
+  }
+
+  private async passes(msg: Message, ctx: { channel: string; id: string }): Promise<boolean> {
+    const f = this.ch.filter;
+    if (f?.messageTypes && !f.messageTypes.some((t) => msg.messageType === t || msg.messageCode === t)) return false;
+    if (!this.o.filter) return true;
+    try {
+      return await this.o.filter(msg, ctx);
+    } catch (e) {
+      throw new PasserelleError('PSL_FILTER_FAILED', (e as Error).message, { cause: e });
+    }
+  }
+
+  private async enqueueDestinations(m: StoredMessage, skipDelivered: boolean): Promise<void> {
+    const done = skipDelivered ? new Set((await this.o.store.deliveries(m.id)).filter((d) => d.state !== 'pending').map((d) => d.destination)) : new Set<string>();
+    for (const [name, q] of this.destinationQueues) {
+      if (done.has(name)) continue;
+      await q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id });
+    }
+  }
+
+  private async processDestination(job: OrderedJob, dest: Destination): Promise<void> {
+    const { store } = this.o;
+    const id = job.data.messageId!;
+    const prior = await store.getDelivery(id, dest.name);
+    if (prior?.state === 'delivered') return this.finishIfComplete(id);
+    const content = await store.getContent(id, OUT);
+    if (!content) throw new PasserelleError('PSL_MESSAGE_MISSING', `transformed content of ${id} is missing`);
+    const message = Message.parse(content.toString('utf8'));
+    try {
+      const detail = await dest.deliver({ id, controlId: message.controlId, message });
+      await store.setDelivery(id, dest.name, 'delivered', detail, true);
+      this.o.logger.info('delivered', { channel: this.ch.name, id, controlId: message.controlId, destination: dest.name });
+    } catch (e) {
+      await store.setDelivery(id, dest.name, 'pending', `${errorCodeOf(e)}: ${(e as Error).message}`, true);
+      this.o.logger.warn('delivery failed', { channel: this.ch.name, id, destination: dest.name, attempt: job.attempt, code: errorCodeOf(e) });
+      throw e;
+    }
+    await this.finishIfComplete(id);
+  }
+
+  private async finishIfComplete(id: string): Promise<void> {
+    const ds = await this.o.store.deliveries(id);
+    const delivered = new Set(ds.filter((d) => d.state === 'delivered').map((d) => d.destination));
+    if ([...this.destinationQueues.keys()].every((n) => delivered.has(n))) await this.o.store.setState(id, 'done');
+  }
+
+  private async dead(id: string, err: unknown, destination: string | undefined): Promise<void> {
+    const reason = `${errorCodeOf(err)}: ${(err as Error)?.message ?? String(err)}`;
+    if (destination) await this.o.store.setDelivery(id, destination, 'dead', reason, false);
+    await this.o.store.setState(id, 'dead', destination ? `${destination}: ${reason}` : reason);
+    this.o.logger.error('dead-lettered', { channel: this.ch.name, id, destination, code: errorCodeOf(err) });
+  }
+}

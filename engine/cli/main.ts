@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { engineConfigFromEnv } from '../config/engine-config';
+import { createLogger } from '../ops/logger';
+import { Engine } from '../engine';
+import { checkCommand, parseCommand, sendCommand } from './commands';
+
+const program = new Command();
+program.name('passerelle').description('Passerelle integration engine for French medical biology');
+
+program
+  .command('start')
+  .description('start the engine with the channels of a directory')
+  .option('-c, --channels <dir>', 'channel files directory (env PASSERELLE_CHANNELS, default channels)')
+  .option('--role <role>', 'all | listener | worker (env PASSERELLE_ROLE)')
+  .option('--store <url>', 'sqlite:<path> or postgres://… (env PASSERELLE_STORE)')
+  .option('--redis <url>', 'Redis URL (env REDIS_URL)')
+  .action(async (opts: { channels?: string; role?: 'all' | 'listener' | 'worker'; store?: string; redis?: string }) => {
+    const overrides = Object.fromEntries(
+      Object.entries({ channelsDir: opts.channels, role: opts.role, store: opts.store, redisUrl: opts.redis }).filter(([, v]) => v !== undefined),
+    );
+    const config = engineConfigFromEnv(process.env, overrides);
+    const logger = createLogger({ level: config.logLevel, file: config.logFile || undefined });
+    const engine = new Engine(config, logger);
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal}: draining`, { ms: config.drainDeadlineMs });
+      const hard = setTimeout(() => process.exit(1), config.drainDeadlineMs + 5000);
+      hard.unref();
+      engine.stop().then(
+        () => process.exit(0),
+        (e) => {
+          logger.error('stop failed', { error: (e as Error).message });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    try {
+      await engine.start();
+    } catch (e) {
+      process.stderr.write(`passerelle: ${(e as Error).message}\n`);
+      await engine.stop().catch(() => undefined);
+      process.exit(2);
+    }
+  });
+
+program
+  .command('send')
+  .description('send HL7 files (or every *.hl7 of a directory) over MLLP and print each ACK')
+  .argument('<path>', 'file or directory')
+  .requiredOption('--to <url>', 'destination, e.g. mllp://127.0.0.1:2575')
+  .option('--timeout <ms>', 'ACK timeout', '30000')
+  .action(async (path: string, opts: { to: string; timeout: string }) => {
+    process.exitCode = await sendCommand(path, opts.to, Number(opts.timeout));
+  });
+
+program
+  .command('parse')
+  .description('pretty-print an HL7 message with the path of every value')
+  .argument('<file>')
+  .action((file: string) => {
+    process.exitCode = parseCommand(file);
+  });
+
+program
+  .command('check')
+  .description('validate channel files; prints file:line for each problem')
+  .argument('[dir]', 'channel files directory', 'channels')
+  .action((dir: string) => {
+    process.exitCode = checkCommand(dir);
+  });
+
+program.parseAsync(process.argv).catch((e) => {
+  process.stderr.write(`passerelle: ${(e as Error).message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/**
+ * Channel file schema (channels/*.yaml). Defaults live here, once; a loaded channel is frozen.
+ * Field-by-field documentation: docs/channels.md.
+ */
+
+const charsetName = z.enum(['utf-8', 'iso-8859-1', 'iso-8859-15', 'ascii', 'windows-1252']);
+
+const tlsSchema = z.strictObject({
+  /** PEM files, relative to the channel file's directory or absolute. */
+  key: z.string(),
+  cert: z.string(),
+  /** CA bundle used to check client certificates (mutual TLS). */
+  ca: z.string().optional(),
+  /** Ask for and check client certificates; unknown ones are refused. */
+  requestClientCert: z.boolean().default(false),
+});
+
+const mllpSource = z.strictObject({
+  type: z.literal('mllp'),
+  host: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535),
+  tls: tlsSchema.optional(),
+  maxFrameBytes: z.number().int().positive().default(16 * 1024 * 1024),
+  idleTimeoutSeconds: z.number().int().min(0).default(300),
+  maxConnections: z.number().int().positive().default(100),
+});
+
+const directorySource = z.strictObject({
+  type: z.literal('directory'),
+  /** Directory watched for files; each file holds one message or a batch. */
+  path: z.string(),
+  /** File name suffix taken. */
+  suffix: z.string().default('.hl7'),
+  pollSeconds: z.number().positive().default(2),
+  /** Where taken files are moved (default: <path>/processed); refused ones go to <path>/refused. */
+  processedPath: z.string().optional(),
+});
+
+const retrySchema = z.strictObject({
+  maxAttempts: z.number().int().positive().default(10),
+  backoffBaseMs: z.number().int().positive().default(1000),
+  backoffMaxMs: z.number().int().positive().default(300_000),
+  /** Retry failures whose outcome is unknown (ACK timeout after a send). Default false: dead-letter for review. */
+  retryAmbiguous: z.boolean().default(false),
+});
+
+const fileDestination = z.strictObject({
+  type: z.literal('file'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  directory: z.string(),
+  /** File name template; `${MSH-10}` style placeholders take (unescaped, sanitised) message fields, `${id}` the store id. */
+  fileName: z.string().default('${MSH-10}.hl7'),
+  charset: charsetName.optional(),
+  retry: retrySchema.prefault({}),
+});
+
+const mllpDestination = z.strictObject({
+  type: z.literal('mllp'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  tls: z
+    .strictObject({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), servername: z.string().optional() })
+    .optional(),
+  connectTimeoutMs: z.number().int().positive().default(5000),
+  responseTimeoutMs: z.number().int().positive().default(30000),
+  charset: charsetName.optional(),
+  retry: retrySchema.prefault({}),
+});
+
+const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination]);
+
+const transformSchema = z.union([
+  z.strictObject({ mapping: z.string() }),
+  z.strictObject({ handler: z.string() }),
+]);
+
+const filterSchema = z.strictObject({
+  /** Keep only these message types (e.g. ORU^R01); others end in state `filtered`. */
+  messageTypes: z.array(z.string()).optional(),
+  /** A JS module exporting `filter(message, context): boolean`. */
+  handler: z.string().optional(),
+});
+
+export const channelSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  description: z.string().default(''),
+  enabled: z.boolean().default(true),
+  source: z.discriminatedUnion('type', [mllpSource, directorySource]),
+  charset: z
+    .strictObject({
+      /** Used when MSH-18 is empty. */
+      default: charsetName.default('utf-8'),
+      /** Forces a charset whatever MSH-18 says (senders that lie, e.g. Windows-1252). */
+      override: charsetName.optional(),
+      /** Unknown MSH-18 or invalid bytes are refused (AE/ERR 102/103) instead of decoded with a warning. */
+      strict: z.boolean().default(false),
+    })
+    .prefault({}),
+  acceptance: z.strictObject({
+    messageTypes: z.array(z.string()).min(1),
+    versions: z.array(z.string()).default([]),
+    processingIds: z.array(z.string()).default(['P', 'D', 'T']),
+    /** ANS partners expect AE for an unsupported version; HL7 says AR. */
+    versionRejectCode: z.enum(['AR', 'AE']).default('AR'),
+  }),
+  ack: z
+    .strictObject({
+      /** What the sender gets when the store cannot commit: AE with ERR 207, or no ACK at all (sender times out and resends). */
+      onStoreFailure: z.enum(['AE', 'none']).default('AE'),
+      /** MSH-3/MSH-4 of our ACKs. */
+      sendingApplication: z.string().default('PASSERELLE'),
+      sendingFacility: z.string().default(''),
+    })
+    .prefault({}),
+  dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),
+  ordering: z
+    .strictObject({
+      /** placer-order: ORC-2 / OBR-2 then patient; patient: PID-3 first repetition; none: one line per partition by arrival. */
+      key: z.enum(['placer-order', 'patient', 'none']).default('placer-order'),
+      partitions: z.number().int().min(1).max(256).default(8),
+    })
+    .prefault({}),
+  filter: filterSchema.optional(),
+  transform: transformSchema.optional(),
+  destinations: z.array(destinationSchema).default([]),
+});
+
+export type ChannelConfig = z.infer<typeof channelSchema>;
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type FileDestinationConfig = z.infer<typeof fileDestination>;
+export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
+export type RetryConfig = z.infer<typeof retrySchema>;

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { PasserelleError } from '../errors';
+
+/**
+ * Process-wide settings, from environment variables (and CLI flags that override them).
+ * Validated once, frozen; every default is in `engineConfigSchema`.
+ */
+export const engineConfigSchema = z.strictObject({
+  /** Channel files directory. Env PASSERELLE_CHANNELS. */
+  channelsDir: z.string().default('channels'),
+  /** Working data (embedded Redis, SQLite store, file outputs). Env PASSERELLE_VAR. */
+  varDir: z.string().default('var'),
+  /** Redis used by the queues. Env REDIS_URL. When nothing answers there and `embeddedRedis` is on, a local redis-server is started. */
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  /** Start a private redis-server (data and AOF under var/redis) when none answers at redisUrl. Env PASSERELLE_EMBEDDED_REDIS=0 turns it off. */
+  embeddedRedis: z.boolean().default(true),
+  /** Key prefix of every Redis key; several engines on one Redis with different prefixes never meet. Env PASSERELLE_PREFIX. */
+  prefix: z.string().default('psl'),
+  /** Message store: `sqlite:<path>` (embedded default) or a `postgres://` URL shared by several hosts. Env PASSERELLE_STORE. */
+  store: z.string().default('sqlite:var/store/messages.db'),
+  /** SQLite only: FULL survives power loss; NORMAL (WAL) survives a process crash and is faster. Env PASSERELLE_SQLITE_SYNC. */
+  sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /** What this process runs: listeners (sources), workers (queue consumers) or both. Env PASSERELLE_ROLE. */
+  role: z.enum(['all', 'listener', 'worker']).default('all'),
+  /** Reload channel files when they change. Env PASSERELLE_WATCH=0 turns it off. */
+  watchChannels: z.boolean().default(true),
+  /** Deadline for a graceful stop (SIGTERM): in-flight ACKs and jobs finish, then sockets close. */
+  drainDeadlineMs: z.number().int().positive().default(10_000),
+  /** Re-enqueue scan period for messages whose jobs were lost (Redis restart without persistence). */
+  recoveryIntervalMs: z.number().int().positive().default(60_000),
+  /** Log level; patient data is only ever logged at debug. Env PASSERELLE_LOG_LEVEL. */
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /** Log file (JSON lines); stdout when empty. Env PASSERELLE_LOG_FILE. */
+  logFile: z.string().default(''),
+});
+
+export type EngineConfig = Readonly<z.infer<typeof engineConfigSchema>>;
+
+const flag = (v: string | undefined): boolean | undefined => (v === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase()));
+
+export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof engineConfigSchema>> = {}): EngineConfig {
+  const fromEnv: Record<string, unknown> = {
+    channelsDir: env.PASSERELLE_CHANNELS,
+    varDir: env.PASSERELLE_VAR,
+    redisUrl: env.REDIS_URL,
+    embeddedRedis: flag(env.PASSERELLE_EMBEDDED_REDIS),
+    prefix: env.PASSERELLE_PREFIX,
+    store: env.PASSERELLE_STORE,
+    sqliteSynchronous: env.PASSERELLE_SQLITE_SYNC,
+    role: env.PASSERELLE_ROLE,
+    watchChannels: flag(env.PASSERELLE_WATCH),
+    logLevel: env.PASSERELLE_LOG_LEVEL,
+    logFile: env.PASSERELLE_LOG_FILE,
+    recoveryIntervalMs: env.PASSERELLE_RECOVERY_MS === undefined ? undefined : Number(env.PASSERELLE_RECOVERY_MS),
+  };
+  const merged = { ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v !== undefined)), ...overrides };
+  const parsed = engineConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new PasserelleError('PSL_CONFIG_INVALID', 'engine settings: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const c = parsed.data;
+  // A relative SQLite path lives under the var dir's parent (the working directory).
+  return Object.freeze({ ...c, channelsDir: resolve(c.channelsDir), varDir: resolve(c.varDir) });
+}

@@ -1,0 +1,3 @@
+export * from './destination';
+export * from './file-destination';
+export * from './mllp-destination';

@@ -1,0 +1,65 @@
+import { Message, encode, type Charset } from '../hl7';
+import { MllpClient, type MllpClientOptions } from '../mllp';
+import { PasserelleError } from '../errors';
+import type { Destination, OutboundMessage } from './destination';
+
+export interface MllpDestinationOptions extends MllpClientOptions {
+  name: string;
+  /** Output charset. Default utf-8. */
+  charset?: Charset;
+}
+
+/**
+ * Sends to a downstream MLLP listener and maps its answer onto retry classes:
+ * AA/CA done; AR/CR transient (rejected for now: retry later); AE/CE permanent (content error);
+ * no answer in time: ambiguous (the peer may have it; same MSH-10 on a resend lets it dedupe).
+ */
+export class MllpDestination implements Destination {
+  readonly name: string;
+  private readonly client: MllpClient;
+  private readonly charset: Charset;
+
+  constructor(opts: MllpDestinationOptions) {
+    this.name = opts.name;
+    this.charset = opts.charset ?? 'utf-8';
+    this.client = new MllpClient(opts);
+  }
+
+  async deliver(out: OutboundMessage): Promise<string> {
+    const response = await this.client.send(encode(out.message.toString(), this.charset));
+    return classifyAck(response.toString('latin1'), out.controlId, this.name);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Returns the ACK code when it means "done"; throws a coded error otherwise. */
+export function classifyAck(responseText: string, sentControlId: string, destination: string): string {
+  let ack: Message;
+  try {
+    ack = Message.parse(responseText);
+  } catch {
+    throw new PasserelleError('PSL_DEST_BAD_ACK', `${destination}: response is not an HL7 message`);
+  }
+  const code = ack.get('MSA-1');
+  const acked = ack.get('MSA-2');
+  if (acked !== sentControlId) {
+    throw new PasserelleError('PSL_DEST_BAD_ACK', `${destination}: ACK is for ${acked || '(none)'}, expected ${sentControlId}`);
+  }
+  const why = ack.get('ERR-3.2') || ack.get('ERR-8') || ack.get('MSA-3');
+  switch (code) {
+    case 'AA':
+    case 'CA':
+      return code;
+    case 'AR':
+    case 'CR':
+      throw new PasserelleError('PSL_DEST_NAK_RETRY', `${destination}: ${code}${why ? ' ' + why : ''}`);
+    case 'AE':
+    case 'CE':
+      throw new PasserelleError('PSL_DEST_NAK_ERROR', `${destination}: ${code}${why ? ' ' + why : ''}`);
+    default:
+      throw new PasserelleError('PSL_DEST_BAD_ACK', `${destination}: unknown MSA-1 "${code}"`);
+  }
+}

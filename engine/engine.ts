@@ -1,0 +1,127 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import type { RedisOptions } from 'ioredis';
+import type { EngineConfig } from './config/engine-config';
+import { loadChannelDir, ChannelConfigError, type LoadedChannel } from './config/load-channels';
+import { Channel } from './channels/channel';
+import { createStore } from './store';
+import type { MessageStore } from './store/types';
+import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
+import type { Logger } from './ops/logger';
+
+/**
+ * The composition root: store + Redis + channels. Reloads changed channel files without
+ * touching the other channels' connections; stops gracefully with a deadline.
+ */
+export class Engine {
+  readonly channels = new Map<string, { loaded: LoadedChannel; runtime: Channel }>();
+  private store!: MessageStore;
+  private connection!: RedisOptions;
+  private embedded?: EmbeddedRedis;
+  private watcher?: FSWatcher;
+  private reloadTimer?: NodeJS.Timeout;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    const loaded = loadChannelDir(cfg.channelsDir); // invalid files stop the start with file:line
+    this.connection = redisOptionsFromUrl(cfg.redisUrl);
+    if (!(await redisAnswers(this.connection))) {
+      if (!cfg.embeddedRedis) throw new Error(`no Redis answers at ${cfg.redisUrl}`);
+      this.embedded = new EmbeddedRedis(join(cfg.varDir, 'redis'), this.connection.port ?? 6379);
+      await this.embedded.start();
+      this.logger.info('embedded redis-server started', { port: this.connection.port });
+    }
+    this.store = createStore(
+      cfg.store.startsWith('postgres')
+        ? { kind: 'postgres', url: cfg.store }
+        : { kind: 'sqlite', path: cfg.store.replace(/^sqlite:/, ''), synchronous: cfg.sqliteSynchronous },
+    );
+    await this.store.init();
+    for (const ch of loaded) if (ch.config.enabled) await this.startChannel(ch);
+    if (cfg.watchChannels) this.watchChannels();
+    this.logger.info('engine started', { role: cfg.role, count: this.channels.size, pid: process.pid });
+  }
+
+  /** The message store (CLI and tests read states from it). */
+  get messageStore(): MessageStore {
+    return this.store;
+  }
+
+  channel(name: string): Channel | undefined {
+    return this.channels.get(name)?.runtime;
+  }
+
+  private async startChannel(loaded: LoadedChannel): Promise<void> {
+    const runtime = new Channel({
+      config: loaded.config,
+      store: this.store,
+      connection: this.connection,
+      prefix: this.config.prefix,
+      listen: this.config.role !== 'worker',
+      consume: this.config.role !== 'listener',
+      recoveryIntervalMs: this.config.recoveryIntervalMs,
+      logger: this.logger,
+    });
+    await runtime.start();
+    this.channels.set(loaded.config.name, { loaded, runtime });
+  }
+
+  private watchChannels(): void {
+    this.watcher = watch(this.config.channelsDir, () => {
+      // Editors write in several steps: wait for the burst to end.
+      if (this.reloadTimer) clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload(), 300);
+    });
+    this.watcher.on('error', (e) => this.logger.warn('channel watch error', { error: e.message }));
+  }
+
+  /** Applies the channel directory as it is now: changed channels restart, others keep running. */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.doReload());
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<void> {
+    let loaded: LoadedChannel[];
+    try {
+      loaded = loadChannelDir(this.config.channelsDir);
+    } catch (e) {
+      // Keep running what we have; say exactly what is wrong.
+      const problems = e instanceof ChannelConfigError ? e.message : (e as Error).message;
+      this.logger.error('channel files invalid; previous configuration kept', { reason: problems });
+      return;
+    }
+    const wanted = new Map(loaded.filter((l) => l.config.enabled).map((l) => [l.config.name, l]));
+    for (const [name, cur] of [...this.channels]) {
+      const next = wanted.get(name);
+      if (!next || next.fingerprint !== cur.loaded.fingerprint) {
+        await cur.runtime.stop(this.config.drainDeadlineMs);
+        this.channels.delete(name);
+        this.logger.info('channel stopped for reload', { channel: name });
+      }
+    }
+    for (const [name, l] of wanted) {
+      if (this.channels.has(name)) continue;
+      try {
+        await this.startChannel(l);
+        this.logger.info('channel (re)started', { channel: name });
+      } catch (e) {
+        this.logger.error('channel failed to start', { channel: name, error: (e as Error).message });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await this.reloading;
+    for (const { runtime } of this.channels.values()) await runtime.stop(this.config.drainDeadlineMs);
+    this.channels.clear();
+    await this.store?.close();
+    await this.embedded?.stop();
+    this.logger.info('engine stopped', { pid: process.pid });
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadChannelDir, loadChannelFile, ChannelConfigError } from '../../engine/config/load-channels';
+
+const repo = resolve(__dirname, '../..');
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-channels-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const minimal = (name: string, port: number, extra = ''): string =>
+  `name: ${name}\nsource:\n  type: mllp\n  port: ${port}\nacceptance:\n  messageTypes: [ORU^R01]\n${extra}`;
+
+describe('channel files', () => {
+  test('the sample channels are valid and listen on their documented ports', () => {
+    const loaded = loadChannelDir(join(repo, 'channels'));
+    const ports = Object.fromEntries(loaded.map((l) => [l.config.name, l.config.source.type === 'mllp' ? l.config.source.port : 0]));
+    expect(ports).toEqual({ 'ltw-results': 2575, 'ilw-results': 2576, orders: 2577 });
+    const ltw = loaded.find((l) => l.config.name === 'ltw-results')!;
+    expect(ltw.config.destinations[0]).toMatchObject({ type: 'file', directory: 'var/out/ltw-results', fileName: '${MSH-10}.hl7' });
+    const kinds = new Set(loaded.flatMap((l) => l.config.destinations.map((d) => d.type)));
+    expect([...kinds].sort()).toEqual(['file', 'mllp']);
+  });
+
+  test('defaults are applied once and the result is frozen', () => {
+    const dir = dirWith({ 'a.yaml': minimal('a', 3000) });
+    const ch = loadChannelFile(join(dir, 'a.yaml')).config;
+    expect(ch.dedupe.windowMinutes).toBe(1440);
+    expect(ch.ordering).toEqual({ key: 'placer-order', partitions: 8 });
+    expect(ch.source).toMatchObject({ host: '0.0.0.0', maxFrameBytes: 16 * 1024 * 1024, idleTimeoutSeconds: 300 });
+    expect(Object.isFrozen(ch) && Object.isFrozen(ch.source)).toBe(true);
+  });
+
+  test('a wrong value is reported with the file, line and path', () => {
+    const dir = dirWith({ 'bad.yaml': minimal('bad', 3001, 'destinations:\n  - name: out\n    type: mllp\n    host: x\n    port: "ninety"\n') });
+    expect.assertions(4);
+    try {
+      loadChannelFile(join(dir, 'bad.yaml'));
+    } catch (e) {
+      expect(e).toBeInstanceOf(ChannelConfigError);
+      const p = (e as ChannelConfigError).problems[0]!;
+      expect(p.file).toBe(join(dir, 'bad.yaml'));
+      expect(p.line).toBe(11);
+      expect((e as Error).message).toContain('bad.yaml:11:');
+    }
+  });
+
+  test('unknown keys and missing required ones are named', () => {
+    const dir = dirWith({ 'x.yaml': 'name: x\nsource:\n  type: mllp\n  port: 1\n  prot: 2\n' });
+    expect(() => loadChannelFile(join(dir, 'x.yaml'))).toThrow(/x\.yaml:5:\d+: source: Unrecognized key: "prot"[\s\S]*acceptance/);
+  });
+
+  test('YAML syntax errors name the line', () => {
+    const dir = dirWith({ 's.yaml': 'name: s\nsource: [unclosed\n' });
+    expect(() => loadChannelFile(join(dir, 's.yaml'))).toThrow(/s\.yaml:\d+:\d+:/);
+  });
+
+  test('secrets come from environment variables; a missing one is an error naming the line', () => {
+    const text = minimal('sec', 3002, 'destinations:\n  - name: out\n    type: mllp\n    host: ${env:PSL_TEST_HOST}\n    port: 2600\n');
+    const dir = dirWith({ 'sec.yaml': text });
+    const ok = loadChannelFile(join(dir, 'sec.yaml'), { PSL_TEST_HOST: 'eai.example.test' });
+    expect(ok.config.destinations[0]).toMatchObject({ host: 'eai.example.test' });
+    expect(() => loadChannelFile(join(dir, 'sec.yaml'), {})).toThrow(/sec\.yaml:10:\d+: environment variable PSL_TEST_HOST is not set/);
+  });
+
+  test('two channels on one port, or with one name, are refused together', () => {
+    const dir = dirWith({ 'a.yaml': minimal('a', 3100), 'b.yaml': minimal('a', 3100) });
+    expect(() => loadChannelDir(dir)).toThrow(/name "a" is also used[\s\S]*port 3100 is also used/);
+  });
+});
