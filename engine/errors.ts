@@ -36,6 +36,8 @@ export const ERROR_CATALOGUE = {
   PSL_DEST_BAD_ACK: { retry: 'ambiguous', summary: 'the destination answered something that is not a matching ACK' },
   PSL_DEST_IO: { retry: 'transient', summary: 'a file destination could not write' },
   // queue
+  PSL_QUEUE_JOB_INVALID: { retry: 'permanent', summary: 'a queue job has an empty ordering key or job id, or data that is not string facts' },
+  PSL_QUEUE_JOB_TOO_LARGE: { retry: 'permanent', summary: 'a queue job is larger than 64 KB (jobs carry ids, never payloads)' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },
 } as const satisfies Record<string, ErrorSpec>;
 

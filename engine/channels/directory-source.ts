@@ -14,7 +14,7 @@ type DirectoryConfig = Extract<ChannelConfig['source'], { type: 'directory' }>;
  */
 export class DirectorySource {
   private timer?: NodeJS.Timeout;
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private stopped = false;
   private readonly dir: string;
   private readonly processed: string;

@@ -130,10 +130,10 @@ export class Intake {
     return { response: msg ? this.answerIfAsked(msg, false, nak) : nak, state: 'refused', id, controlId };
   }
 
-  /** Enhanced mode: MSH-15 NE never wants a commit ACK, ER only on errors, SU only on success. */
+  /** Enhanced mode, when the channel honours MSH-15: NE never wants a commit ACK, ER only on errors, SU only on success. */
   private answerIfAsked(msg: Message, success: boolean, ack: Buffer): Buffer | null {
     const mode = ackModeOf(msg);
-    if (mode.mode !== 'enhanced') return ack;
+    if (mode.mode !== 'enhanced' || !this.channel.ack.honourMsh15) return ack;
     const want = mode.acceptAck || 'AL';
     if (want === 'NE') return null;
     if (want === 'ER' && success) return null;

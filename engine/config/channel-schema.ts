@@ -110,6 +110,12 @@ export const channelSchema = z.strictObject({
     .strictObject({
       /** What the sender gets when the store cannot commit: AE with ERR 207, or no ACK at all (sender times out and resends). */
       onStoreFailure: z.enum(['AE', 'none']).default('AE'),
+      /**
+       * Enhanced mode (MSH-15 valued): answer only as MSH-15 asks (NE never, ER on errors, SU on
+       * success). Off by default, as in Mirth: an MLLP sender waits for an answer, so we always
+       * send one (CA/CE/CR in enhanced mode).
+       */
+      honourMsh15: z.boolean().default(false),
       /** MSH-3/MSH-4 of our ACKs. */
       sendingApplication: z.string().default('PASSERELLE'),
       sendingFacility: z.string().default(''),

@@ -20,7 +20,7 @@ export interface BackoffOptions {
 }
 
 export interface OrderedQueueOptions {
-  /** Queue name; BullMQ queues are `<name>:p<i>`. Must not contain ':' at the ends. */
+  /** Queue name; BullMQ queues are `<name>.p<i>` (BullMQ refuses `:` in queue names). Must not contain `:`. */
   name: string;
   /** Redis connection (ioredis options). */
   connection: RedisOptions;
@@ -49,6 +49,21 @@ export interface OrderedQueueOptions {
   keepFailedSeconds?: number;
   /** Whether this process consumes (runs workers). Producers-only processes set false. Default true. */
   consume?: boolean;
+  /** Identity of this consumer in the lease cluster. Default `<pid>-<uuid>` (unique per instance). */
+  memberId?: string;
+  /** Told about errors the queue handles by itself (Redis down, worker restarts, lease errors). */
+  onError?: (err: unknown, context: string) => void;
+}
+
+/** A dead-lettered job as `listDead` reports it. */
+export interface DeadJob {
+  id: string;
+  /** Its ordering key. */
+  key: string;
+  /** `<code>: <message>` of the last failure. */
+  reason: string;
+  /** Epoch ms. */
+  failedAt: number;
 }
 
 export interface QueueCounts {

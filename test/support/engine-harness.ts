@@ -1,0 +1,68 @@
+/** Starts a real engine in this process: temp dirs, a fresh Redis key prefix, an SQLite store. */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Engine } from '../../engine/engine';
+import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
+import { silentLogger } from '../../engine/ops/logger';
+
+export interface TestEngine {
+  engine: Engine;
+  config: EngineConfig;
+  dir: string;
+  /** Port a channel listens on (channel files in tests say port 0). */
+  port(channel: string): number;
+  stop(): Promise<void>;
+}
+
+export interface TestEngineOptions {
+  redisUrl?: string;
+  prefix?: string;
+  dir?: string;
+  watchChannels?: boolean;
+  recoveryIntervalMs?: number;
+  role?: 'all' | 'listener' | 'worker';
+}
+
+/** `channels` maps file names to YAML text; `${DIR}` in the text is replaced by the test's temp dir. */
+export async function startTestEngine(channels: Record<string, string>, opts: TestEngineOptions = {}): Promise<TestEngine> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'psl-engine-'));
+  const channelsDir = join(dir, 'channels');
+  mkdirSync(channelsDir, { recursive: true });
+  for (const [name, text] of Object.entries(channels)) writeFileSync(join(channelsDir, name), text.replace(/\$\{DIR\}/g, dir));
+  const config = engineConfigFromEnv(
+    {},
+    {
+      channelsDir,
+      varDir: join(dir, 'var'),
+      redisUrl: opts.redisUrl ?? 'redis://127.0.0.1:6379',
+      embeddedRedis: false,
+      prefix: opts.prefix ?? `pslt-${randomUUID().slice(0, 8)}`,
+      store: `sqlite:${join(dir, 'store.db')}`,
+      sqliteSynchronous: 'NORMAL',
+      watchChannels: opts.watchChannels ?? false,
+      recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
+      drainDeadlineMs: 3000,
+      role: opts.role ?? 'all',
+    },
+  );
+  const engine = new Engine(config, silentLogger());
+  await engine.start();
+  return {
+    engine,
+    config,
+    dir,
+    port(channel) {
+      const p = engine.channel(channel)?.port;
+      if (!p) throw new Error(`channel ${channel} has no port`);
+      return p;
+    },
+    stop: () => engine.stop(),
+  };
+}
+
+/** A channel file listening on an ephemeral port. */
+export function channelYaml(name: string, body: string): string {
+  return `name: ${name}\nsource:\n  type: mllp\n  host: 127.0.0.1\n  port: 0\n${body}`;
+}
