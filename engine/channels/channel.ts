@@ -59,6 +59,15 @@ export class Channel {
     this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
   }
 
+  get config(): Readonly<ChannelConfig> {
+    return this.o.config;
+  }
+
+  /** Open source connections (operators' view; 0 for directory sources). */
+  connectionCount(): number {
+    return this.server?.connectionCount() ?? 0;
+  }
+
   /** The listening port (useful when the channel file says port 0). */
   get port(): number | undefined {
     return this.boundPort;

@@ -65,21 +65,27 @@ export class DirectorySource {
   private async takeFile(name: string): Promise<void> {
     const path = join(this.dir, name);
     const bytes = await readFile(path);
-    const { text, charset } = decode(bytes, { defaultCharset: 'utf-8' });
-    const parts = splitBatch(text).messages;
+    let frames: Buffer[];
+    try {
+      const { text, charset } = decode(bytes, { defaultCharset: 'utf-8', strict: false });
+      const parts = splitBatch(text).messages;
+      // A lone message keeps its exact bytes; messages cut out of a batch are re-encoded.
+      const lone = parts.length <= 1 && !/^\uFEFF?\s*(FHS|BHS)/.test(text);
+      frames = lone ? [bytes] : parts.map((p) => encode(p, charset));
+    } catch {
+      frames = [bytes]; // not HL7 at all: the intake refuses it and keeps it with the reason
+    }
     let refused = 0;
     let failed = 0;
-    // A lone message keeps its exact bytes; messages cut out of a batch are re-encoded.
-    const lone = parts.length <= 1 && !/^\uFEFF?\s*(FHS|BHS)/.test(text);
-    for (const part of parts.length ? parts : [text]) {
-      const outcome = await this.intake.handle(lone ? bytes : encode(part, charset));
+    for (const frame of frames) {
+      const outcome = await this.intake.handle(frame);
       if (outcome.state === 'refused') refused++;
       if (outcome.state === 'store-failed') failed++;
     }
     if (failed > 0) return; // leave the file; next scan tries again
-    const target = refused > 0 && refused === parts.length ? this.refused : this.processed;
+    const target = refused > 0 && refused === frames.length ? this.refused : this.processed;
     await mkdir(target, { recursive: true });
     await rename(path, join(target, name));
-    this.logger.info('file taken', { channel: this.channel, file: name, count: parts.length });
+    this.logger.info('file taken', { channel: this.channel, file: name, count: frames.length });
   }
 }

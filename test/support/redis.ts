@@ -1,0 +1,1 @@
+export { freePort, startRedis, freshPrefix, deletePrefix } from '../queue/helpers';
