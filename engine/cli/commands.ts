@@ -26,7 +26,7 @@ export async function sendCommand(path: string, to: string, timeoutMs: number): 
         try {
           const ack = Message.parse(decode(await client.send(frame)).text);
           const code = ack.get('MSA-1');
-          const why = ack.get('ERR-8') || ack.get('ERR-3.2') || ack.get('MSA-3');
+          const why = [ack.get('ERR-3.2'), ack.get('ERR-8'), ack.get('MSA-3')].filter(Boolean).join('; ');
           out(`${file}: ${code} ${ack.get('MSA-2')}${why ? ' — ' + why : ''}`);
           if (code !== 'AA' && code !== 'CA') failures++;
         } catch (e) {

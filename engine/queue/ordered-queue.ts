@@ -523,15 +523,30 @@ export class OrderedQueue extends EventEmitter {
     return !run.stopping && !ctx.abort.signal.aborted && !this.stopped && (this.leases?.isValid(run.partition) ?? false);
   }
 
-  /** Puts the job back at the head of its line and tells BullMQ to leave it alone. */
-  private async giveBack(job: Job<StoredData>, token: string | undefined): Promise<never> {
+  /**
+   * Puts the job back at the head of its line and tells BullMQ to leave it alone. With `pauseMs`,
+   * waits (without holding the job) before the worker may fetch again.
+   */
+  private async giveBack(job: Job<StoredData>, token: string | undefined, pause?: { ms: number; signal: AbortSignal }): Promise<never> {
     try {
       await job.moveToWait(token);
     } catch (err) {
       // Lock already gone: the stalled checker returns it to the head of the line.
       this.report(err, `give back job ${job.id}`);
     }
+    if (pause) await sleep(pause.ms, pause.signal);
     throw new WaitingError();
+  }
+
+  /**
+   * True when `jobId` is the only active job of the partition. Another active job is older than
+   * ours: a previous owner still finishing it, or a fetch re-sent by a closed worker's connection
+   * after a Redis reconnect. It must run first: it returns to the head of the line when done or
+   * when its lock expires (stalled checker).
+   */
+  private async aloneInActive(partition: number, jobId: string): Promise<boolean> {
+    const active = await this.redis.lrange(this.queues[partition].keys.active, 0, -1);
+    return active.every((id) => id === jobId);
   }
 
   private async process(run: PartitionRun, ctx: WorkerCtx, job: Job<StoredData>, token: string | undefined): Promise<void> {
@@ -541,6 +556,10 @@ export class OrderedQueue extends EventEmitter {
       const data = job.data;
       const made = typeof job.progress === 'number' ? job.progress : 0;
       let attempt = made + 1;
+      if (!(await this.aloneInActive(run.partition, String(job.id)))) {
+        this.debug(`p${run.partition} job ${job.id} waits for an older active job`);
+        return await this.giveBack(job, token, { ms: 100, signal: ctx.abort.signal });
+      }
       for (;;) {
         if (!this.mayRun(run, ctx)) return await this.giveBack(job, token);
         const oj: OrderedJob = {
