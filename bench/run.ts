@@ -1,0 +1,22 @@
+/** `npm run bench [-- parser|ingest]`: runs the named benchmarks (all by default). */
+import { benchParser } from './parser';
+import { benchIngest } from './ingest';
+
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest };
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
+  for (const n of names) {
+    const run = all[n];
+    if (!run) throw new Error(`unknown benchmark ${n}; known: ${Object.keys(all).join(', ')}`);
+    await run();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(String((e as Error).stack) + '\n');
+    process.exit(1);
+  },
+);
