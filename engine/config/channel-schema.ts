@@ -116,9 +116,6 @@ export const channelSchema = z.strictObject({
        * send one (CA/CE/CR in enhanced mode).
        */
       honourMsh15: z.boolean().default(false),
-      /** MSH-3/MSH-4 of our ACKs. */
-      sendingApplication: z.string().default('PASSERELLE'),
-      sendingFacility: z.string().default(''),
     })
     .prefault({}),
   dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),
