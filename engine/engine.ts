@@ -34,11 +34,7 @@ export class Engine {
       await this.embedded.start();
       this.logger.info('embedded redis-server started', { port: this.connection.port });
     }
-    this.store = createStore(
-      cfg.store.startsWith('postgres')
-        ? { kind: 'postgres', url: cfg.store }
-        : { kind: 'sqlite', path: cfg.store.replace(/^sqlite:/, ''), synchronous: cfg.sqliteSynchronous },
-    );
+    this.store = createStore(storeSettings(cfg));
     await this.store.init();
     for (const ch of loaded) if (ch.config.enabled) await this.startChannel(ch);
     if (cfg.watchChannels) this.watchChannels();
@@ -124,4 +120,15 @@ export class Engine {
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid });
   }
+}
+
+/** `sqlite:<path>` or `postgres://…[?schema=name]` (schema default `passerelle`). */
+function storeSettings(cfg: EngineConfig): Parameters<typeof createStore>[0] {
+  if (!/^postgres(ql)?:/.test(cfg.store)) {
+    return { kind: 'sqlite', path: cfg.store.replace(/^sqlite:/, ''), synchronous: cfg.sqliteSynchronous };
+  }
+  const url = new URL(cfg.store);
+  const schema = url.searchParams.get('schema') ?? undefined;
+  url.searchParams.delete('schema');
+  return { kind: 'postgres', url: url.toString(), schema };
 }

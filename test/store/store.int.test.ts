@@ -2,7 +2,7 @@
  * One shared suite for every MessageStore implementation (SQLite file, PostgreSQL schema),
  * plus SQLite-only checks (group commit flush on close, kill -9 durability).
  *
- * PostgreSQL: PASSERELLE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test. Each run
+ * PostgreSQL: see test/support/pg.ts (PASSERELLE_TEST_PG_URL overrides). Each run
  * uses a fresh schema `psl_test_<random>`, dropped at the end.
  * The crash test runs a child process on the compiled store (dist/…): `npm test` builds first.
  */
@@ -14,9 +14,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { PgStore, SqliteStore, createStore } from '../../engine/store';
+import { testPgUrl } from '../support/pg';
 import type { InboundMessage, MessageStore, StoredMessage } from '../../engine/store';
 
-const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+let PG_URL = '';
+beforeAll(async () => {
+  PG_URL = await testPgUrl();
+});
 const HOUR = 3600_000;
 
 interface StoreHarness {
