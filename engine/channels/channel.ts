@@ -74,8 +74,9 @@ export class Channel {
   }
 
   async start(): Promise<void> {
-    await this.pipeline.start();
+    // Re-enqueue before consuming: lost jobs go back in store order ahead of anything new.
     await this.runRecovery();
+    await this.pipeline.start();
     this.recoveryTimer = setInterval(() => void this.runRecovery(), this.o.recoveryIntervalMs);
     this.recoveryTimer.unref();
     if (!this.o.listen) return;

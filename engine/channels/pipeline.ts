@@ -78,7 +78,9 @@ export class Pipeline {
 
   /**
    * Re-enqueues what the store holds unfinished (jobs lost with a Redis that kept nothing).
-   * Deterministic job ids make this a no-op for jobs that still exist.
+   * Deterministic job ids make this a no-op for jobs that still exist. Order matters: for one
+   * key, routed messages precede received ones, so a page's destination jobs go first — else a
+   * later message could be transformed and routed before an earlier one's delivery is re-added.
    */
   async recover(batch = 500): Promise<number> {
     let after = 0;
@@ -87,9 +89,9 @@ export class Pipeline {
       const page = await this.o.store.pending(this.ch.name, after, batch);
       if (page.length === 0) return count;
       after = page[page.length - 1]!.seq;
+      for (const m of page.filter((p) => p.state === 'routed')) await this.enqueueDestinations(m, true);
       const inbound = page.filter((m) => m.state === 'received' || m.state === 'processing');
       if (inbound.length) await this.enqueue(inbound.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
-      for (const m of page.filter((p) => p.state === 'routed')) await this.enqueueDestinations(m, true);
       count += page.length;
     }
   }
