@@ -123,7 +123,7 @@ export class Engine {
 }
 
 /** `sqlite:<path>` or `postgres://…[?schema=name]` (schema default `passerelle`). */
-function storeSettings(cfg: EngineConfig): Parameters<typeof createStore>[0] {
+export function storeSettings(cfg: EngineConfig): Parameters<typeof createStore>[0] {
   if (!/^postgres(ql)?:/.test(cfg.store)) {
     return { kind: 'sqlite', path: cfg.store.replace(/^sqlite:/, ''), synchronous: cfg.sqliteSynchronous };
   }

@@ -27,6 +27,7 @@ export const ERROR_CATALOGUE = {
   // processing
   PSL_TRANSFORM_FAILED: { retry: 'permanent', summary: 'a transform handler threw or returned invalid output' },
   PSL_FILTER_FAILED: { retry: 'permanent', summary: 'a filter threw' },
+  PSL_REPROCESS_REFUSED: { retry: 'permanent', summary: 'only dead-lettered messages can be reprocessed' },
   PSL_MESSAGE_MISSING: { retry: 'permanent', summary: 'a job refers to a message the store does not hold' },
   // destinations
   PSL_DEST_CONNECT: { retry: 'transient', summary: 'the destination could not be reached' },

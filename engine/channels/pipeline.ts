@@ -36,7 +36,14 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.ch = o.channel;
-    const base = { connection: o.connection, prefix: o.prefix, partitions: this.ch.ordering.partitions, consume: o.consume };
+    const base = {
+      connection: o.connection,
+      prefix: o.prefix,
+      partitions: this.ch.ordering.partitions,
+      consume: o.consume,
+      onError: (err: unknown, context: string) =>
+        o.logger.warn('queue trouble', { channel: this.ch.name, queue: context, error: (err as Error)?.message ?? String(err) }),
+    };
     this.inbound = new OrderedQueue({
       ...base,
       name: `${this.ch.name}.in`,
@@ -94,6 +101,32 @@ export class Pipeline {
       if (inbound.length) await this.enqueue(inbound.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
       count += page.length;
     }
+  }
+
+  /**
+   * Manual reprocess of a dead-lettered message: the failed stage runs again (dead destinations
+   * only, if delivery failed; filter + transform otherwise). It joins the end of its line.
+   */
+  async reprocess(id: string): Promise<string[]> {
+    const { store } = this.o;
+    const m = await store.get(id);
+    if (!m || m.channel !== this.ch.name) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${id} is not in channel ${this.ch.name}`);
+    if (m.state !== 'dead') throw new PasserelleError('PSL_REPROCESS_REFUSED', `message ${id} is ${m.state}, not dead`);
+    const key = m.orderingKey || m.id;
+    const deadDests = (await store.deliveries(id)).filter((d) => d.state === 'dead').map((d) => d.destination);
+    if (deadDests.length === 0) {
+      await store.setState(id, 'received', null);
+      if (!(await this.inbound.reprocess(id))) await this.inbound.add(key, id, {});
+      return ['in'];
+    }
+    await store.setState(id, 'routed', null);
+    for (const name of deadDests) {
+      const q = this.destinationQueues.get(name);
+      if (!q) continue; // destination removed from the channel since
+      await store.setDelivery(id, name, 'pending', 'reprocess requested', false);
+      if (!(await q.reprocess(`${id}.${name}`))) await q.add(key, `${id}.${name}`, { messageId: id });
+    }
+    return deadDests;
   }
 
   private async processInbound(job: OrderedJob): Promise<void> {

@@ -4,6 +4,7 @@ import { engineConfigFromEnv } from '../config/engine-config';
 import { createLogger } from '../ops/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
+import { messagesCommand, reprocessCommand } from './ops-commands';
 
 const program = new Command();
 program.name('passerelle').description('Passerelle integration engine for French medical biology');
@@ -72,6 +73,25 @@ program
   .argument('[dir]', 'channel files directory', 'channels')
   .action((dir: string) => {
     process.exitCode = checkCommand(dir);
+  });
+
+program
+  .command('messages')
+  .description("list a channel's messages from the store (state counts, then newest first)")
+  .argument('<channel>')
+  .option('--state <state>', 'received | processing | routed | done | filtered | refused | dead')
+  .option('--limit <n>', 'how many', '50')
+  .action(async (channel: string, opts: { state?: string; limit: string }) => {
+    process.exitCode = await messagesCommand(channel, opts.state, Number(opts.limit));
+  });
+
+program
+  .command('reprocess')
+  .description('run the failed stage of dead-lettered messages again (the engine must be running)')
+  .argument('<channel>')
+  .argument('<ids...>', 'store ids (see `passerelle messages <channel> --state dead`)')
+  .action(async (channel: string, ids: string[]) => {
+    process.exitCode = await reprocessCommand(channel, ids);
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -110,6 +110,8 @@ interface WorkerCtx {
   suspect: boolean;
   /** `run()` was called (the pre-start wait is over). */
   running: boolean;
+  /** `run()` returned (the worker's main loop ended). */
+  ended: boolean;
 }
 
 interface PartitionRun {
@@ -464,7 +466,7 @@ export class OrderedQueue extends EventEmitter {
       runRetryDelay: Math.min(1000, o.leaseMs),
       drainDelay: 5,
     });
-    const ctx: WorkerCtx = { worker, abort, busy: false, idleSince: Date.now(), suspect: false, running: false };
+    const ctx: WorkerCtx = { worker, abort, busy: false, idleSince: Date.now(), suspect: false, running: false, ended: false };
     ctxRef.ctx = ctx;
     worker.on('error', (err: unknown) => this.report(err, `worker ${i}`));
     run.ctx = ctx;
@@ -485,8 +487,11 @@ export class OrderedQueue extends EventEmitter {
       this.debug(`p${i} run`);
       worker
         .run()
-        .then(() => this.debug(`p${i} run() returned`))
-        .catch((err: unknown) => this.report(err, `worker ${i} run`));
+        .catch((err: unknown) => this.report(err, `worker ${i} run`))
+        .finally(() => {
+          ctx.ended = true;
+          this.debug(`p${i} run() returned`);
+        });
     } catch (err) {
       this.report(err, `worker ${i} start`);
       // Hand it to the watchdog, which restarts a worker that is not running.
@@ -499,16 +504,32 @@ export class OrderedQueue extends EventEmitter {
     if (!ctx) return;
     ctx.abort.abort('stop');
     this.debug(`p${run.partition} closing worker`);
-    const closing = ctx.worker.close();
-    const timer = new AbortController();
-    const finished = await Promise.race([closing.then(() => true), sleep(deadlineMs, timer.signal).then(() => false)]);
-    timer.abort();
-    if (!finished) {
-      // The running job keeps its lock until it expires, then stalls back to the head of its line.
-      this.report(new Error(`partition ${run.partition}: drain deadline passed, closing worker by force`), 'stop');
-      await ctx.worker.close(true).catch(() => undefined);
+    const cancel = new AbortController();
+    const closing = ctx.worker.close().then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    );
+    // After a Redis restart, Worker.close() can hang in connection shutdown although no job
+    // runs any more: once the main loop ended and nothing is processing, give it a short grace.
+    const idle = (async () => {
+      while (!cancel.signal.aborted && ((ctx.running && !ctx.ended) || ctx.busy)) await sleep(50, cancel.signal);
+      await sleep(2000, cancel.signal);
+      return 'idle' as const;
+    })();
+    const deadline = sleep(deadlineMs, cancel.signal).then(() => 'deadline' as const);
+    const outcome = await Promise.race([closing, idle, deadline]);
+    cancel.abort();
+    if (outcome !== 'closed') {
+      if (outcome === 'deadline') {
+        // The running job keeps its lock until it expires, then stalls back to the head of its line.
+        this.report(new Error(`partition ${run.partition}: drain deadline passed, dropping the worker`), 'stop');
+      }
+      // disconnect() may hang as well: do not wait for it long.
+      const t = new AbortController();
+      await Promise.race([ctx.worker.disconnect().catch(() => undefined), sleep(1000, t.signal)]);
+      t.abort();
     }
-    this.debug(`p${run.partition} closed worker (${finished})`);
+    this.debug(`p${run.partition} closed worker (${outcome})`);
     if (run.ctx === ctx) run.ctx = undefined;
   }
 

@@ -1,6 +1,7 @@
 /** Channel behaviour an EAI engineer relies on, through a real engine (Redis, SQLite, sockets). */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Message } from '../../engine/hl7';
 import { MllpClient, MllpServer } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
@@ -35,7 +36,7 @@ const client = (channel: string): MllpClient => {
 };
 
 beforeAll(async () => {
-  down = downstream((id, n) => (id.startsWith('AE') ? 'AE' : id.startsWith('AR') && n < 3 ? 'AR' : 'AA'));
+  down = downstream((id, n) => (id.startsWith('AE') && n === 1 ? 'AE' : id.startsWith('AR') && n < 3 ? 'AR' : 'AA'));
   const { port } = await down.server.listen();
   const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'psl-pipe-'));
   mkdirSync(join(dir, 'mappings'));
@@ -85,6 +86,27 @@ test('a destination answering AE is dead-lettered with the reason; AR is retried
   expect(down.seen.filter((s) => s === 'AR1')).toHaveLength(3); // AR, AR, AA
   const deliveries = await te.engine.messageStore.deliveries(dead.id);
   expect(deliveries.find((d) => d.destination === 'file')?.state).toBe('delivered');
+});
+
+test('a dead-lettered message is reprocessed from the CLI: only the dead destination runs again', async () => {
+  const dead = (await te.engine.messageStore.list('relay', 'dead', 10)).find((m) => m.controlId === 'AE1')!;
+  const env = {
+    ...process.env,
+    PASSERELLE_CHANNELS: te.config.channelsDir,
+    PASSERELLE_STORE: te.config.store,
+    PASSERELLE_PREFIX: te.config.prefix,
+    PASSERELLE_EMBEDDED_REDIS: '0',
+  };
+  const cli = join(__dirname, '../../dist/engine/cli/main.js');
+  const listed = execFileSync(process.execPath, [cli, 'messages', 'relay', '--state', 'dead'], { env, cwd: te.dir }).toString();
+  expect(listed).toMatch(new RegExp(`${dead.id}\tdead\tAE1\tORU\\^R01\t.*PSL_DEST_NAK_ERROR`));
+  const requeued = execFileSync(process.execPath, [cli, 'reprocess', 'relay', dead.id], { env, cwd: te.dir }).toString();
+  expect(requeued).toBe(`${dead.id}: requeued (eai)\n`);
+  expect(await waitFor(async () => (await stateOf('relay', 'AE1')) === 'done', 10_000)).toBe(true);
+  expect(down.seen.filter((s) => s === 'AE1')).toHaveLength(2);
+  const deliveries = await te.engine.messageStore.deliveries(dead.id);
+  expect(deliveries.find((d) => d.destination === 'file')?.attempts).toBe(1); // the file was not written again
+  await expect(te.engine.channel('relay')!.pipeline.reprocess(dead.id)).rejects.toMatchObject({ code: 'PSL_REPROCESS_REFUSED' });
 });
 
 test('a resent message gets the original ACK back and is processed once', async () => {
