@@ -110,6 +110,17 @@ export class Engine {
     }
   }
 
+  /** Re-reads every listener's certificate files (SIGHUP): new handshakes use them, connections stay. */
+  reloadTls(): void {
+    for (const { runtime } of this.channels.values()) {
+      try {
+        runtime.reloadTls();
+      } catch (e) {
+        this.logger.error('TLS reload failed; previous certificates kept', { channel: runtime.name, error: (e as Error).message });
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);

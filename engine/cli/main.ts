@@ -40,6 +40,10 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading TLS certificates');
+      engine.reloadTls();
+    });
     try {
       await engine.start();
     } catch (e) {
