@@ -15,21 +15,13 @@ import { MllpClient, MllpServer } from '../../engine/mllp';
 import { deletePrefix, freePort } from '../support/redis';
 import { testPgUrl } from '../support/pg';
 import { waitFor } from '../support/wait';
+import { prng } from '../support/random';
 
 const TOTAL = 1000;
 const KEYS = 50;
 const SENDERS = 5;
 const CLI = resolve(__dirname, '../../dist/engine/cli/main.js');
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const portOpen = (port: number): Promise<boolean> =>
   new Promise((r) => {
@@ -43,7 +35,7 @@ test('two worker processes keep per-order sequence and share the work', async ()
   const prefix = `pslt-${randomUUID().slice(0, 8)}`;
   const schema = `psl_test_${randomUUID().slice(0, 8)}`;
   const pgUrl = await testPgUrl();
-  const random = rng(42);
+  const random = prng(42);
   const accepted: { id: string; conn: string }[] = [];
   const attempts = new Map<string, number>();
   const receiver = new MllpServer({

@@ -3,7 +3,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { MllpClient } from '../../engine/mllp';
-import { makePki, type TestPki } from '../mllp/helpers';
+import { makePki, type TestPki } from '../support/pki';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { waitFor } from '../support/wait';
 import { freePort } from '../support/redis';

@@ -2,7 +2,8 @@
 import { PasserelleError } from '../../engine/errors';
 import { OrderedQueue } from '../../engine/queue/ordered-queue';
 import type { OrderedJob } from '../../engine/queue/types';
-import { REDIS, deletePrefix, freshPrefix, waitFor } from './helpers';
+import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
 
 describe('OrderedQueue dead-letter', () => {
   const prefix = freshPrefix();

@@ -2,7 +2,8 @@
 import { Redis } from 'ioredis';
 import { OrderedQueue } from '../../engine/queue/ordered-queue';
 import type { OrderedJob } from '../../engine/queue/types';
-import { REDIS, delay, deletePrefix, freshPrefix, waitFor } from './helpers';
+import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
+import { delay, waitFor } from '../support/wait';
 
 const N = 8;
 

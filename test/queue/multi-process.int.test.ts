@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { OrderedQueue } from '../../engine/queue/ordered-queue';
-import { REDIS, deletePrefix, freshPrefix, waitFor } from './helpers';
+import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
 
 const SCRIPT = join(__dirname, '../../dist/test/support/queue-worker.js');
 const JOBS = 1000;

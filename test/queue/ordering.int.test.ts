@@ -2,7 +2,9 @@
 import { PasserelleError } from '../../engine/errors';
 import { OrderedQueue } from '../../engine/queue/ordered-queue';
 import type { OrderedJob } from '../../engine/queue/types';
-import { REDIS, deletePrefix, freshPrefix, prng, waitFor } from './helpers';
+import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
+import { prng } from '../support/random';
 
 const JOBS = 1000;
 const KEYS = 50;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrderedQueue } from '../../engine/queue/ordered-queue';
 import type { OrderedJob } from '../../engine/queue/types';
-import { delay, freePort, freshPrefix, killHard, startRedis, waitFor } from './helpers';
+import { freePort, freshPrefix, killHard, startRedis } from '../support/redis';
+import { delay, waitFor } from '../support/wait';
 
 const KEYS = 10;
 
