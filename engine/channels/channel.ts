@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { MllpServer } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
@@ -38,6 +38,9 @@ export class Channel {
   private pendingEnqueue: { id: string; orderingKey: string }[] = [];
   private flushing: Promise<void> | undefined;
   private recoveryTimer?: NodeJS.Timeout;
+  /** Set while a reconnect's recovery runs: direct enqueues wait so lost jobs go back first. */
+  private barrier: Promise<void> | undefined;
+  private redisWatch?: Redis;
   private boundPort?: number;
   private readonly destinations: Destination[];
 
@@ -79,6 +82,7 @@ export class Channel {
     await this.pipeline.start();
     this.recoveryTimer = setInterval(() => void this.runRecovery(), this.o.recoveryIntervalMs);
     this.recoveryTimer.unref();
+    this.watchRedis();
     if (!this.o.listen) return;
     const src = this.o.config.source;
     if (src.type === 'mllp') {
@@ -123,6 +127,7 @@ export class Channel {
 
   async stop(drainDeadlineMs: number): Promise<void> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.redisWatch?.disconnect();
     await this.directory?.stop();
     await this.server?.close({ drainDeadlineMs });
     await this.flushing;
@@ -138,6 +143,7 @@ export class Channel {
   private async flush(): Promise<void> {
     // One flusher at a time keeps commit order; failures leave messages in the store for recovery.
     while (this.pendingEnqueue.length > 0) {
+      await this.barrier;
       const batch = this.pendingEnqueue.splice(0, 1000);
       try {
         await this.pipeline.enqueue(batch);
@@ -146,6 +152,38 @@ export class Channel {
       }
     }
     this.flushing = undefined;
+  }
+
+  /**
+   * Redis came back after a drop: it may have lost jobs (no persistence, failover). Hold direct
+   * enqueues, re-enqueue from the store in arrival order, then let the held ones through (those
+   * the scan already added are no-ops), so older messages never end up behind newer ones.
+   */
+  private watchRedis(): void {
+    const watch = new Redis({ ...this.o.connection, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+    let dropped = false;
+    watch.on('error', () => undefined);
+    watch.on('close', () => {
+      dropped = true;
+    });
+    watch.on('ready', () => {
+      if (!dropped) return;
+      dropped = false;
+      this.o.logger.warn('redis reconnected: re-enqueueing from the store before new messages', { channel: this.name });
+      this.barrier = (async () => {
+        for (let attempt = 0; attempt < 30; attempt++) {
+          try {
+            await this.pipeline.recover();
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+      })().finally(() => {
+        this.barrier = undefined;
+      });
+    });
+    this.redisWatch = watch;
   }
 
   private async runRecovery(): Promise<void> {

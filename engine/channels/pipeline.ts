@@ -2,7 +2,7 @@ import { Message, decode, type Charset } from '../hl7';
 import { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { RedisOptions } from 'ioredis';
-import { PasserelleError, errorCodeOf } from '../errors';
+import { PasserelleError, errorCodeOf, retryClassOf } from '../errors';
 import type { MessageStore, StoredMessage } from '../store/types';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { Destination } from '../delivery';
@@ -129,10 +129,32 @@ export class Pipeline {
     return deadDests;
   }
 
+  /**
+   * Inbound job: the job is a trigger; order comes from the store. Earlier messages of the same
+   * key that are still waiting (their jobs lost with Redis, or re-added behind this one) go first.
+   */
   private async processInbound(job: OrderedJob): Promise<void> {
-    const { store } = this.o;
-    const m = await store.get(job.id);
+    const m = await this.o.store.get(job.id);
     if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${job.id} is not in the store`);
+    if (m.orderingKey && (m.state === 'received' || m.state === 'processing')) {
+      for (;;) {
+        const earlier = await this.o.store.earlierPending(this.ch.name, m.orderingKey, m.seq, 50);
+        if (earlier.length === 0) break;
+        for (const e of earlier) {
+          try {
+            await this.inboundStage(e);
+          } catch (err) {
+            if (retryClassOf(err) === 'permanent') await this.dead(e.id, err, undefined);
+            else throw err;
+          }
+        }
+      }
+    }
+    await this.inboundStage(m);
+  }
+
+  private async inboundStage(m: StoredMessage): Promise<void> {
+    const { store } = this.o;
     if (m.state !== 'received' && m.state !== 'processing') {
       if (m.state === 'routed') await this.enqueueDestinations(m, true);
       return;
@@ -191,11 +213,33 @@ export class Pipeline {
     }
   }
 
+  /** Destination job: earlier undelivered messages of the same key are delivered first. */
   private async processDestination(job: OrderedJob, dest: Destination): Promise<void> {
-    const { store } = this.o;
     const id = job.data.messageId!;
+    const m = await this.o.store.get(id);
+    if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${id} is not in the store`);
+    if (m.orderingKey) {
+      for (;;) {
+        const earlier = await this.o.store.earlierPending(this.ch.name, m.orderingKey, m.seq, 50, dest.name);
+        if (earlier.length === 0) break;
+        for (const e of earlier) {
+          try {
+            await this.deliverStage(e.id, dest, job.attempt);
+          } catch (err) {
+            // An earlier message that can never go is dead-lettered here; a retryable one blocks the line.
+            if (retryClassOf(err) === 'permanent') await this.dead(e.id, err, dest.name);
+            else throw err;
+          }
+        }
+      }
+    }
+    await this.deliverStage(id, dest, job.attempt);
+  }
+
+  private async deliverStage(id: string, dest: Destination, attempt: number): Promise<void> {
+    const { store } = this.o;
     const prior = await store.getDelivery(id, dest.name);
-    if (prior?.state === 'delivered') return this.finishIfComplete(id);
+    if (prior?.state === 'delivered' || prior?.state === 'dead') return this.finishIfComplete(id);
     const content = await store.getContent(id, OUT);
     if (!content) throw new PasserelleError('PSL_MESSAGE_MISSING', `transformed content of ${id} is missing`);
     const message = Message.parse(content.toString('utf8'));
@@ -205,7 +249,7 @@ export class Pipeline {
       this.o.logger.info('delivered', { channel: this.ch.name, id, controlId: message.controlId, destination: dest.name });
     } catch (e) {
       await store.setDelivery(id, dest.name, 'pending', `${errorCodeOf(e)}: ${(e as Error).message}`, true);
-      this.o.logger.warn('delivery failed', { channel: this.ch.name, id, destination: dest.name, attempt: job.attempt, code: errorCodeOf(e) });
+      this.o.logger.warn('delivery failed', { channel: this.ch.name, id, destination: dest.name, attempt, code: errorCodeOf(e) });
       throw e;
     }
     await this.finishIfComplete(id);

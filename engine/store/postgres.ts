@@ -169,6 +169,7 @@ export class PgStore implements MessageStore {
         `CREATE INDEX IF NOT EXISTS messages_pending ON ${messages} (channel, seq) WHERE state NOT IN (${TERMINAL_SQL})`,
       );
       await c.query(`CREATE INDEX IF NOT EXISTS messages_by_state ON ${messages} (channel, state, seq)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_key_open ON ${messages} (channel, ordering_key, seq) WHERE state NOT IN ('done', 'filtered', 'refused')`);
       await c.query(
         `CREATE INDEX IF NOT EXISTS messages_prunable ON ${messages} (received_at) WHERE state IN (${TERMINAL_SQL})`,
       );
@@ -361,6 +362,28 @@ export class PgStore implements MessageStore {
         ORDER BY seq LIMIT $3`,
       [channel, afterSeq, limit],
     );
+    return r.rows.map(toMessage);
+  }
+
+  async earlierPending(channel: string, orderingKey: string, beforeSeq: number, limit: number, destination?: string): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    this.checkReady();
+    const r =
+      destination === undefined
+        ? await this.pool.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages}
+              WHERE channel = $1 AND ordering_key = $2 AND seq < $3 AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('received', 'processing')
+              ORDER BY seq LIMIT $4`,
+            [channel, orderingKey, beforeSeq, limit],
+          )
+        : await this.pool.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages} m
+              WHERE channel = $1 AND ordering_key = $2 AND seq < $3 AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('routed', 'dead')
+                AND EXISTS (SELECT 1 FROM ${this.t.contents} c WHERE c.message_id = m.id AND c.name = 'out')
+                AND NOT EXISTS (SELECT 1 FROM ${this.t.deliveries} d WHERE d.message_id = m.id AND d.destination = $4 AND d.state IN ('delivered', 'dead'))
+              ORDER BY seq LIMIT $5`,
+            [channel, orderingKey, beforeSeq, destination, limit],
+          );
     return r.rows.map(toMessage);
   }
 

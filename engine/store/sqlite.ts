@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (channel, sender, control_id, received_at);
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (channel, seq) WHERE state NOT IN (${TERMINAL_SQL});
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (channel, state, seq);
+CREATE INDEX IF NOT EXISTS messages_key_open ON messages (channel, ordering_key, seq) WHERE state NOT IN ('done', 'filtered', 'refused');
 CREATE INDEX IF NOT EXISTS messages_prunable ON messages (received_at) WHERE state IN (${TERMINAL_SQL});
 
 CREATE TABLE IF NOT EXISTS contents (
@@ -209,6 +210,18 @@ function prepareStatements(db: Database.Database) {
     pending: db.prepare<[string, number, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
         WHERE channel = ? AND seq > ? AND state NOT IN (${TERMINAL_SQL})
+        ORDER BY seq LIMIT ?`,
+    ),
+    earlierInbound: db.prepare<[string, string, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE channel = ? AND ordering_key = ? AND seq < ? AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('received', 'processing')
+        ORDER BY seq LIMIT ?`,
+    ),
+    earlierUndelivered: db.prepare<[string, string, number, string, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m
+        WHERE channel = ? AND ordering_key = ? AND seq < ? AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('routed', 'dead')
+          AND EXISTS (SELECT 1 FROM contents c WHERE c.message_id = m.id AND c.name = 'out')
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.destination = ? AND d.state IN ('delivered', 'dead'))
         ORDER BY seq LIMIT ?`,
     ),
     listAll: db.prepare<[string, number], MessageRow>(
@@ -443,6 +456,16 @@ export class SqliteStore implements MessageStore {
 
   async pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return this.statements().pending.all(channel, afterSeq, checkLimit(limit)).map(toMessage);
+  }
+
+  async earlierPending(channel: string, orderingKey: string, beforeSeq: number, limit: number, destination?: string): Promise<StoredMessage[]> {
+    const st = this.statements();
+    checkLimit(limit);
+    const rows =
+      destination === undefined
+        ? st.earlierInbound.all(channel, orderingKey, beforeSeq, limit)
+        : st.earlierUndelivered.all(channel, orderingKey, beforeSeq, destination, limit);
+    return rows.map(toMessage);
   }
 
   async list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]> {

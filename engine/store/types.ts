@@ -104,6 +104,14 @@ export interface MessageStore {
 
   /** Non-terminal messages of a channel in arrival order (seq ascending), after `afterSeq`. */
   pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Earlier unfinished messages of one ordering key (seq < beforeSeq), oldest first. Without
+   * `destination`: those not yet through the inbound stage (received, processing). With it:
+   * routed ones (transformed content `out` stored) not yet delivered to, nor dead-lettered for,
+   * that destination. Queue jobs are only triggers; this is what keeps per-key order even when
+   * Redis lost jobs and newer ones arrived first.
+   */
+  earlierPending(channel: string, orderingKey: string, beforeSeq: number, limit: number, destination?: string): Promise<StoredMessage[]>;
   /** Messages of a channel in a state, newest first (operators' view). */
   list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]>;
   counts(channel: string): Promise<StoreCounts>;

@@ -303,6 +303,29 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       expect(await store.pending(`none-${rnd()}`, 0, 10)).toEqual([]);
     });
 
+    test('earlierPending: per key, before a seq, inbound-waiting or not yet delivered to a destination', async () => {
+      const ch = channel();
+      const key = `order:${rnd()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await store.receive(inbound({ channel: ch, orderingKey: key }), 0)).id);
+      await store.receive(inbound({ channel: ch, orderingKey: 'other' }), 0);
+      const seqOf = async (id: string): Promise<number> => (await store.get(id))!.seq;
+      const last = await seqOf(ids[5]);
+      // ids[0] done, ids[1] routed and delivered to A, ids[2] routed, ids[3] dead at another destination, ids[4] received
+      await store.setState(ids[0], 'done');
+      for (const i of [1, 2, 3]) await store.putContent(ids[i], 'out', Buffer.from('x'));
+      await store.setState(ids[1], 'routed');
+      await store.setDelivery(ids[1], 'A', 'delivered');
+      await store.setState(ids[2], 'routed');
+      await store.setState(ids[3], 'dead', 'B: PSL_DEST_NAK_ERROR: AE');
+      await store.setDelivery(ids[3], 'B', 'dead');
+      expect((await store.earlierPending(ch, key, last, 10)).map((m) => m.id)).toEqual([ids[4]]);
+      expect((await store.earlierPending(ch, key, last, 10, 'A')).map((m) => m.id)).toEqual([ids[2], ids[3]]);
+      expect((await store.earlierPending(ch, key, last, 10, 'B')).map((m) => m.id)).toEqual([ids[1], ids[2]]);
+      expect((await store.earlierPending(ch, key, await seqOf(ids[3]), 1, 'A')).map((m) => m.id)).toEqual([ids[2]]);
+      expect(await store.earlierPending(ch, 'other', last + 100, 10, 'A')).toEqual([]);
+    });
+
     test('list (newest first, by state, limit) and counts', async () => {
       const ch = channel();
       const ids: string[] = [];
