@@ -7,12 +7,19 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# redis-server for the embedded default; python3, make and g++ in case better-sqlite3 has to be
+# compiled (when its prebuilt binary cannot be downloaded).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "quickstart: installing redis-server from Debian's packages"
+    echo "quickstart: installing ${missing[*]} from Debian's packages"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
-  else
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  elif ! command -v redis-server >/dev/null 2>&1; then
     echo "quickstart: redis-server is missing. Install Redis >= 6.2 with your system's package manager" >&2
     echo "(brew install redis, dnf install redis, ...) or point REDIS_URL at a running Redis." >&2
     exit 1
