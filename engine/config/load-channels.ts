@@ -10,6 +10,8 @@ export interface LoadedChannel {
   readonly config: Readonly<ChannelConfig>;
   /** Text hash: lets a reload tell which channels changed. */
   readonly fingerprint: string;
+  /** Line and column of a value in the file (for errors found after validation). */
+  readonly locate: (path: (string | number)[]) => { line: number; column: number };
 }
 
 export interface ConfigProblem {
@@ -89,7 +91,7 @@ export function loadChannelFile(file: string, env: NodeJS.ProcessEnv = process.e
       }),
     );
   }
-  return Object.freeze({ file, config: deepFreeze(parsed.data), fingerprint: hash(text) });
+  return Object.freeze({ file, config: deepFreeze(parsed.data), fingerprint: hash(text), locate: (p: (string | number)[]) => position(doc, counter, p) });
 }
 
 /** Loads every *.yaml / *.yml in a directory; all problems of all files are reported together. */
@@ -119,16 +121,16 @@ function checkCrossChannel(loaded: LoadedChannel[], problems: ConfigProblem[]): 
   const ports = new Map<number, string>();
   for (const ch of loaded) {
     const prev = names.get(ch.config.name);
-    if (prev) problems.push({ file: ch.file, line: 1, column: 1, path: 'name', message: `channel name "${ch.config.name}" is also used by ${basename(prev)}` });
+    if (prev) problems.push({ file: ch.file, ...ch.locate(['name']), path: 'name', message: `channel name "${ch.config.name}" is also used by ${basename(prev)}` });
     names.set(ch.config.name, ch.file);
     if (ch.config.source.type === 'mllp' && ch.config.source.port !== 0 && ch.config.enabled) {
       const other = ports.get(ch.config.source.port);
-      if (other) problems.push({ file: ch.file, line: 1, column: 1, path: 'source.port', message: `port ${ch.config.source.port} is also used by ${basename(other)}` });
+      if (other) problems.push({ file: ch.file, ...ch.locate(['source', 'port']), path: 'source.port', message: `port ${ch.config.source.port} is also used by ${basename(other)}` });
       ports.set(ch.config.source.port, ch.file);
     }
     const dests = new Set<string>();
     ch.config.destinations.forEach((d, i) => {
-      if (dests.has(d.name)) problems.push({ file: ch.file, line: 1, column: 1, path: `destinations.${i}.name`, message: `destination name "${d.name}" is used twice` });
+      if (dests.has(d.name)) problems.push({ file: ch.file, ...ch.locate(['destinations', i, 'name']), path: `destinations.${i}.name`, message: `destination name "${d.name}" is used twice` });
       dests.add(d.name);
     });
   }

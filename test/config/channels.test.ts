@@ -68,6 +68,6 @@ describe('channel files', () => {
 
   test('two channels on one port, or with one name, are refused together', () => {
     const dir = dirWith({ 'a.yaml': minimal('a', 3100), 'b.yaml': minimal('a', 3100) });
-    expect(() => loadChannelDir(dir)).toThrow(/name "a" is also used[\s\S]*port 3100 is also used/);
+    expect(() => loadChannelDir(dir)).toThrow(/b\.yaml:1:7: name: channel name "a" is also used by a\.yaml[\s\S]*b\.yaml:4:9: source\.port: port 3100 is also used/);
   });
 });
