@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { Message } from '../hl7';
@@ -48,9 +48,17 @@ export function loadMapping(file: string): TransformFn {
   };
 }
 
-/** Loads a JS module exporting `transform` (or default). Paths are relative to the working directory. */
+/**
+ * Loads a module exporting `transform` / `filter` (or default). Paths are relative to the working
+ * directory. A `.ts` handler is loaded from its compiled form under dist/ (`npm run build`).
+ */
 export function loadHandler<T extends 'transform' | 'filter'>(file: string, kind: T): T extends 'transform' ? TransformFn : FilterFn {
-  const mod = require(resolve(file)) as Record<string, unknown>;
+  let target = resolve(file);
+  if (file.endsWith('.ts')) {
+    target = resolve('dist', relative(process.cwd(), target).replace(/\.ts$/, '.js'));
+    if (!existsSync(target)) throw new PasserelleError('PSL_CONFIG_INVALID', `${file}: TypeScript handler not compiled (expected ${target}; run npm run build)`);
+  }
+  const mod = require(target) as Record<string, unknown>;
   const fn = mod[kind] ?? mod.default;
   if (typeof fn !== 'function') throw new PasserelleError('PSL_CONFIG_INVALID', `${file}: exports no ${kind}() function`);
   return fn as T extends 'transform' ? TransformFn : FilterFn;

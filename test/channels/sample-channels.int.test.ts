@@ -1,0 +1,62 @@
+/**
+ * The sample channels of channels/ as shipped (only ports and output directories moved to free
+ * ones): the samples of samples/ go through them as the README says.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Message, decode } from '../../engine/hl7';
+import { MllpClient } from '../../engine/mllp';
+import { startTestEngine, type TestEngine } from '../support/engine-harness';
+import { freePort } from '../support/redis';
+import { waitFor } from '../support/wait';
+
+const repo = resolve(__dirname, '../..');
+let te: TestEngine;
+const ports: Record<number, number> = {};
+const clients: MllpClient[] = [];
+
+beforeAll(async () => {
+  for (const p of [2575, 2576, 2577]) ports[p] = await freePort();
+  const files: Record<string, string> = {};
+  for (const f of readdirSync(join(repo, 'channels'))) {
+    files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
+      .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
+      .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
+  }
+  te = await startTestEngine(files);
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await te?.stop();
+});
+
+const send = async (port: number, sample: string): Promise<Message> => {
+  const c = new MllpClient({ host: '127.0.0.1', port });
+  clients.push(c);
+  return Message.parse(decode(await c.send(readFileSync(join(repo, 'samples', sample)))).text);
+};
+const out = (...p: string[]): string => join(te.dir, 'out', ...p);
+
+test('an LTW result lands in out/ltw-results/<MSH-10>.hl7, byte for byte', async () => {
+  const ack = await send(ports[2575]!, 'oru-r01_ltw_biochemistry.hl7');
+  expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-ORU-0001']);
+  expect(await waitFor(() => existsSync(out('ltw-results', 'SMP-ORU-0001.hl7')), 10_000)).toBe(true);
+  expect(readFileSync(out('ltw-results', 'SMP-ORU-0001.hl7')).equals(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')))).toBe(true);
+});
+
+test('a subcontractor result is kept and relayed over MLLP to the LTW results channel, addressed to the LIS', async () => {
+  const ack = await send(ports[2576]!, 'oru-r01_ilw_subcontracted.hl7');
+  expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-ILW-0001']);
+  expect(await waitFor(() => existsSync(out('ltw-results', 'SMP-ILW-0001.hl7')) && existsSync(out('ilw-results', 'SMP-ILW-0001.hl7')), 10_000)).toBe(true);
+  const relayed = Message.parse(readFileSync(out('ltw-results', 'SMP-ILW-0001.hl7'), 'utf8'));
+  expect([relayed.get('MSH-5'), relayed.get('MSH-6'), relayed.get('OBX-23.1')]).toEqual(['LIS', 'LAB', 'Laboratoire Spécialisé Exemple']);
+});
+
+test('an order goes through the TypeScript handler to out/orders', async () => {
+  const ack = await send(ports[2577]!, 'oml-o21_ltw_order.hl7');
+  expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-OML-0001']);
+  expect(await waitFor(() => existsSync(out('orders', 'SMP-OML-0001.hl7')), 10_000)).toBe(true);
+  const written = Message.parse(readFileSync(out('orders', 'SMP-OML-0001.hl7'), 'utf8'));
+  expect([written.get('MSH-5'), written.get('MSH-6'), written.get('MSH-9.3'), written.get('ORC-2.1')]).toEqual(['LIS', 'LAB', 'OML_O21', 'CMD-0002']);
+});
