@@ -254,6 +254,7 @@ export class SqliteStore implements MessageStore {
   private flushTimer: NodeJS.Immediate | undefined;
   private writeBatch: Database.Transaction<(batch: Waiting[]) => Outcome[]> | undefined;
   private writeOne: Database.Transaction<(w: Waiting) => ReceiveResult> | undefined;
+  private writeFast: Database.Transaction<(batch: Waiting[]) => Outcome[]> | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -295,6 +296,10 @@ export class SqliteStore implements MessageStore {
     db.transaction(() => db.exec(SCHEMA)).immediate();
     this.st = prepareStatements(db);
     this.writeOne = db.transaction((w: Waiting) => this.applyOne(w));
+    // Fast path: the whole batch without savepoints; if any item fails, the transaction rolls
+    // back and the batch is written again item by item (a savepoint each), so one bad item
+    // fails alone.
+    this.writeFast = db.transaction((batch: Waiting[]) => batch.map((w): Outcome => ({ ok: true, result: this.applyOne(w) })));
     this.writeBatch = db.transaction((batch: Waiting[]) => {
       const outcomes: Outcome[] = [];
       for (const w of batch) {
@@ -346,7 +351,11 @@ export class SqliteStore implements MessageStore {
       // Only intake commits need the configured durability; see `fastUpdates` in init().
       if (this.opts.synchronous === 'FULL') this.db!.pragma('synchronous = FULL');
       try {
-        outcomes = this.writeBatch!.immediate(batch);
+        try {
+          outcomes = this.writeFast!.immediate(batch);
+        } catch {
+          outcomes = this.writeBatch!.immediate(batch);
+        }
       } finally {
         if (this.opts.synchronous === 'FULL') this.db!.pragma('synchronous = NORMAL');
       }
