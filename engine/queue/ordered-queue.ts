@@ -99,6 +99,32 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/**
+ * Tears down a worker whose close()/disconnect() hung (BullMQ internals, best effort): its lock
+ * extender and stalled checker would otherwise keep running, and its sockets open, for ever.
+ */
+async function dropConnections(worker: Worker<StoredData>): Promise<void> {
+  const parts = worker as unknown as { lockManager?: { close?(): unknown }; stalledCheckStopper?: () => void };
+  try {
+    void Promise.resolve(parts.lockManager?.close?.()).catch(() => undefined);
+    parts.stalledCheckStopper?.();
+  } catch {
+    /* internals changed: nothing more to do */
+  }
+  const internals = worker as unknown as Record<'connection' | 'blockingConnection', { client?: Promise<Redis> } | undefined>;
+  for (const conn of [internals.blockingConnection, internals.connection]) {
+    const timeout = new AbortController();
+    try {
+      const client = await Promise.race([conn?.client, sleep(200, timeout.signal).then(() => undefined)]);
+      client?.disconnect();
+    } catch {
+      /* already gone */
+    } finally {
+      timeout.abort();
+    }
+  }
+}
+
 /** One running BullMQ worker of a partition (replaced on restart). */
 interface WorkerCtx {
   worker: Worker<StoredData>;
@@ -524,10 +550,12 @@ export class OrderedQueue extends EventEmitter {
         // The running job keeps its lock until it expires, then stalls back to the head of its line.
         this.report(new Error(`partition ${run.partition}: drain deadline passed, dropping the worker`), 'stop');
       }
-      // disconnect() may hang as well: do not wait for it long.
+      // disconnect() may hang as well: do not wait for it long, then close its sockets by hand
+      // (a dropped worker's connections would otherwise keep the process alive).
       const t = new AbortController();
       await Promise.race([ctx.worker.disconnect().catch(() => undefined), sleep(1000, t.signal)]);
       t.abort();
+      await dropConnections(ctx.worker);
     }
     this.debug(`p${run.partition} closed worker (${outcome})`);
     if (run.ctx === ctx) run.ctx = undefined;
