@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
 import { silentLogger } from '../../engine/ops/logger';
+import { deletePrefix } from './redis';
 
 export interface TestEngine {
   engine: Engine;
@@ -58,7 +59,11 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       if (!p) throw new Error(`channel ${channel} has no port`);
       return p;
     },
-    stop: () => engine.stop(),
+    async stop() {
+      await engine.stop();
+      // Leave the shared Redis as we found it (private ones die with their test).
+      if (!opts.redisUrl) await deletePrefix(config.prefix).catch(() => undefined);
+    },
   };
 }
 
