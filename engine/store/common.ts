@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PasserelleError } from '../errors';
-import type { DeliveryState, InboundMessage, MessageState } from './types';
+import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, StoredMessage } from './types';
 import { TERMINAL_STATES } from './types';
 
 /** Every state, in life order; `counts()` reports each of them (0 when none). */
@@ -85,4 +85,66 @@ export function zeroCounts(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of ALL_STATES) out[s] = 0;
   return out;
+}
+
+/** A messages row as either driver returns it (SQLite: numbers; PostgreSQL: BIGINT string, Dates). */
+export interface MessageRow {
+  seq: number | string;
+  id: string;
+  channel: string;
+  control_id: string;
+  sender: string;
+  message_type: string;
+  ordering_key: string;
+  charset: string;
+  received_at: number | Date;
+  state: MessageState;
+  reason: string | null;
+  ack: Buffer;
+  updated_at: number | Date;
+}
+
+export interface DeliveryRow {
+  message_id: string;
+  destination: string;
+  state: DeliveryState;
+  attempts: number;
+  detail: string | null;
+  updated_at: number | Date;
+}
+
+export const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
+export const TERMINAL_SQL = sqlList(TERMINAL_STATES);
+
+/** Columns of StoredMessage; `raw` is left out on purpose (read it with `raw()`). */
+export const MESSAGE_COLUMNS =
+  'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
+
+export function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    channel: r.channel,
+    controlId: r.control_id,
+    sender: r.sender,
+    messageType: r.message_type,
+    orderingKey: r.ordering_key,
+    charset: r.charset,
+    receivedAt: new Date(r.received_at),
+    state: r.state,
+    reason: r.reason,
+    ack: r.ack,
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+export function toDelivery(r: DeliveryRow): DeliveryRecord {
+  return {
+    messageId: r.message_id,
+    destination: r.destination,
+    state: r.state,
+    attempts: r.attempts,
+    detail: r.detail,
+    updatedAt: new Date(r.updated_at),
+  };
 }

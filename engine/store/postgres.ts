@@ -24,7 +24,6 @@ import type {
   StoreCounts,
   StoredMessage,
 } from './types';
-import { TERMINAL_STATES } from './types';
 import {
   PRUNE_CHUNK,
   checkDeliveryState,
@@ -36,6 +35,12 @@ import {
   newMessageId,
   storeUnavailable,
   zeroCounts,
+  MESSAGE_COLUMNS,
+  TERMINAL_SQL,
+  toDelivery,
+  toMessage,
+  type DeliveryRow,
+  type MessageRow,
 } from './common';
 
 export interface PgStoreOptions {
@@ -46,64 +51,10 @@ export interface PgStoreOptions {
   poolSize?: number;
 }
 
-interface MessageRow {
-  seq: string; // BIGINT comes back as a string
-  id: string;
-  channel: string;
-  control_id: string;
-  sender: string;
-  message_type: string;
-  ordering_key: string;
-  charset: string;
-  received_at: Date;
-  state: MessageState;
-  reason: string | null;
-  ack: Buffer;
-  updated_at: Date;
-}
 
-interface DeliveryRow {
-  message_id: string;
-  destination: string;
-  state: DeliveryState;
-  attempts: number;
-  detail: string | null;
-  updated_at: Date;
-}
 
-const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
-const TERMINAL_SQL = sqlList(TERMINAL_STATES);
-const MESSAGE_COLUMNS =
-  'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
 
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    id: r.id,
-    seq: Number(r.seq),
-    channel: r.channel,
-    controlId: r.control_id,
-    sender: r.sender,
-    messageType: r.message_type,
-    orderingKey: r.ordering_key,
-    charset: r.charset,
-    receivedAt: r.received_at,
-    state: r.state,
-    reason: r.reason,
-    ack: r.ack,
-    updatedAt: r.updated_at,
-  };
-}
 
-function toDelivery(r: DeliveryRow): DeliveryRecord {
-  return {
-    messageId: r.message_id,
-    destination: r.destination,
-    state: r.state,
-    attempts: r.attempts,
-    detail: r.detail,
-    updatedAt: r.updated_at,
-  };
-}
 
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === '23503';

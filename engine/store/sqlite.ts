@@ -28,7 +28,6 @@ import type {
   StoreCounts,
   StoredMessage,
 } from './types';
-import { TERMINAL_STATES } from './types';
 import {
   PRUNE_CHUNK,
   checkDeliveryState,
@@ -40,6 +39,12 @@ import {
   newMessageId,
   storeUnavailable,
   zeroCounts,
+  MESSAGE_COLUMNS,
+  TERMINAL_SQL,
+  toDelivery,
+  toMessage,
+  type DeliveryRow,
+  type MessageRow,
 } from './common';
 
 export interface SqliteStoreOptions {
@@ -54,30 +59,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface MessageRow {
-  seq: number;
-  id: string;
-  channel: string;
-  control_id: string;
-  sender: string;
-  message_type: string;
-  ordering_key: string;
-  charset: string;
-  received_at: number;
-  state: MessageState;
-  reason: string | null;
-  ack: Buffer;
-  updated_at: number;
-}
 
-interface DeliveryRow {
-  message_id: string;
-  destination: string;
-  state: DeliveryState;
-  attempts: number;
-  detail: string | null;
-  updated_at: number;
-}
 
 interface Waiting {
   msg: InboundMessage;
@@ -88,12 +70,7 @@ interface Waiting {
 
 type Outcome = { ok: true; result: ReceiveResult } | { ok: false; error: unknown };
 
-const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
-const TERMINAL_SQL = sqlList(TERMINAL_STATES);
 
-/** Columns of StoredMessage; `raw` is left out on purpose (read it with `raw()`). */
-const MESSAGE_COLUMNS =
-  'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -136,34 +113,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 `;
 
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    id: r.id,
-    seq: r.seq,
-    channel: r.channel,
-    controlId: r.control_id,
-    sender: r.sender,
-    messageType: r.message_type,
-    orderingKey: r.ordering_key,
-    charset: r.charset,
-    receivedAt: new Date(r.received_at),
-    state: r.state,
-    reason: r.reason,
-    ack: r.ack,
-    updatedAt: new Date(r.updated_at),
-  };
-}
 
-function toDelivery(r: DeliveryRow): DeliveryRecord {
-  return {
-    messageId: r.message_id,
-    destination: r.destination,
-    state: r.state,
-    attempts: r.attempts,
-    detail: r.detail,
-    updatedAt: new Date(r.updated_at),
-  };
-}
 
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
