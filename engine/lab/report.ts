@@ -117,6 +117,11 @@ export interface Specimen {
   receivedAt?: string;
   /** SPM-20 = N with SPM-21 reason. */
   rejectReason?: Coded;
+  /**
+   * Observations about the specimen itself (OBX right after SPM: volume, aspect…). Not results
+   * of a request: they count neither for completeness nor in Request.results.
+   */
+  observations?: Result[];
 }
 
 /** A result value by HL7 type. */
@@ -170,6 +175,11 @@ export interface Result {
   validatedAt?: string;
   /** Accredited test (Cofrac `*` legend): set from channel configuration, not from HL7. */
   accredited?: boolean;
+  /**
+   * Validated by the LIS rules without a biologist (DOC.09): OBX-16 (else OBR-32) names
+   * `AUTO` as the validator instead of a person. See engine/lab/from-hl7.ts.
+   */
+  autoValidated?: boolean;
 }
 
 /** One OBR: a requested test or battery, with its results. */
