@@ -1,0 +1,111 @@
+/**
+ * ValidationPool: runs AnsKit.validate in worker threads so the CPU-bound Schematron evaluation
+ * (≈200 ms for the full set) stays off the main event loop. Each worker opens its own AnsKit (rule
+ * sets come from the shared on-disk cache); SaxonJS nodes never cross threads (only XML text in,
+ * plain report objects out).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PasserelleError } from '../errors';
+import { AnsKit } from './kit';
+import type { KitOptions, ValidateOptions, ValidationReport } from './types';
+
+export interface PoolOptions extends KitOptions {
+  /** number of worker threads (default 1) */
+  size?: number;
+  /** rule sets each worker prepares at start (default: none, lazy) */
+  prepare?: string[];
+}
+
+interface Pending {
+  resolve: (r: { report: ValidationReport; xml?: string }) => void;
+  reject: (e: unknown) => void;
+}
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  ready: Promise<void>;
+}
+
+/** In ts-jest/dev runs the worker is a .ts file: transpile it on the fly with the typescript devDependency. */
+function workerEntry(): { file: string; eval: boolean } {
+  const js = path.join(__dirname, 'pool-worker.js');
+  if (fs.existsSync(js)) return { file: js, eval: false };
+  const ts = path.join(__dirname, 'pool-worker.ts');
+  const code = `
+    const fs = require('fs'); const ts = require('typescript');
+    require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
+      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
+    require(${JSON.stringify(ts)});`;
+  return { file: code, eval: true };
+}
+
+export class ValidationPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  /** main-thread kit, used for the XSD only (libxmljs must stay on the main thread) */
+  private readonly kit: AnsKit;
+
+  constructor(kitDir: string, options: PoolOptions = {}) {
+    this.kit = AnsKit.open(kitDir, options);
+    const entry = workerEntry();
+    for (let i = 0; i < Math.max(1, options.size ?? 1); i++) {
+      const worker = new Worker(entry.file, {
+        eval: entry.eval,
+        workerData: { kitDir, cacheDir: options.cacheDir, prepare: options.prepare ?? [] },
+      });
+      const pending = new Map<number, Pending>();
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: { ready?: boolean; id?: number; report?: ValidationReport; xml?: string; error?: { code: string; message: string } }) => {
+          if (m.ready !== undefined) {
+            if (m.ready) resolve();
+            else reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
+            return;
+          }
+          const p = m.id === undefined ? undefined : pending.get(m.id);
+          if (!p || m.id === undefined) return;
+          pending.delete(m.id);
+          if (m.report) p.resolve({ report: m.report, xml: m.xml });
+          else p.reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
+        });
+        worker.on('error', (err) => {
+          reject(err);
+          for (const p of pending.values()) p.reject(new PasserelleError('PSL_VALIDATION_WORKER', err.message, { cause: err }));
+          pending.clear();
+        });
+      });
+      ready.catch(() => undefined);
+      this.slots.push({ worker, pending, ready });
+    }
+  }
+
+  /** Resolves when every worker has opened the kit and prepared the requested rule sets. */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  async validate(xml: string | Buffer, options: ValidateOptions = {}): Promise<ValidationReport> {
+    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    await slot.ready;
+    const id = this.nextId++;
+    const text = typeof xml === 'string' ? xml : xml.toString('utf8');
+    const { report, xml: extracted } = await new Promise<{ report: ValidationReport; xml?: string }>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, xml: text, options });
+    });
+    if (!report.ruleSets.includes('xsd')) return report;
+    const t = performance.now();
+    const found = this.kit.schema().validate(extracted ?? text);
+    const ms = performance.now() - t;
+    const findings = [...found, ...report.findings];
+    const errors = findings.filter((f) => f.severity === 'error').length;
+    const warnings = findings.filter((f) => f.severity === 'warning').length;
+    const timing = { ruleSet: 'xsd', ms, errors: found.filter((f) => f.severity === 'error').length, warnings: found.filter((f) => f.severity === 'warning').length };
+    return { ...report, findings, errors, warnings, valid: errors === 0, ms: report.ms + ms, timings: [timing, ...report.timings] };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
