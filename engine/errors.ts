@@ -39,6 +39,29 @@ export const ERROR_CATALOGUE = {
   // queue
   PSL_QUEUE_JOB_INVALID: { retry: 'permanent', summary: 'a queue job has an empty ordering key or job id, or data that is not string facts' },
   PSL_QUEUE_JOB_TOO_LARGE: { retry: 'permanent', summary: 'a queue job is larger than 64 KB (jobs carry ids, never payloads)' },
+  // lab reports (engine/lab/from-hl7.ts): the message cannot become a report; the details name the segment/field
+  PSL_REPORT_UNSUPPORTED_TYPE: { retry: 'permanent', summary: 'only ORU^R01 and OUL^R22 messages become lab reports' },
+  PSL_REPORT_NO_PATIENT: { retry: 'permanent', summary: 'the result message has no usable PID (no identifier and no name)' },
+  PSL_REPORT_MULTIPLE_PATIENTS: { retry: 'permanent', summary: 'the result message carries more than one patient' },
+  PSL_REPORT_NO_RESULTS: { retry: 'permanent', summary: 'the result message has no OBR with results' },
+  PSL_REPORT_BAD_VALUE: { retry: 'permanent', summary: 'an OBX value cannot be read for its value type' },
+  PSL_REPORT_INVALID: { retry: 'permanent', summary: 'the result message could not be turned into a lab report' },
+  // documents (PDF)
+  PSL_INS_NOT_QUALIFIED: { retry: 'permanent', summary: 'an INS Datamatrix was asked for an identity that is not qualified' },
+  PSL_INS_DATAMATRIX_INVALID: { retry: 'permanent', summary: 'a qualified identity lacks a trait the INS Datamatrix needs (sex F/M, full birth date, names)' },
+  PSL_PDF_FONT_MISSING: { retry: 'permanent', summary: 'the TrueType fonts the PDF/A renderer embeds were not found' },
+  PSL_PDF_RENDER_FAILED: { retry: 'permanent', summary: 'the PDF renderer failed on a report' },
+  // validation (engine/validation)
+  PSL_VALIDATION_KIT_MISSING: { retry: 'permanent', summary: 'the ANS kit directory or one of its required files is missing' },
+  PSL_VALIDATION_RULESET_UNKNOWN: { retry: 'permanent', summary: 'an unknown Schematron rule set name was requested' },
+  PSL_VALIDATION_SCHEMATRON_INVALID: { retry: 'permanent', summary: 'a Schematron file could not be loaded or expanded' },
+  PSL_VALIDATION_XPATH: { retry: 'permanent', summary: 'a Schematron XPath expression could not be compiled' },
+  PSL_VALIDATION_XML_INVALID: { retry: 'permanent', summary: 'the document to validate is not well-formed XML' },
+  PSL_VALIDATION_XSD_LOAD: { retry: 'permanent', summary: 'the CDA XML schema could not be compiled' },
+  PSL_VALIDATION_WORKER: { retry: 'transient', summary: 'a validation worker thread failed or exited' },
+  // documents (engine/cda/document-set.ts, delivery)
+  PSL_DOCUMENT_INVALID: { retry: 'permanent', summary: 'a CR-BIO document failed the official ANS rules (XSD or Schematron errors); it is quarantined, never sent' },
+  PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
