@@ -3,8 +3,25 @@
 # and a PostgreSQL the store tests can reach at 127.0.0.1:5432. Our machines already have both;
 # on a fresh Debian this installs PostgreSQL and creates a `passerelle` role and database
 # (password `passerelle`, local TCP only). Does nothing when a server already answers.
+# The PDF tests (test/pdf) also need the DejaVu fonts the renderer embeds and the tools that
+# check its output: poppler-utils (pdftotext, pdffonts, pdfinfo, pdftoppm), qpdf, dmtx-utils.
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pdf_ok() {
+  for t in pdftotext pdffonts pdfinfo pdftoppm qpdf dmtxread; do command -v "$t" >/dev/null 2>&1 || return 1; done
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]
+}
+
+if ! pdf_ok; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "test-prereqs: installing fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils (for the PDF tests)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core poppler-utils qpdf dmtx-utils
+  else
+    echo "test-prereqs: the PDF tests need fonts-dejavu-core, poppler-utils, qpdf and dmtx-utils (Debian names)" >&2
+  fi
+fi
 
 pg_ok() {
   command -v psql >/dev/null 2>&1 || return 1
