@@ -12,7 +12,10 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production PASSERELLE_EMBEDDED_REDIS=0
+# DejaVu fonts: the PDF/A report embeds them (PDF/A forbids unembedded fonts).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+# The ANS CI-SIS kit is not in the image: mount it at /ans-kit (README "ANS kit").
+ENV NODE_ENV=production PASSERELLE_EMBEDDED_REDIS=0 PASSERELLE_ANS_KIT=/ans-kit PASSERELLE_CACHE_DIR=/app/var/cache
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./

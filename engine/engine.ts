@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import type { EngineConfig } from './config/engine-config';
@@ -8,6 +8,7 @@ import { createStore } from './store';
 import type { MessageStore } from './store/types';
 import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
 import type { Logger } from './ops/logger';
+import { AnsKit, ValidationPool } from './validation';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -21,6 +22,8 @@ export class Engine {
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
+  private ansKit?: AnsKit;
+  private validationPool?: ValidationPool;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -36,6 +39,7 @@ export class Engine {
     }
     this.store = createStore(storeSettings(cfg));
     await this.store.init();
+    this.ansKit = this.openKit(loaded);
     for (const ch of loaded) if (ch.config.enabled) await this.startChannel(ch);
     if (cfg.watchChannels) this.watchChannels();
     this.logger.info('engine started', { role: cfg.role, count: this.channels.size, pid: process.pid });
@@ -60,9 +64,28 @@ export class Engine {
       consume: this.config.role !== 'listener',
       recoveryIntervalMs: this.config.recoveryIntervalMs,
       logger: this.logger,
+      ansKit: this.ansKit,
+      validationPool: this.validationPool,
     });
     await runtime.start();
     this.channels.set(loaded.config.name, { loaded, runtime });
+  }
+
+  /**
+   * The ANS kit is opened once when a channel produces CR-BIO documents. Without it those
+   * channels still take messages in; their documents wait (transient error) until it exists.
+   */
+  private openKit(loaded: LoadedChannel[]): AnsKit | undefined {
+    const needed = loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio'));
+    if (!needed) return undefined;
+    if (!existsSync(this.config.ansKitDir)) {
+      this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
+      return undefined;
+    }
+    if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
+      this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
+    }
+    return AnsKit.open(this.config.ansKitDir, { cacheDir: this.config.cacheDir });
   }
 
   private watchChannels(): void {
@@ -90,6 +113,7 @@ export class Engine {
       this.logger.error('channel files invalid; previous configuration kept', { reason: problems });
       return;
     }
+    this.ansKit ??= this.openKit(loaded);
     const wanted = new Map(loaded.filter((l) => l.config.enabled).map((l) => [l.config.name, l]));
     for (const [name, cur] of [...this.channels]) {
       const next = wanted.get(name);
@@ -127,6 +151,7 @@ export class Engine {
     await this.reloading;
     for (const { runtime } of this.channels.values()) await runtime.stop(this.config.drainDeadlineMs);
     this.channels.clear();
+    await this.validationPool?.close();
     await this.store?.close();
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid });

@@ -4,6 +4,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { MllpServer } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
+import { CrBioDestination } from '../delivery/crbio-destination';
+import { loadLabProfile } from '../config/lab-profile';
+import type { AnsKit, ValidationPool } from '../validation';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
@@ -23,6 +26,10 @@ export interface ChannelRuntimeOptions {
   consume: boolean;
   recoveryIntervalMs: number;
   logger: Logger;
+  /** The ANS kit CR-BIO destinations validate with (one per engine); undefined when not installed. */
+  ansKit?: AnsKit;
+  /** Worker threads running the full ANS profile sets (one per engine). */
+  validationPool?: ValidationPool;
 }
 
 /**
@@ -47,7 +54,7 @@ export class Channel {
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
     this.name = c.name;
-    this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default));
+    this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default, o));
     this.pipeline = new Pipeline({
       channel: c,
       store: o.store,
@@ -196,7 +203,20 @@ export class Channel {
   }
 }
 
-function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default']): Destination {
+function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default'], o: ChannelRuntimeOptions): Destination {
+  if (d.type === 'crbio') {
+    return new CrBioDestination({
+      name: d.name,
+      directory: resolve(d.directory),
+      version: d.version,
+      profiles: [...d.profiles],
+      lab: loadLabProfile(resolve(d.lab)),
+      kit: o.ansKit,
+      fullValidator: d.fullValidation ? o.validationPool : undefined,
+      visibility: d.visibility,
+      logger: o.logger,
+    });
+  }
   if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset ?? charset });
   return new MllpDestination({
     name: d.name,

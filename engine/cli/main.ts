@@ -5,6 +5,7 @@ import { createLogger } from '../ops/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
+import { renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
 program.name('passerelle').description('Passerelle integration engine for French medical biology');
@@ -96,6 +97,46 @@ program
   .argument('<ids...>', 'store ids (see `passerelle messages <channel> --state dead`)')
   .action(async (channel: string, ids: string[]) => {
     process.exitCode = await reprocessCommand(channel, ids);
+  });
+
+program
+  .command('render')
+  .description('turn an ORU^R01 / OUL^R22 into its CR-BIO document set: N3, N1, PDF/A, validation report')
+  .argument('<file>', 'HL7 message file')
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--version <v>', 'CR-BIO version: 2024.01 | 2021.01', '2024.01')
+  .option('--profile <p>', 'pro | patient | both', 'pro')
+  .option('--lab <file>', 'lab profile', 'channels/labs/laboratoire-demo.yaml')
+  .option('--kit <dir>', 'ANS kit directory (env PASSERELLE_ANS_KIT)')
+  .option('--cache <dir>', 'prepared rule sets cache (env PASSERELLE_CACHE_DIR)')
+  .option('--time <ts>', 'document time as a CDA timestamp (reproducible output)')
+  .action(async (file: string, opts: { out: string; version: string; profile: string; lab: string; kit?: string; cache?: string; time?: string }) => {
+    if (opts.version !== '2024.01' && opts.version !== '2021.01') throw new Error(`--version must be 2024.01 or 2021.01 (2023.01 was withdrawn by ANS), got ${opts.version}`);
+    if (!['pro', 'patient', 'both'].includes(opts.profile)) throw new Error(`--profile must be pro, patient or both, got ${opts.profile}`);
+    process.exitCode = await renderCommand(file, { ...opts, version: opts.version, profile: opts.profile as 'pro' | 'patient' | 'both' });
+  });
+
+program
+  .command('validate')
+  .description('check a CDA document with the ANS rules: XSD + volet (inline set), or every profile set with --full')
+  .argument('<file>', 'CDA XML file')
+  .option('--full', 'run the five profile sets too (IHE, ModelesDeContenusCDA, Modeles_ANS, StrucMin, terminologie)')
+  .option('--json', 'print the report as JSON')
+  .option('--kit <dir>', 'ANS kit directory (env PASSERELLE_ANS_KIT)')
+  .option('--cache <dir>', 'prepared rule sets cache (env PASSERELLE_CACHE_DIR)')
+  .action(async (file: string, opts: { full?: boolean; json?: boolean; kit?: string; cache?: string }) => {
+    process.exitCode = await validateCommand(file, opts);
+  });
+
+program
+  .command('schematron')
+  .description('Schematron kit tools')
+  .command('compile')
+  .description('prepare every rule set of an ANS kit once, into the cache (keyed by a hash of the sources)')
+  .argument('<kit-dir>')
+  .option('--cache <dir>', 'cache directory (env PASSERELLE_CACHE_DIR)')
+  .action(async (kitDir: string, opts: { cache?: string }) => {
+    process.exitCode = await schematronCompileCommand(kitDir, opts);
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -70,7 +70,31 @@ const mllpDestination = z.strictObject({
   retry: retrySchema.prefault({}),
 });
 
-const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination]);
+const crbioDestination = z.strictObject({
+  type: z.literal('crbio'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  /** Document sets are written to <directory>/<MSH-10>/; refused ones to <directory>/quarantine/. */
+  directory: z.string(),
+  /** CI-SIS CR-BIO version (2023.01 was withdrawn by ANS). */
+  version: z.enum(['2024.01', '2021.01']).default('2024.01'),
+  /** pro, patient or both (DOC.02). */
+  profiles: z.array(z.enum(['pro', 'patient'])).min(1).default(['pro']),
+  /** Lab profile file (channels/labs/*.yaml), relative to the working directory. */
+  lab: z.string(),
+  /** Also run the five ANS profile sets after the inline check; the report is stored beside the set. */
+  fullValidation: z.boolean().default(true),
+  /** DMP masking and visibility choices kept with the documents (DOC.15/16). */
+  visibility: z
+    .strictObject({
+      maskedFromProfessionals: z.boolean().default(false),
+      invisibleToPatient: z.boolean().default(false),
+      invisibleToLegalRepresentatives: z.boolean().default(false),
+    })
+    .optional(),
+  retry: retrySchema.prefault({}),
+});
+
+const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination]);
 
 const transformSchema = z.union([
   z.strictObject({ mapping: z.string() }),
@@ -135,4 +159,5 @@ export type ChannelConfig = z.infer<typeof channelSchema>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type FileDestinationConfig = z.infer<typeof fileDestination>;
 export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
+export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
 export type RetryConfig = z.infer<typeof retrySchema>;

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PasserelleError } from '../errors';
 
@@ -33,6 +34,13 @@ export const engineConfigSchema = z.strictObject({
   logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   /** Log file (JSON lines); stdout when empty. Env PASSERELLE_LOG_FILE. */
   logFile: z.string().default(''),
+  /**
+   * The ANS CI-SIS kit (schematrons, value sets, CDA XSD) every CR-BIO is validated with. Not
+   * shipped with Passerelle: see README "ANS kit". Env PASSERELLE_ANS_KIT.
+   */
+  ansKitDir: z.string().default('var/ans-kit'),
+  /** Prepared Schematron rule sets, keyed by a hash of the kit; outside the repository. Env PASSERELLE_CACHE_DIR. */
+  cacheDir: z.string().default(join(homedir(), '.cache', 'passerelle', 'schematron')),
 });
 
 export type EngineConfig = Readonly<z.infer<typeof engineConfigSchema>>;
@@ -52,6 +60,8 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     watchChannels: flag(env.PASSERELLE_WATCH),
     logLevel: env.PASSERELLE_LOG_LEVEL,
     logFile: env.PASSERELLE_LOG_FILE,
+    ansKitDir: env.PASSERELLE_ANS_KIT,
+    cacheDir: env.PASSERELLE_CACHE_DIR,
     recoveryIntervalMs: env.PASSERELLE_RECOVERY_MS === undefined ? undefined : Number(env.PASSERELLE_RECOVERY_MS),
   };
   const merged = { ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v !== undefined)), ...overrides };
@@ -61,5 +71,5 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
   }
   const c = parsed.data;
   // A relative SQLite path lives under the var dir's parent (the working directory).
-  return Object.freeze({ ...c, channelsDir: resolve(c.channelsDir), varDir: resolve(c.varDir) });
+  return Object.freeze({ ...c, channelsDir: resolve(c.channelsDir), varDir: resolve(c.varDir), ansKitDir: resolve(c.ansKitDir), cacheDir: resolve(c.cacheDir) });
 }

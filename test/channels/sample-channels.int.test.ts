@@ -18,7 +18,7 @@ const clients: MllpClient[] = [];
 beforeAll(async () => {
   for (const p of [2575, 2576, 2577]) ports[p] = await freePort();
   const files: Record<string, string> = {};
-  for (const f of readdirSync(join(repo, 'channels'))) {
+  for (const f of readdirSync(join(repo, 'channels')).filter((n) => n.endsWith('.yaml'))) {
     files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
       .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
       .replace(/directory: var\/out/g, 'directory: ${DIR}/out');

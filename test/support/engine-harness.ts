@@ -7,6 +7,7 @@ import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
 import { silentLogger } from '../../engine/ops/logger';
 import { deletePrefix } from './redis';
+import { ANS_KIT_DIR } from './ans-kit';
 
 export interface TestEngine {
   engine: Engine;
@@ -24,6 +25,8 @@ export interface TestEngineOptions {
   watchChannels?: boolean;
   recoveryIntervalMs?: number;
   role?: 'all' | 'listener' | 'worker';
+  /** ANS kit for CR-BIO destinations; default ../shared/ans. */
+  ansKitDir?: string;
 }
 
 /** `channels` maps file names to YAML text; `${DIR}` in the text is replaced by the test's temp dir. */
@@ -46,6 +49,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
       drainDeadlineMs: 3000,
       role: opts.role ?? 'all',
+      ansKitDir: opts.ansKitDir ?? ANS_KIT_DIR,
     },
   );
   const engine = new Engine(config, silentLogger());

@@ -1,0 +1,91 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PasserelleError } from '../errors';
+import { DocumentInvalidError, describeFinding, renderDocumentSet } from '../cda/document-set';
+import { reportFromMessage } from '../lab';
+import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
+import type { AnsKit, ValidationPool } from '../validation';
+import type { Logger } from '../ops/logger';
+import type { Destination, OutboundMessage } from './destination';
+import { writeDocumentSet } from './document-writer';
+
+export interface CrBioDestinationOptions {
+  name: string;
+  /** Where document sets go: `<directory>/<MSH-10>/<profile>.*`; refused ones under `<directory>/quarantine/`. */
+  directory: string;
+  version: CrBioVersion;
+  /** One set per profile (DOC.02: professional and/or patient version). */
+  profiles: DocumentProfile[];
+  lab: LabProfile;
+  /** Shared by every channel of the engine; undefined when no kit is installed. */
+  kit: AnsKit | undefined;
+  /**
+   * Runs the full profile set after the inline check, off the main thread (a ValidationPool);
+   * its report is stored beside the set. Undefined: no full check.
+   */
+  fullValidator?: Pick<ValidationPool, 'validate'>;
+  visibility?: RenderOptions['visibility'];
+  logger: Logger;
+}
+
+/**
+ * Turns each result message into its CR-BIO document set (N3, N1, PDF/A) and writes it once
+ * the official rules passed. A document that fails them is written under quarantine/ with its
+ * findings and the delivery fails permanently: the message is dead-lettered with the rule,
+ * location and text, and nothing is sent (issue 3). Delivering twice rewrites the same files:
+ * ids are derived from the message, so a replay has one effect.
+ */
+export class CrBioDestination implements Destination {
+  readonly name: string;
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(private readonly o: CrBioDestinationOptions) {
+    this.name = o.name;
+  }
+
+  async deliver(out: OutboundMessage): Promise<string> {
+    const report = reportFromMessage(out.message);
+    const folder = safeName(out.controlId || out.id);
+    const written: string[] = [];
+    for (const profile of this.o.profiles) {
+      try {
+        const set = await renderDocumentSet(report, this.o.lab, { version: this.o.version, profile, visibility: this.o.visibility }, { kit: this.o.kit });
+        const w = writeDocumentSet(join(this.o.directory, folder), profile, set);
+        written.push(`${folder}/${profile}`);
+        if (this.o.fullValidator) this.track(this.fullCheck(this.o.fullValidator, set.n3, set.n1, w.dir, profile));
+      } catch (e) {
+        if (e instanceof DocumentInvalidError) {
+          writeDocumentSet(join(this.o.directory, 'quarantine', folder), profile, e.partial);
+          const first = e.findings.find((f) => f.severity === 'error');
+          throw new PasserelleError('PSL_DOCUMENT_INVALID', `${profile} ${e.which} quarantined: ${first ? describeFinding(first) : e.message}`, { cause: e });
+        }
+        throw e;
+      }
+    }
+    return `documents ${written.join(', ')}`;
+  }
+
+  /** The full profile set is slower (≈10× the inline check): its report is stored when done. */
+  private async fullCheck(validator: Pick<ValidationPool, 'validate'>, n3: string, n1: string, dir: string, profile: string): Promise<void> {
+    try {
+      const [r3, r1] = await Promise.all([validator.validate(n3, { full: true }), validator.validate(n1, { full: true })]);
+      writeFileSync(join(dir, `${profile}.validation-full.json`), JSON.stringify({ n3: r3, n1: r1 }, null, 2) + '\n');
+      if (!r3.valid || !r1.valid) this.o.logger.warn('full ANS validation found errors', { destination: this.name, errors: r3.errors + r1.errors });
+    } catch (e) {
+      this.o.logger.warn('full ANS validation failed to run', { destination: this.name, error: (e as Error).message });
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.background]);
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'message';
+}
