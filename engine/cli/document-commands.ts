@@ -26,18 +26,36 @@ export function openKit(choice: KitChoice): AnsKit {
   return AnsKit.open(dir, { cacheDir: choice.cache ?? process.env.PASSERELLE_CACHE_DIR });
 }
 
-/** `passerelle validate <file.xml> [--full]`: findings printed, exit 1 when any error. */
-export async function validateCommand(file: string, opts: KitChoice & { full?: boolean; json?: boolean }): Promise<number> {
+/** `passerelle validate <file.xml...> [--full]`: findings printed per file, exit 1 when any has an error. */
+export async function validateCommand(files: string[], opts: KitChoice & { full?: boolean; json?: boolean }): Promise<number> {
   const kit = openKit(opts);
-  const report = await kit.validate(readFileSync(file), { full: opts.full });
-  out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report, file));
-  return report.valid ? 0 : 1;
+  let invalid = 0;
+  const reports = [];
+  for (const file of files) {
+    const report = await kit.validate(readFileSync(file), { full: opts.full });
+    if (!report.valid) invalid++;
+    if (opts.json) reports.push({ file, ...report });
+    else out(formatReport(report, file));
+  }
+  if (opts.json) out(JSON.stringify(reports, null, 2));
+  else if (files.length > 1) out(`${files.length - invalid} of ${files.length} document(s) valid`);
+  return invalid === 0 ? 0 : 1;
 }
 
 /** `passerelle schematron compile <kit>`: prepares every rule set into the cache. */
-export async function schematronCompileCommand(kitDir: string, opts: { cache?: string }): Promise<number> {
+export async function schematronCompileCommand(kitDir: string, opts: { cache?: string; json?: boolean }): Promise<number> {
   const stats = await compileKit(resolve(kitDir), { cacheDir: opts.cache ?? process.env.PASSERELLE_CACHE_DIR });
-  out(JSON.stringify(stats, null, 2));
+  if (opts.json) {
+    out(JSON.stringify(stats, null, 2));
+    return 0;
+  }
+  out(`kit ${stats.kitDir}\ncache ${stats.cacheDir}`);
+  out('rule set                 patterns  rules  asserts  prepared');
+  for (const r of stats.ruleSets) {
+    out(`${r.ruleSet.padEnd(24)} ${String(r.patterns).padStart(8)} ${String(r.rules).padStart(6)} ${String(r.asserts).padStart(8)}  ${r.fromCache ? 'from cache' : 'parsed'}, ${Math.round(r.ms + r.xpathMs)} ms`);
+    for (const w of r.warnings) out(`  warning: ${w}`);
+  }
+  out(`total ${(stats.ms / 1000).toFixed(1)} s, ${stats.rssMb} MB resident`);
   return 0;
 }
 

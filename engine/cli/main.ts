@@ -119,13 +119,13 @@ program
 program
   .command('validate')
   .description('check a CDA document with the ANS rules: XSD + volet (inline set), or every profile set with --full')
-  .argument('<file>', 'CDA XML file')
+  .argument('<files...>', 'CDA XML files')
   .option('--full', 'run the five profile sets too (IHE, ModelesDeContenusCDA, Modeles_ANS, StrucMin, terminologie)')
   .option('--json', 'print the report as JSON')
   .option('--kit <dir>', 'ANS kit directory (env PASSERELLE_ANS_KIT)')
   .option('--cache <dir>', 'prepared rule sets cache (env PASSERELLE_CACHE_DIR)')
-  .action(async (file: string, opts: { full?: boolean; json?: boolean; kit?: string; cache?: string }) => {
-    process.exitCode = await validateCommand(file, opts);
+  .action(async (files: string[], opts: { full?: boolean; json?: boolean; kit?: string; cache?: string }) => {
+    process.exitCode = await validateCommand(files, opts);
   });
 
 program
@@ -135,7 +135,8 @@ program
   .description('prepare every rule set of an ANS kit once, into the cache (keyed by a hash of the sources)')
   .argument('<kit-dir>')
   .option('--cache <dir>', 'cache directory (env PASSERELLE_CACHE_DIR)')
-  .action(async (kitDir: string, opts: { cache?: string }) => {
+  .option('--json', 'print the statistics as JSON')
+  .action(async (kitDir: string, opts: { cache?: string; json?: boolean }) => {
     process.exitCode = await schematronCompileCommand(kitDir, opts);
   });
 
