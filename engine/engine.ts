@@ -9,6 +9,7 @@ import type { MessageStore } from './store/types';
 import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
 import type { Logger } from './ops/logger';
 import { AnsKit, ValidationPool } from './validation';
+import { RenderPool } from './cda/render-pool';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -24,6 +25,7 @@ export class Engine {
   private reloading: Promise<void> = Promise.resolve();
   private ansKit?: AnsKit;
   private validationPool?: ValidationPool;
+  private renderPool?: RenderPool;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -66,6 +68,7 @@ export class Engine {
       logger: this.logger,
       ansKit: this.ansKit,
       validationPool: this.validationPool,
+      renderPool: this.renderPool,
     });
     await runtime.start();
     this.channels.set(loaded.config.name, { loaded, runtime });
@@ -82,6 +85,7 @@ export class Engine {
       this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
       return undefined;
     }
+    this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads });
     if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }
@@ -152,6 +156,7 @@ export class Engine {
     for (const { runtime } of this.channels.values()) await runtime.stop(this.config.drainDeadlineMs);
     this.channels.clear();
     await this.validationPool?.close();
+    await this.renderPool?.close();
     await this.store?.close();
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid });

@@ -61,6 +61,8 @@ export const ERROR_CATALOGUE = {
   PSL_VALIDATION_WORKER: { retry: 'transient', summary: 'a validation worker thread failed or exited' },
   // documents (engine/cda/document-set.ts, delivery)
   PSL_DOCUMENT_INVALID: { retry: 'permanent', summary: 'a CR-BIO document failed the official ANS rules (XSD or Schematron errors); it is quarantined, never sent' },
+  PSL_DOCUMENT_RENDER_FAILED: { retry: 'permanent', summary: 'rendering a document set failed for a reason without a code of its own' },
+  PSL_RENDER_WORKER: { retry: 'transient', summary: 'a document render worker thread failed or exited' },
   PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -62,10 +62,18 @@ export function withStylesheet(xml: string, href = STYLESHEET_NAME): string {
   return decl ? `${decl[0]}\n${pi}${xml.slice(decl[0].length)}` : `${pi}\n${xml}`;
 }
 
-export async function renderDocumentSet(report: Report, lab: LabProfile, options: RenderOptions, deps: RenderDeps): Promise<DocumentSet> {
-  if (!deps.kit) throw new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', 'no ANS kit configured (PASSERELLE_ANS_KIT): documents cannot be validated, so none is produced');
-  const effectiveTime = options.effectiveTime ?? cdaNow();
-  const opts: RenderOptions = { ...options, effectiveTime };
+/** A rendered but not yet validated set (what a render worker thread sends back). */
+export interface BuiltDocumentSet {
+  n3: string;
+  n1: string;
+  pdf: Buffer;
+  metadata: DocumentMetadata;
+  timings: { pdf: number; n3: number; n1: number };
+}
+
+/** Renders PDF, N3 and N1 from a report; no validation. */
+export async function buildDocumentSet(report: Report, lab: LabProfile, options: RenderOptions): Promise<BuiltDocumentSet> {
+  const opts: RenderOptions = { ...options, effectiveTime: options.effectiveTime ?? cdaNow() };
 
   let t = performance.now();
   const pdf = await renderPdf(report, lab, opts);
@@ -81,15 +89,29 @@ export async function renderDocumentSet(report: Report, lab: LabProfile, options
   const tN1 = performance.now() - t;
 
   const metadata: DocumentMetadata = { ...n3Built.metadata, pdfFileName: pdfFileName(report, opts) };
+  return { n3, n1, pdf, metadata, timings: { pdf: tPdf, n3: tN3, n1: tN1 } };
+}
 
-  t = performance.now();
-  const n3Report = await deps.kit.validate(n3);
+/** The verdict on a built set: the set with its reports, or DocumentInvalidError. */
+export function acceptDocumentSet(built: BuiltDocumentSet, n3Report: ValidationReport, n1Report: ValidationReport, validateMs: number): DocumentSet {
+  const { n3, n1, pdf, metadata } = built;
   if (!n3Report.valid) throw new DocumentInvalidError('N3', n3Report.findings, { n3, n1, pdf, metadata, validation: { n3: n3Report } });
-  const n1Report = await deps.kit.validate(n1, deps.n1RuleSets ? { ruleSets: deps.n1RuleSets } : undefined);
   if (!n1Report.valid) throw new DocumentInvalidError('N1', n1Report.findings, { n3, n1, pdf, metadata, validation: { n3: n3Report, n1: n1Report } });
-  const tValidate = performance.now() - t;
+  return { n3, n1, pdf, metadata, validation: { n3: n3Report, n1: n1Report }, timings: { ...built.timings, validate: validateMs } };
+}
 
-  return { n3, n1, pdf, metadata, validation: { n3: n3Report, n1: n1Report }, timings: { pdf: tPdf, n3: tN3, n1: tN1, validate: tValidate } };
+/** Renders and validates in this thread (CLI, tests); channels use a RenderPool. */
+export async function renderDocumentSet(report: Report, lab: LabProfile, options: RenderOptions, deps: RenderDeps): Promise<DocumentSet> {
+  if (!deps.kit) throw kitUnavailable();
+  const built = await buildDocumentSet(report, lab, options);
+  const t = performance.now();
+  const n3Report = await deps.kit.validate(built.n3);
+  const n1Report = await deps.kit.validate(built.n1, deps.n1RuleSets ? { ruleSets: deps.n1RuleSets } : undefined);
+  return acceptDocumentSet(built, n3Report, n1Report, performance.now() - t);
+}
+
+export function kitUnavailable(): PasserelleError {
+  return new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', 'no ANS kit configured (PASSERELLE_ANS_KIT): documents cannot be validated, so none is produced');
 }
 
 /** Current time as a CDA TS with the local offset, to the second. */

@@ -7,6 +7,7 @@ import { FileDestination, MllpDestination, type Destination } from '../delivery'
 import { CrBioDestination } from '../delivery/crbio-destination';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
+import type { RenderPool } from '../cda/render-pool';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
@@ -30,6 +31,8 @@ export interface ChannelRuntimeOptions {
   ansKit?: AnsKit;
   /** Worker threads running the full ANS profile sets (one per engine). */
   validationPool?: ValidationPool;
+  /** Worker threads rendering document sets (one per engine). */
+  renderPool?: RenderPool;
 }
 
 /**
@@ -212,6 +215,7 @@ function makeDestination(d: ChannelConfig['destinations'][number], charset: Chan
       profiles: [...d.profiles],
       lab: loadLabProfile(resolve(d.lab)),
       kit: o.ansKit,
+      renderPool: o.renderPool,
       fullValidator: d.fullValidation ? o.validationPool : undefined,
       visibility: d.visibility,
       logger: o.logger,

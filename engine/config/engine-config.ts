@@ -39,6 +39,8 @@ export const engineConfigSchema = z.strictObject({
    * shipped with Passerelle: see README "ANS kit". Env PASSERELLE_ANS_KIT.
    */
   ansKitDir: z.string().default('var/ans-kit'),
+  /** Worker threads that render CR-BIO document sets (PDF, CDA, inline validation). Env PASSERELLE_RENDER_THREADS. */
+  renderThreads: z.number().int().min(1).max(64).default(2),
   /** Prepared Schematron rule sets, keyed by a hash of the kit; outside the repository. Env PASSERELLE_CACHE_DIR. */
   cacheDir: z.string().default(join(homedir(), '.cache', 'passerelle', 'schematron')),
 });
@@ -62,6 +64,7 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     logFile: env.PASSERELLE_LOG_FILE,
     ansKitDir: env.PASSERELLE_ANS_KIT,
     cacheDir: env.PASSERELLE_CACHE_DIR,
+    renderThreads: env.PASSERELLE_RENDER_THREADS === undefined ? undefined : Number(env.PASSERELLE_RENDER_THREADS),
     recoveryIntervalMs: env.PASSERELLE_RECOVERY_MS === undefined ? undefined : Number(env.PASSERELLE_RECOVERY_MS),
   };
   const merged = { ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v !== undefined)), ...overrides };

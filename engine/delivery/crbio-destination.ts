@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PasserelleError } from '../errors';
-import { DocumentInvalidError, describeFinding, renderDocumentSet } from '../cda/document-set';
+import { DocumentInvalidError, describeFinding, kitUnavailable, renderDocumentSet } from '../cda/document-set';
+import type { RenderPool } from '../cda/render-pool';
 import { reportFromMessage } from '../lab';
 import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
 import type { AnsKit, ValidationPool } from '../validation';
@@ -19,6 +20,8 @@ export interface CrBioDestinationOptions {
   lab: LabProfile;
   /** Shared by every channel of the engine; undefined when no kit is installed. */
   kit: AnsKit | undefined;
+  /** Worker threads that render and validate (engine default); without it, this thread does. */
+  renderPool?: Pick<RenderPool, 'render'>;
   /**
    * Runs the full profile set after the inline check, off the main thread (a ValidationPool);
    * its report is stored beside the set. Undefined: no full check.
@@ -44,12 +47,17 @@ export class CrBioDestination implements Destination {
   }
 
   async deliver(out: OutboundMessage): Promise<string> {
+    // Parsed here even with a pool: a message that is no report fails before any thread hop.
     const report = reportFromMessage(out.message);
     const folder = safeName(out.controlId || out.id);
     const written: string[] = [];
     for (const profile of this.o.profiles) {
       try {
-        const set = await renderDocumentSet(report, this.o.lab, { version: this.o.version, profile, visibility: this.o.visibility }, { kit: this.o.kit });
+        const options = { version: this.o.version, profile, visibility: this.o.visibility };
+        if (!this.o.kit) throw kitUnavailable();
+        const set = this.o.renderPool
+          ? await this.o.renderPool.render(out.message, this.o.lab, options)
+          : await renderDocumentSet(report, this.o.lab, options, { kit: this.o.kit });
         const w = writeDocumentSet(join(this.o.directory, folder), profile, set);
         written.push(`${folder}/${profile}`);
         if (this.o.fullValidator) this.track(this.fullCheck(this.o.fullValidator, set.n3, set.n1, w.dir, profile));

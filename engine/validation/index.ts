@@ -43,4 +43,4 @@ export async function compileKit(kitDir: string, options?: KitOptions): Promise<
   };
 }
 
-export { ValidationPool, type PoolOptions } from './pool';
+export { ValidationPool, withXsd, workerEntry, type PoolOptions } from './pool';

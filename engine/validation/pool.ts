@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { PasserelleError } from '../errors';
 import { AnsKit } from './kit';
 import type { KitOptions, ValidateOptions, ValidationReport } from './types';
+import type { CdaSchema } from './xsd';
 
 export interface PoolOptions extends KitOptions {
   /** number of worker threads (default 1) */
@@ -28,17 +29,36 @@ interface Slot {
   ready: Promise<void>;
 }
 
-/** In ts-jest/dev runs the worker is a .ts file: transpile it on the fly with the typescript devDependency. */
-function workerEntry(): { file: string; eval: boolean } {
-  const js = path.join(__dirname, 'pool-worker.js');
+/**
+ * The script a Worker runs for `<dir>/<name>.js`. In ts-jest/dev runs the worker is a .ts file:
+ * transpile it (and what it imports) on the fly with the typescript devDependency.
+ */
+export function workerEntry(dir: string = __dirname, name = 'pool-worker'): { file: string; eval: boolean } {
+  const js = path.join(dir, `${name}.js`);
   if (fs.existsSync(js)) return { file: js, eval: false };
-  const ts = path.join(__dirname, 'pool-worker.ts');
+  const ts = path.join(dir, `${name}.ts`);
   const code = `
     const fs = require('fs'); const ts = require('typescript');
     require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
       { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
     require(${JSON.stringify(ts)});`;
   return { file: code, eval: true };
+}
+
+/**
+ * Completes a report made without the XSD (in a worker thread: libxmljs must stay on the main
+ * thread) with the schema's findings for `xml`. Reports that did not ask for the XSD pass through.
+ */
+export function withXsd(report: ValidationReport, schema: CdaSchema, xml: string): ValidationReport {
+  if (!report.ruleSets.includes('xsd')) return report;
+  const t = performance.now();
+  const found = schema.validate(xml);
+  const ms = performance.now() - t;
+  const findings = [...found, ...report.findings];
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const timing = { ruleSet: 'xsd', ms, errors: found.filter((f) => f.severity === 'error').length, warnings: found.filter((f) => f.severity === 'warning').length };
+  return { ...report, findings, errors, warnings, valid: errors === 0, ms: report.ms + ms, timings: [timing, ...report.timings] };
 }
 
 export class ValidationPool {
@@ -94,15 +114,7 @@ export class ValidationPool {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, xml: text, options });
     });
-    if (!report.ruleSets.includes('xsd')) return report;
-    const t = performance.now();
-    const found = this.kit.schema().validate(extracted ?? text);
-    const ms = performance.now() - t;
-    const findings = [...found, ...report.findings];
-    const errors = findings.filter((f) => f.severity === 'error').length;
-    const warnings = findings.filter((f) => f.severity === 'warning').length;
-    const timing = { ruleSet: 'xsd', ms, errors: found.filter((f) => f.severity === 'error').length, warnings: found.filter((f) => f.severity === 'warning').length };
-    return { ...report, findings, errors, warnings, valid: errors === 0, ms: report.ms + ms, timings: [timing, ...report.timings] };
+    return withXsd(report, this.kit.schema(), extracted ?? text);
   }
 
   async close(): Promise<void> {

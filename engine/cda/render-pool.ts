@@ -1,0 +1,103 @@
+/**
+ * RenderPool: document sets rendered in worker threads. Rendering (PDF layout, CDA, Schematron)
+ * is CPU work of tens of milliseconds per report; on the main thread it would delay MLLP ACKs
+ * and use one core only. Each worker opens the ANS kit for the inline rule sets; the XSD — a few
+ * milliseconds — runs here, since libxml2's binding must stay on the main thread. Requests go to
+ * the least busy worker; a crashed worker fails its pending requests with a transient error.
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
+import type { Message } from '../hl7';
+import type { LabProfile, RenderOptions } from '../lab/profile';
+import { AnsKit, withXsd, workerEntry, type KitOptions, type ValidationReport } from '../validation';
+import { acceptDocumentSet, cdaNow, type BuiltDocumentSet, type DocumentSet } from './document-set';
+import type { RenderRequest } from './render-worker';
+
+export interface RenderPoolOptions extends KitOptions {
+  /** Worker threads. Default 2 (the machines we target have 2 cores or more). */
+  size?: number;
+}
+
+interface Reply {
+  id?: number;
+  ready?: boolean;
+  built?: BuiltDocumentSet;
+  n3?: ValidationReport;
+  n1?: ValidationReport;
+  ms?: number;
+  error?: { code: string; message: string };
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>;
+  ready: Promise<void>;
+}
+
+export class RenderPool {
+  private readonly slots: Slot[] = [];
+  private readonly kit: AnsKit;
+  private nextId = 1;
+
+  constructor(readonly kitDir: string, options: RenderPoolOptions = {}) {
+    this.kit = AnsKit.open(kitDir, options);
+    const entry = workerEntry(__dirname, 'render-worker');
+    for (let i = 0; i < Math.max(1, options.size ?? 2); i++) {
+      const worker = new Worker(entry.file, { eval: entry.eval, workerData: { kitDir, cacheDir: options.cacheDir } });
+      const pending: Slot['pending'] = new Map();
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: Reply) => {
+          if (m.ready !== undefined) return m.ready ? resolve() : reject(codedError(m.error));
+          const p = m.id === undefined ? undefined : pending.get(m.id);
+          if (!p) return;
+          pending.delete(m.id!);
+          p.resolve(m);
+        });
+        const fail = (err: Error): void => {
+          reject(err);
+          for (const p of pending.values()) p.reject(new PasserelleError('PSL_RENDER_WORKER', `render worker failed: ${err.message}`, { cause: err }));
+          pending.clear();
+        };
+        worker.on('error', fail);
+        worker.on('exit', (code) => code !== 0 && fail(new Error(`exited with code ${code}`)));
+      });
+      ready.catch(() => undefined);
+      this.slots.push({ worker, pending, ready });
+    }
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Renders and validates `message`'s document set; throws DocumentInvalidError like renderDocumentSet. */
+  async render(message: Message | string, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
+    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    await slot.ready;
+    const id = this.nextId++;
+    // The document time is fixed here, so a worker's clock never differs from the caller's.
+    const request: RenderRequest = { id, hl7: typeof message === 'string' ? message : message.toString(), lab, options: { ...options, effectiveTime: options.effectiveTime ?? cdaNow() } };
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage(request);
+    });
+    if (reply.error || !reply.built || !reply.n3 || !reply.n1) throw codedError(reply.error);
+    const built: BuiltDocumentSet = { ...reply.built, pdf: Buffer.from(reply.built.pdf) };
+    const t = performance.now();
+    const schema = this.kit.schema();
+    const n3 = withXsd(reply.n3, schema, built.n3);
+    const n1 = withXsd(reply.n1, schema, built.n1);
+    return acceptDocumentSet(built, n3, n1, (reply.ms ?? 0) + performance.now() - t);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** Errors cross the thread boundary as code + text; the code keeps its retry class. */
+function codedError(e: { code: string; message: string } | undefined): PasserelleError {
+  const code = (e && e.code in ERROR_CATALOGUE ? e.code : 'PSL_DOCUMENT_RENDER_FAILED') as ErrorCode;
+  return new PasserelleError(code, e?.message ?? 'render worker gave no answer');
+}
