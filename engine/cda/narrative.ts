@@ -138,6 +138,12 @@ function specimenLine(s: Specimen): string {
   return parts.join(', ');
 }
 
+function latestValidation(req: Request): string | undefined {
+  let at: string | undefined;
+  for (const r of req.results) if (r.validatedAt && (!at || r.validatedAt.slice(0, 14) > at.slice(0, 14))) at = r.validatedAt;
+  return at;
+}
+
 function validatorLine(p: Professional | undefined, at: string | undefined): string | undefined {
   if (!p) return undefined;
   return `Résultats validés par ${professionalLabel(p)}${at ? ` le ${formatTs(at)}` : ''}`;
@@ -192,7 +198,8 @@ export function requestNarrative(text: El, req: Request, ctx: RenderContext): Re
     refs.comments.push({ comment: c, id });
   }
   if (req.performer) text.ele('paragraph').txt(`Examen sous-traité, réalisé par : ${orgLabel(req.performer.organization)}${req.performer.performedAt ? ` le ${formatTs(req.performer.performedAt)}` : ''}`);
-  const v = validatorLine(req.validator, req.reportedAt);
+  // The latest validation time of the request's results, as the PDF and the header say it.
+  const v = validatorLine(req.validator, latestValidation(req) ?? req.reportedAt);
   if (v) text.ele('paragraph').txt(v);
   return refs;
 }

@@ -242,6 +242,8 @@ function antibiogram(f: Flow, iso: Isolate): void {
       ],
       heading,
     );
+    // An NTE on an antibiogram line (e.g. "BLSE non détectée") belongs to the report too.
+    if (s.comments.length > 0) f.para(commentsText(s.comments), { indent: 12, size: 7.5, color: GREY });
   }
 }
 

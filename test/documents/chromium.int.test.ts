@@ -67,7 +67,7 @@ function shown(r: Result): string[] {
   const v = r.value;
   const value =
     v.type === 'NM' ? v.value : v.type === 'SN' ? (v.num1 ?? v.text) : v.type === 'CWE' ? (v.coded.display ?? v.coded.code) : v.type === 'ST' || v.type === 'TX' || v.type === 'FT' ? v.text.split('\n')[0]! : undefined;
-  return [r.code.text, ...(value ? [value] : [])];
+  return [r.code.text, ...(value ? [value] : []), ...r.comments.map((c) => c.text.split('\n')[0]!)];
 }
 
 const files = readdirSync(SAMPLES).filter((f) => /^o(ru|ul)-r\d\d.*\.hl7$/.test(f)).sort();

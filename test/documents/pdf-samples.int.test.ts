@@ -32,8 +32,11 @@ function expected(r: Report): string[] {
       if (v.type === 'NM') out.push(v.value);
       if (v.type === 'SN' && v.num1) out.push(v.num1);
       if (v.type === 'CWE') out.push(v.coded.display ?? v.coded.code);
+      for (const c of res.comments) out.push(c.text);
     }
+    for (const c of q.comments) out.push(c.text);
   }
+  for (const c of r.comments) out.push(c.text);
   return out.map(flat).filter((s) => s !== '');
 }
 
