@@ -61,6 +61,7 @@ export const ERROR_CATALOGUE = {
   PSL_VALIDATION_WORKER: { retry: 'transient', summary: 'a validation worker thread failed or exited' },
   // documents (engine/cda/document-set.ts, delivery)
   PSL_DOCUMENT_INVALID: { retry: 'permanent', summary: 'a CR-BIO document failed the official ANS rules (XSD or Schematron errors); it is quarantined, never sent' },
+  PSL_DOCUMENT_INCOMPLETE: { retry: 'permanent', summary: 'the report lacks a fact every CR-BIO must carry (e.g. the patient birth date)' },
   PSL_DOCUMENT_RENDER_FAILED: { retry: 'permanent', summary: 'rendering a document set failed for a reason without a code of its own' },
   PSL_RENDER_WORKER: { retry: 'transient', summary: 'a document render worker thread failed or exited' },
   PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },

@@ -84,7 +84,9 @@ function specimenProcedure(parent: El, s: Specimen, lab: LabProfile): void {
   // Specimen numbers (SPM-2) are issued by the lab's order system: its OID qualifies them.
   ii(role, s.id ? lab.orderIdRoot : undefined, s.id);
   const type = specimenTypeOf(s.type);
-  if (type) cd(role.ele('playingEntity'), 'code', { code: type.code, display: type.display, system: type.system });
+  // The CI-SIS value set is HL7 table 0487; a type coded otherwise (e.g. SNOMED CT) is kept as text.
+  if (type && type.system === OID.SPECIMEN_TYPE) cd(role.ele('playingEntity'), 'code', { code: type.code, display: type.display, system: type.system });
+  else if (type) role.ele('playingEntity').ele('code', { nullFlavor: 'OTH' }).ele('originalText').txt(type.display || type.code);
   if (isTs(s.receivedAt)) {
     const act = proc.ele('entryRelationship', { typeCode: 'COMP' }).ele('act', { classCode: 'ACT', moodCode: 'EVN' });
     templates(act, T.RECEIVED);
@@ -154,7 +156,9 @@ function isolateEntry(parent: El, req: Request, iso: Isolate, refs: RequestRefs,
   const code = ent.ele('code');
   if (sys && iso.organism.code) code.att('code', iso.organism.code).att('displayName', iso.organism.display || iso.organism.code).att('codeSystem', sys);
   code.ele('originalText').ele('reference', { value: `#${refs.isolates.get(iso.subId)}` });
-  if (!sys && iso.organism.code) cd(code, 'translation', { code: iso.organism.code, display: iso.organism.display || iso.organism.code, system: localCodeSystem(ctx.lab) });
+  // An organism without a code system stays text (originalText): the IHE rules only accept NCBI
+  // taxonomy in a translation here.
+  if (!sys) code.att('nullFlavor', 'OTH');
   const comp = (o: El) => o.ele('component');
   for (const r of own.filter(structurable)) resultEntry(comp(org), r, refs.results.get(r.id)!, ctx, perf);
   const sus = iso.susceptibilities.filter(structurable);

@@ -9,6 +9,7 @@
  */
 import type { Patient, Professional, Report } from '../lab/report';
 import type { LabProfile } from '../lab/profile';
+import { PasserelleError } from '../errors';
 import { type El, NS, addr, cd, ii, isTs, maxTs, minTs, organization, personName, professionalId, professionalLabel, telecomUrl, telecoms, ts } from './xml';
 import { type DocumentIds, isValidOid } from './ids';
 import { OID, genderOf } from './vocab';
@@ -69,6 +70,10 @@ function recordTarget(doc: El, report: Report, lab: LabProfile): void {
   if (p.usedGiven) name.ele('given', { qualifier: 'CL' }).txt(p.usedGiven);
   const g = genderOf(p.sex);
   cd(pat, 'administrativeGenderCode', { code: g.code, display: g.display, system: OID.GENDER });
+  // Structuration minimale requires a valued birthTime: without one no valid CR-BIO exists.
+  if (!p.birthDate || !isTs(p.birthDate)) {
+    throw new PasserelleError('PSL_DOCUMENT_INCOMPLETE', 'the patient has no birth date (PID-7): the CI-SIS rules require one in every CR-BIO');
+  }
   ts(pat, 'birthTime', p.birthDate);
   if (p.birthplaceCode) pat.ele('birthplace').ele('place').ele('addr').ele('county').txt(p.birthplaceCode);
 }
@@ -78,7 +83,7 @@ function author(doc: El, report: Report, lab: LabProfile, time: string): void {
   ts(a, 'time', time);
   const aa = a.ele('assignedAuthor');
   const v = report.validator;
-  if (v?.family) {
+  if (v && identified(v)) {
     professionalId(aa, v);
     cd(aa, 'code', authorSpecialty(lab));
     addr(aa, v.address ?? lab.address);
@@ -95,6 +100,11 @@ function author(doc: El, report: Report, lab: LabProfile, time: string): void {
     dev.ele('softwareName').txt(lab.software.name);
   }
   organization(aa, 'representedOrganization', labOrg(lab));
+}
+
+/** The CI-SIS header names professionals by a national id (RPPS); others cannot sign or author. */
+function identified(p: Professional): boolean {
+  return !!p.family && !!p.id;
 }
 
 function recipient(doc: El, p: Professional): void {
@@ -125,7 +135,7 @@ function sameProfessional(a: Professional, b: Professional): boolean {
 function validators(report: Report): Array<{ p: Professional; at?: string }> {
   const out: Array<{ p: Professional; at?: string }> = [];
   const add = (p: Professional | undefined, at: string | undefined) => {
-    if (!p || !p.family) return;
+    if (!p || !identified(p)) return;
     const seen = out.find((o) => sameProfessional(o.p, p));
     if (seen) seen.at = maxTs([seen.at, at]);
     else out.push({ p, at });
@@ -137,7 +147,8 @@ function validators(report: Report): Array<{ p: Professional; at?: string }> {
 
 function prescriber(doc: El, report: Report): void {
   const p = report.prescriber;
-  if (!p) return;
+  // Without an identifier the prescriber stays a recipient (and in the narrative), not a REF participant.
+  if (!p || !p.id) return;
   const part = doc.ele('participant', { typeCode: 'REF' });
   part.ele('templateId', { root: '1.3.6.1.4.1.19376.1.3.3.1.6' });
   // Prescription date: not in the model (StrucMin wants a valued high when one is written).
@@ -151,7 +162,7 @@ function prescriber(doc: El, report: Report): void {
   if (report.prescriberOrganization) organization(ae, 'scopingOrganization', report.prescriberOrganization);
 }
 
-function documentationOf(doc: El, report: Report, lab: LabProfile): void {
+function documentationOf(doc: El, report: Report, lab: LabProfile, signedAt: string): void {
   const chapters = chapterList(report);
   const first = chapters[0] ?? { code: '26436-6', display: 'Examens de laboratoire' };
   const se = doc.ele('documentationOf').ele('serviceEvent');
@@ -161,11 +172,12 @@ function documentationOf(doc: El, report: Report, lab: LabProfile): void {
   se.ele(NS.LAB, 'lab:statusCode', { code: report.completeness === 'complete' ? 'completed' : 'active' });
   const et = se.ele('effectiveTime');
   const low = report.receivedAt ?? minTs(report.requests.flatMap((r) => [r.collectedAt, ...r.specimens.map((s) => s.receivedAt)]));
-  ts(et, 'low', low);
-  ts(et, 'high', report.validatedAt);
+  // Both bounds are required: the report's own times first, then the signing time.
+  ts(et, 'low', isTs(low) ? low : signedAt);
+  ts(et, 'high', isTs(report.validatedAt) ? report.validatedAt : signedAt);
   const perf = se.ele('performer', { typeCode: 'PRF' });
   perf.ele('templateId', { root: '1.3.6.1.4.1.19376.1.3.3.1.7' });
-  ts(perf.ele('time'), 'high', report.validatedAt);
+  ts(perf.ele('time'), 'high', isTs(report.validatedAt) ? report.validatedAt : signedAt);
   const ae = biologist(perf, lab.director, lab, { code: true, sector: false });
   organization(ae, 'representedOrganization', labOrg(lab), { sector: labSector(lab) });
   for (const c of chapters.slice(1)) {
@@ -173,13 +185,13 @@ function documentationOf(doc: El, report: Report, lab: LabProfile): void {
   }
 }
 
-function componentOf(doc: El, report: Report, lab: LabProfile): void {
+function componentOf(doc: El, report: Report, lab: LabProfile, signedAt: string): void {
   const enc = doc.ele('componentOf').ele('encompassingEncounter');
   // The lab file (dossier) is the encounter; numbered under the lab's order OID.
   enc.ele('id', { root: lab.orderIdRoot, extension: report.dossier });
   cd(enc, 'code', { code: 'AMB', display: 'Ambulatoire (hors établissement)', system: OID.ACT_CODE });
   const low = minTs(report.requests.flatMap((r) => [r.collectedAt, ...r.specimens.map((s) => s.collectedAt)])) ?? report.receivedAt;
-  ts(enc.ele('effectiveTime'), 'low', low);
+  ts(enc.ele('effectiveTime'), 'low', isTs(low) ? low : signedAt);
   const ae = biologist(enc.ele('responsibleParty'), lab.director, lab, { code: true, sector: false });
   organization(ae, 'representedOrganization', labOrg(lab), {
     extraIds: lab.cofrac ? (o) => o.ele('id', { root: OID.COFRAC, extension: lab.cofrac!.number, assigningAuthorityName: 'COFRAC' }) : undefined,
@@ -214,7 +226,7 @@ export function writeHeader(doc: El, report: Report, lab: LabProfile, p: HeaderP
   const legal = doc.ele('legalAuthenticator');
   legal.ele('time', { value: signedAt });
   legal.ele('signatureCode', { code: 'S' });
-  const signer = report.validator?.family ? report.validator : lab.director;
+  const signer = report.validator && identified(report.validator) ? report.validator : lab.director;
   const lae = biologist(legal, signer, lab, { code: true, sector: false });
   organization(lae, 'representedOrganization', labOrg(lab), { sector: labSector(lab) });
   for (const v of validators(report)) {
@@ -227,7 +239,7 @@ export function writeHeader(doc: El, report: Report, lab: LabProfile, p: HeaderP
   }
   prescriber(doc, report);
   doc.ele('inFulfillmentOf').ele('order').ele('id', { root: lab.orderIdRoot, extension: report.orderId });
-  documentationOf(doc, report, lab);
+  documentationOf(doc, report, lab, signedAt);
   if (p.replaces) doc.ele('relatedDocument', { typeCode: 'RPLC' }).ele('parentDocument').ele('id', { root: p.replaces });
-  componentOf(doc, report, lab);
+  componentOf(doc, report, lab, signedAt);
 }
