@@ -24,13 +24,14 @@
  */
 import type { Delimiters, Message, Segment } from '../hl7';
 import { PasserelleError } from '../errors';
-import { chapterFor, loadChapterMap, loadUnitMap, ucumFor, type ChapterMap, type UnitMap } from './mappings';
-import { codesOf, readAddress, readCoded, readMssante, readNdl, readResultCode, readTelecom, readTs, readXcn, readXon, repetitions } from './hl7-fields';
+import { chapterFor, loadChapterMap, loadUnitMap, type ChapterMap, type UnitMap } from './mappings';
+import { codesOf, readAddress, readMssante, readNdl, readResultCode, readTelecom, readTs, readXcn, readXon, repetitions } from './hl7-fields';
 import type { QualifyOptions } from './ins';
 import { groupIsolates } from './isolates';
+import { isAuto, readResult, readSpecimen } from './results';
 import { readPatient } from './patient';
 import type { Comment, Organization, Patient, Professional, Report, Request, Result, ResultStatus, Specimen } from './report';
-import { commentText, parseRange, readValue, requestStatus, resultStatus } from './values';
+import { commentText, requestStatus } from './values';
 
 export interface ReportOptions {
   /** Chapter map; default mappings/lab-chapters.yaml (loaded once). */
@@ -84,9 +85,6 @@ function earliest(values: (string | undefined)[]): string | undefined {
   return best;
 }
 
-function isAuto(id: string | undefined): boolean {
-  return id !== undefined && id.trim().toUpperCase() === 'AUTO';
-}
 
 function sameOrg(a: Organization, b: Organization): boolean {
   return (a.id ?? a.name) === (b.id ?? b.name) && (a.idRoot ?? '') === (b.idRoot ?? '');
@@ -309,61 +307,10 @@ class Builder {
   }
 
   private result(seg: Segment, state: RequestState | undefined, where: { segment: 'OBX'; sequence: number; field: number }): Result | undefined {
-    const obr = state?.obr;
-    const sent = resultStatus(seg.get('11'));
-    if (sent === null) return undefined;
-    const status: ResultStatus = sent ?? (obr ? requestStatus(obr.get('25')) : undefined) ?? 'preliminary';
-    const r: Result = {
-      id: `r${++this.resultSeq}`,
-      code: readResultCode(seg, '3'),
-      value: readValue(seg, this.d, where),
-      flags: repetitions(seg, 8)
-        .map((rep) => seg.get(rep).trim())
-        .filter((f) => f !== ''),
-      status,
-      comments: [],
-    };
-    const unitText = seg.get('6.1').trim() || seg.get('6.2').trim();
-    if (unitText !== '') {
-      r.unitText = unitText;
-      const ucum = ucumFor(this.units, unitText, seg.get('6.3'));
-      if (ucum !== undefined) r.unit = ucum;
-    }
-    const range = parseRange(seg.get('7'));
-    if (range) r.range = range;
-    const observedAt = readTs(seg, '14') ?? (obr ? readTs(obr, '7') : undefined);
-    if (observedAt) r.observedAt = observedAt;
-    const subId = seg.get('4').trim();
-    if (subId !== '') r.subId = subId;
-    const analysedAt = readTs(seg, '19');
-
-    // Performing lab (subcontracting).
-    const org = readXon(seg, '23[1]');
-    if (org) {
-      const addr = readAddress(seg, '24[1]');
-      if (addr) org.address = addr;
-      const performer: NonNullable<Result['performer']> = { organization: org };
-      const director = readXcn(seg, '25[1]');
-      if (director) performer.director = director;
-      if (analysedAt) performer.performedAt = analysedAt;
-      r.performer = performer;
-    }
-
-    // Validation: OBX-16 / OBX-19, else OBR-32 / OBR-22; `AUTO` marks auto-validation.
-    const obx16 = seg.get('16[1].1');
-    const ownValidator = seg.getRaw('16') !== '';
-    const validatorAuto = ownValidator ? isAuto(obx16) : obr ? isAuto(obr.get('32[1].1.1')) : false;
-    if (validatorAuto) {
-      if (status === 'final' || status === 'corrected') {
-        r.autoValidated = true;
-        this.autoValidated = true;
-      }
-    } else {
-      const v = ownValidator ? readXcn(seg, '16[1]') : obr && obr.getRaw('32') !== '' ? readNdl(obr, '32[1]') : undefined;
-      if (v) r.validator = v;
-    }
-    const validatedAt = analysedAt ?? (obr ? readTs(obr, '22') : undefined);
-    if (validatedAt && (status === 'final' || status === 'corrected')) r.validatedAt = validatedAt;
+    const r = readResult(seg, state?.obr, { id: `r${this.resultSeq + 1}`, units: this.units, delimiters: this.d, where });
+    if (!r) return undefined;
+    this.resultSeq++;
+    if (r.autoValidated) this.autoValidated = true;
     return r;
   }
 
@@ -533,23 +480,4 @@ function latestValidator(results: Result[]): Professional | undefined {
     if (!best || tsKey(r.validatedAt ?? '') >= tsKey(best.validatedAt ?? '')) best = r;
   }
   return best?.validator;
-}
-
-/** SPM → Specimen (hl7-lab.md §3.5). */
-function readSpecimen(seg: Segment): Specimen {
-  const s: Specimen = {};
-  const id = seg.get('2.2.1') || seg.get('2.1.1');
-  if (id !== '') s.id = id;
-  const type = readCoded(seg, '4');
-  if (type) s.type = type;
-  const site = readCoded(seg, '8');
-  if (site) s.site = site;
-  const collected = seg.get('17.1.1').trim();
-  if (collected !== '') s.collectedAt = collected;
-  const received = readTs(seg, '18');
-  if (received) s.receivedAt = received;
-  if (seg.get('20').trim().toUpperCase() === 'N') {
-    s.rejectReason = readCoded(seg, '21[1]') ?? { code: '', display: 'échantillon non disponible (SPM-20 = N)' };
-  }
-  return s;
 }
