@@ -60,10 +60,12 @@ describe('samples → CR-BIO document sets', () => {
     expect(set.n3).toContain('<?xml-stylesheet type="text/xsl" href="cda-passerelle.xsl"?>');
   }, 60_000);
 
-  it.each(sampleFiles.slice(0, 3))('%s also renders as CR-BIO 2021.01 and passes that volet', async (file) => {
+  it.each(sampleFiles)('%s also renders as CR-BIO 2021.01: N3 and N1 pass that volet, the five profile sets and the XSD', async (file) => {
     const set = await render(readFileSync(join(SAMPLES, file)), '2021.01');
     expect(set.validation.n3.ruleSets).toContain('volet-2021.01');
+    expect(set.n3).toContain('<templateId root="1.2.250.1.213.1.1.1.55" extension="2021.01"/>');
     expect(errorsOf(await kit.validate(set.n3, { full: true }))).toEqual([]);
+    expect(errorsOf(await kit.validate(set.n1, { full: true }))).toEqual([]);
   }, 60_000);
 
   it('a non-qualified identity never puts an INS in the N3, the N1 or the PDF', async () => {
