@@ -8,10 +8,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PasserelleError } from '../errors';
-import type { Report } from '../lab/report';
+import type { Report, Result } from '../lab/report';
 import type { DocumentMetadata, LabProfile, RenderOptions } from '../lab/profile';
 import { pdfFileName, renderPdf } from '../pdf';
-import type { AnsKit, Finding, ValidationReport } from '../validation';
+import { ansUcumAccepts, type AnsKit, type Finding, type ValidationReport } from '../validation';
 import { buildN1 } from './n1';
 import { buildN3 } from './n3';
 
@@ -71,9 +71,13 @@ export interface BuiltDocumentSet {
   timings: { pdf: number; n3: number; n1: number };
 }
 
-/** Renders PDF, N3 and N1 from a report; no validation. */
-export async function buildDocumentSet(report: Report, lab: LabProfile, options: RenderOptions): Promise<BuiltDocumentSet> {
+/**
+ * Renders PDF, N3 and N1 from a report; no validation. `unitAccepted` (the kit's UCUM table):
+ * a unit it refuses is written as text with the value rather than as a PQ unit.
+ */
+export async function buildDocumentSet(report: Report, lab: LabProfile, options: RenderOptions, unitAccepted?: (unit: string) => boolean): Promise<BuiltDocumentSet> {
   const opts: RenderOptions = { ...options, effectiveTime: options.effectiveTime ?? cdaNow() };
+  if (unitAccepted) report = withAcceptedUnits(report, unitAccepted);
 
   let t = performance.now();
   const pdf = await renderPdf(report, lab, opts);
@@ -92,6 +96,18 @@ export async function buildDocumentSet(report: Report, lab: LabProfile, options:
   return { n3, n1, pdf, metadata, timings: { pdf: tPdf, n3: tN3, n1: tN1 } };
 }
 
+/** The report with `unit` (UCUM) dropped wherever `accepted` refuses it; `unitText` stays. */
+function withAcceptedUnits(report: Report, accepted: (unit: string) => boolean): Report {
+  const fix = (r: Result): Result => (r.unit && !accepted(r.unit) ? { ...r, unit: undefined } : r);
+  const requests = report.requests.map((q) => {
+    const results = q.results.map(fix);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const isolates = q.isolates?.map((i) => ({ ...i, susceptibilities: i.susceptibilities.map((r) => byId.get(r.id) ?? fix(r)) }));
+    return { ...q, results, ...(isolates ? { isolates } : {}) };
+  });
+  return { ...report, requests };
+}
+
 /** The verdict on a built set: the set with its reports, or DocumentInvalidError. */
 export function acceptDocumentSet(built: BuiltDocumentSet, n3Report: ValidationReport, n1Report: ValidationReport, validateMs: number): DocumentSet {
   const { n3, n1, pdf, metadata } = built;
@@ -103,7 +119,7 @@ export function acceptDocumentSet(built: BuiltDocumentSet, n3Report: ValidationR
 /** Renders and validates in this thread (CLI, tests); channels use a RenderPool. */
 export async function renderDocumentSet(report: Report, lab: LabProfile, options: RenderOptions, deps: RenderDeps): Promise<DocumentSet> {
   if (!deps.kit) throw kitUnavailable();
-  const built = await buildDocumentSet(report, lab, options);
+  const built = await buildDocumentSet(report, lab, options, ansUcumAccepts(deps.kit.dir));
   const t = performance.now();
   const n3Report = await deps.kit.validate(built.n3);
   const n1Report = await deps.kit.validate(built.n1, deps.n1RuleSets ? { ruleSets: deps.n1RuleSets } : undefined);

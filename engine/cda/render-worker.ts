@@ -7,7 +7,7 @@ import { Message } from '../hl7';
 import { errorCodeOf } from '../errors';
 import { reportFromMessage } from '../lab';
 import type { LabProfile, RenderOptions } from '../lab/profile';
-import { AnsKit } from '../validation';
+import { AnsKit, ansUcumAccepts } from '../validation';
 import { buildDocumentSet } from './document-set';
 
 export interface RenderRequest {
@@ -30,7 +30,7 @@ if (port) {
   port.on('message', (m: RenderRequest) => {
     void (async () => {
       try {
-        const built = await buildDocumentSet(reportFromMessage(Message.parse(m.hl7)), m.lab, m.options);
+        const built = await buildDocumentSet(reportFromMessage(Message.parse(m.hl7)), m.lab, m.options, ansUcumAccepts(data.kitDir));
         const t = performance.now();
         const n3 = kit.validateSync(built.n3, {}, { runXsd: false });
         const n1 = kit.validateSync(built.n1, {}, { runXsd: false });

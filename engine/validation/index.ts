@@ -10,6 +10,7 @@ import type { CompileStats, KitOptions, RuleSetCompileStats } from './types';
 
 export { AnsKit } from './kit';
 export { formatReport } from './report';
+export { ansUcumAccepts } from './ucum';
 export { RULE_SET_NAMES, XSD_RULE_SET } from './rule-sets';
 export type { RuleSetName } from './rule-sets';
 export type {

@@ -86,6 +86,15 @@ describe('samples → CR-BIO document sets', () => {
   }, 60_000);
 });
 
+it('a unit the sender calls UCUM but the ANS check refuses goes out as text, and the set stays valid', async () => {
+  const text = decode(readFileSync(join(SAMPLES, 'oru-r01_biochemistry.hl7'))).text.replace('|58|ml/min/1,73m²|', '|58|mL/min/{1.73_m2}^^UCUM|');
+  expect(text).toContain('mL/min/{1.73_m2}^^UCUM');
+  const set = await render(text);
+  expect(set.n3).not.toContain('unit="mL/min/{1.73_m2}"');
+  expect(set.n3).toMatch(/<value xsi:type="ST">58 mL\/min\/\{1\.73_m2\}<\/value>/);
+  expect(errorsOf(await kit.validate(set.n3, { full: true }))).toEqual([]);
+}, 60_000);
+
 describe('ORU messages never seen before (generated: accents, escapes, SN, CWE, subcontracting)', () => {
   const seeds = Array.from({ length: 12 }, (_, i) => 1000 + i * 7);
   it.each(seeds)('seed %i passes every ANS rule set; INS only when qualified; every value in the narrative', async (seed) => {
