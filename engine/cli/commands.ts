@@ -41,18 +41,23 @@ export async function sendCommand(path: string, to: string, timeoutMs: number): 
   return failures === 0 ? 0 : 1;
 }
 
-/** `passerelle parse`: every non-empty value with its path, unescaped. */
-export function parseCommand(file: string): number {
-  let msg: Message;
+/** Reads one HL7 message file (charset from MSH-18); an unreadable message is reported and gives undefined. */
+export function readMessageFile(file: string): Message | undefined {
   try {
-    msg = Message.parse(decode(readFileSync(file)).text);
+    return Message.parse(decode(readFileSync(file)).text);
   } catch (e) {
     if (e instanceof Hl7Error) {
       err(`${file}: ${e.code} (HL7 ${e.hl7Code}): ${e.message}`);
-      return 1;
+      return undefined;
     }
     throw e;
   }
+}
+
+/** `passerelle parse`: every non-empty value with its path, unescaped. */
+export function parseCommand(file: string): number {
+  const msg = readMessageFile(file);
+  if (!msg) return 1;
   const d = msg.delimiters;
   const seen = new Map<string, number>();
   for (const seg of msg.segments()) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { Hl7Error, Message, decode } from '../hl7';
+import { readMessageFile } from './commands';
 import { PasserelleError } from '../errors';
 import { DocumentInvalidError, describeFinding, renderDocumentSet, type DocumentSet } from '../cda/document-set';
 import { writeDocumentSet } from '../delivery/document-writer';
@@ -74,16 +74,8 @@ export interface RenderCommandOptions extends KitChoice {
  * exit status is 1.
  */
 export async function renderCommand(file: string, opts: RenderCommandOptions): Promise<number> {
-  let msg: Message;
-  try {
-    msg = Message.parse(decode(readFileSync(file)).text);
-  } catch (e) {
-    if (e instanceof Hl7Error) {
-      err(`${file}: ${e.code} (HL7 ${e.hl7Code}): ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const msg = readMessageFile(file);
+  if (!msg) return 1;
   const lab = loadLabProfile(resolve(opts.lab ?? 'channels/labs/laboratoire-demo.yaml'));
   const kit = openKit(opts);
   let report;

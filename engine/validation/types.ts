@@ -1,4 +1,5 @@
 /** Public result types of engine/validation (re-exported by index.ts; the integrator depends on them). */
+import type { RuleSetStats } from './model';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -46,14 +47,8 @@ export interface ValidateOptions {
   ruleSets?: string[];
 }
 
-export interface RuleSetCompileStats {
+export interface RuleSetCompileStats extends RuleSetStats {
   ruleSet: string;
-  patterns: number;
-  rules: number;
-  asserts: number;
-  reports: number;
-  lets: number;
-  files: number;
   valueSets: number;
   /** time to load from cache or to parse + expand + save (+ preload value sets) */
   ms: number;
