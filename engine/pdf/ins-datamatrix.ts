@@ -31,7 +31,7 @@ export interface InsDatamatrixFields {
   sex: 'F' | 'M';
   /** JJ-MM-AAAA. */
   birthDate: string;
-  /** 5-character COG code (commune INSEE code, 99xxx country code, or 99999). */
+  /** 5-character COG code: INSEE commune code, 99 + country code for a birth abroad, or 99999 when unknown. */
   birthplace: string;
 }
 
