@@ -3,7 +3,7 @@
  * (single observation or battery organizer), microbiology isolates, comments. Shapes follow the
  * ANS CR-BIO examples; constraints quoted in comments come from the volet and IHE schematrons.
  */
-import type { Coded, Isolate, Request, Result, Specimen } from '../lab/report';
+import type { Coded, Isolate, Professional, Request, Result, Specimen } from '../lab/report';
 import type { LabProfile } from '../lab/profile';
 import { type El, cd, ii, isTs, maxTs, organization, personName, professionalId, telecoms, addr, ts } from './xml';
 import { type RenderContext, type RequestRefs, type ResultRefs, directResults, isolateOwnResults } from './narrative';
@@ -19,6 +19,7 @@ const T = {
   SPECIMEN: ['1.3.6.1.4.1.19376.1.3.1.2', '1.2.250.1.213.1.1.3.77'],
   RECEIVED: ['1.3.6.1.4.1.19376.1.3.1.3', '1.2.250.1.213.1.1.3.107'],
   PERFORMER: ['1.3.6.1.4.1.19376.1.3.3.1.7', '1.2.250.1.213.1.1.3.23'],
+  AUTHEN: ['1.3.6.1.4.1.19376.1.3.3.1.5', '1.2.250.1.213.1.1.3.109'],
   COMMENT: ['2.16.840.1.113883.10.20.1.40', '1.3.6.1.4.1.19376.1.5.3.1.4.2', '1.2.250.1.213.1.1.3.32'],
   MEDIA: ['2.16.840.1.113883.10.12.304', '1.2.250.1.213.1.1.3.103'],
 };
@@ -68,6 +69,29 @@ function performer(parent: El, p: NonNullable<Result['performer']>, at: string |
   if (p.director?.family) personName(ae.ele('assignedPerson'), p.director);
   // The subcontractor's own cadre d'exercice is not in the model: the reporting lab's is used.
   organization(ae, 'representedOrganization', p.organization, { sector: { ...lab.sectorCode, system: '1.2.250.1.213.1.1.4.9' } });
+}
+
+/**
+ * FR-Participant (AUTHEN) at entry level: the executing lab's biologist who validated its
+ * results. Only with an identifier and a validation time, as the DEP-CCU example shows it.
+ */
+function validatedBy(parent: El, p: Professional | undefined, at: string | undefined): void {
+  if (!p?.id || !p.family || !isTs(at)) return;
+  const e = parent.ele('participant', { typeCode: 'AUTHEN' });
+  templates(e, T.AUTHEN);
+  e.ele('time').ele('high', { value: at });
+  const role = e.ele('participantRole');
+  professionalId(role, p);
+  if (p.address) addr(role, p.address);
+  if (p.telecom?.length) telecoms(role, p.telecom);
+  personName(role.ele('playingEntity'), p);
+}
+
+/** The validator and time of subcontracted results when they all agree (one biologist signed them). */
+function subcontractValidation(results: Result[]): { p?: Professional; at?: string } {
+  const signed = results.filter((r) => r.validator?.id);
+  if (signed.length === 0 || signed.some((r) => r.validator!.id !== signed[0]!.validator!.id)) return {};
+  return { p: signed[0]!.validator, at: maxTs(signed.map((r) => r.validatedAt)) };
 }
 
 function samePerformer(a: Result['performer'], b: Result['performer']): boolean {
@@ -122,7 +146,10 @@ function resultEntry(parent: El, r: Result, refs: ResultRefs, ctx: RenderContext
     const i = interpretationOf(f);
     if (i) cd(obs, 'interpretationCode', { code: i.code, display: i.display, system: OID.INTERPRETATION });
   }
-  if (r.performer && !samePerformer(r.performer, inheritedPerformer)) performer(obs, r.performer, r.observedAt, ctx.lab);
+  if (r.performer && !samePerformer(r.performer, inheritedPerformer)) {
+    performer(obs, r.performer, r.observedAt, ctx.lab);
+    validatedBy(obs, r.validator, r.validatedAt);
+  }
   for (const c of refs.comments) commentAct(obs.ele('entryRelationship', { typeCode: 'SUBJ', inversionInd: 'true' }), c.id);
   writeReferenceRange(obs, r, unit);
 }
@@ -185,7 +212,11 @@ export function requestEntry(section: El, req: Request, chapterCode: Coded, refs
   const every = [...req.results, ...(req.isolates ?? []).flatMap((i) => i.susceptibilities)];
   act.ele('statusCode', { code: every.length ? groupStatus(every.map((r) => r.status)) : 'active' });
   const perf = req.performer;
-  if (perf) performer(act, perf, maxTs(req.results.map((r) => r.observedAt)) ?? req.reportedAt, ctx.lab);
+  if (perf) {
+    performer(act, perf, maxTs(req.results.map((r) => r.observedAt)) ?? req.reportedAt, ctx.lab);
+    const v = subcontractValidation(req.results.filter((r) => samePerformer(r.performer, perf)));
+    validatedBy(act, v.p, v.at);
+  }
   for (const s of req.specimens.filter(hasSpecimenData)) specimenProcedure(act, s, ctx.lab);
   const comp = () => act.ele('entryRelationship', { typeCode: 'COMP' });
   const direct = directResults(req);

@@ -95,6 +95,13 @@ it('a unit the sender calls UCUM but the ANS check refuses goes out as text, and
   expect(errorsOf(await kit.validate(set.n3, { full: true }))).toEqual([]);
 }, 60_000);
 
+it('subcontracted results carry the executing lab (FR-Laboratoire-executant) and its validating biologist (AUTHEN)', async () => {
+  const set = await render(readFileSync(join(SAMPLES, 'oru-r01_subcontracting.hl7')));
+  expect(set.n3).toContain('<templateId root="1.2.250.1.213.1.1.3.23"/>');
+  expect(set.n3).toMatch(/<participant typeCode="AUTHEN"><templateId root="1.3.6.1.4.1.19376.1.3.3.1.5"\/><templateId root="1.2.250.1.213.1.1.3.109"\/><time><high value="2026112916\d*"\/><\/time><participantRole><id root="1.2.250.1.71.4.2.1" extension="810003456790"\/>/);
+  expect(errorsOf(await kit.validate(set.n3, { full: true }))).toEqual([]);
+}, 60_000);
+
 describe('ORU messages never seen before (generated: accents, escapes, SN, CWE, subcontracting)', () => {
   const seeds = Array.from({ length: 12 }, (_, i) => 1000 + i * 7);
   it.each(seeds)('seed %i passes every ANS rule set; INS only when qualified; every value in the narrative', async (seed) => {
