@@ -12,7 +12,7 @@ import { NS, nowTs, professionalLabel } from './xml';
 import { n3Ids } from './ids';
 import { writeHeader } from './header';
 import { IdRegistry, type RenderContext } from './narrative';
-import { chapterSections, documentCommentsSection, mentionsSection, pdfCopySection } from './sections';
+import { chapterSections, documentCommentsSection, mentionsSection, pdfCopySection, secondIntentionSection } from './sections';
 
 export type N3Options = RenderOptions & { pdf: Buffer };
 export type N3Metadata = Omit<DocumentMetadata, 'pdfFileName'>;
@@ -66,6 +66,7 @@ export function buildN3(report: Report, lab: LabProfile, options: N3Options): { 
   const ctx: RenderContext = { lab, profile: options.profile, ids: new IdRegistry() };
   documentCommentsSection(body, report, ctx);
   chapterSections(body, report, ctx);
+  secondIntentionSection(body, report, ids.documentId);
   mentionsSection(body, report, ctx, options);
   if (options.version === '2024.01') pdfCopySection(body, options.pdf, ids.documentId);
   // Not pretty-printed: indentation would add whitespace inside the narrative's mixed content.

@@ -4,10 +4,10 @@
  * FR-Commentaire-non-code sections (document comments; lab mentions DOC.07–DOC.10) and the
  * FR-Document-PDF-copie section. Only these templates are allowed at level 1 (Entete_CR-BIO).
  */
-import type { Coded, Report, Request } from '../lab/report';
+import type { Coded, Report, Request, Result } from '../lab/report';
 import type { RenderOptions } from '../lab/profile';
 import { type El, cd, professionalLabel, xsiType } from './xml';
-import { type RenderContext, isAccredited, lines, requestNarrative, visibleComments } from './narrative';
+import { type RenderContext, isAccredited, lines, orgLabel, requestNarrative, visibleComments } from './narrative';
 import { requestEntry } from './entries';
 import { OID, isLoinc } from './vocab';
 
@@ -101,6 +101,29 @@ export function mentionsSection(body: El, report: Report, ctx: RenderContext, op
   if (lab.rgpdText) text.ele('paragraph').txt(lab.rgpdText);
 }
 
+/**
+ * FR-Document-attache: a PDF as an entry (organizer CLUSTER → FR-Type-document-attache + the
+ * observationMedia the narrative's renderMultiMedia points to).
+ */
+function attachedPdf(sec: El, pdf: Buffer, o: { idRoot: string; idExt: string; mediaId: string; typeRef: string; type?: { code: string; display: string } }): void {
+  const org = sec.ele('entry').ele('organizer', { classCode: 'CLUSTER', moodCode: 'EVN' });
+  templates(org, ['1.2.250.1.213.1.1.3.18']);
+  org.ele('id', { root: o.idRoot, extension: o.idExt });
+  cd(org, 'code', { code: '55107-7', display: 'Document attaché', system: OID.LOINC, systemName: 'LOINC' });
+  org.ele('statusCode', { code: 'completed' });
+  const obs = org.ele('component').ele('observation', { classCode: 'OBS', moodCode: 'EVN' });
+  templates(obs, ['1.3.6.1.4.1.19376.1.5.3.1.4.13', '1.2.250.1.213.1.1.3.48', '1.2.250.1.213.1.1.3.48.18']);
+  obs.ele('id', { root: o.idRoot, extension: `${o.idExt}-type` });
+  cd(obs, 'code', { code: '69764-9', display: 'Type de document', system: OID.LOINC, systemName: 'LOINC' });
+  obs.ele('text').ele('reference', { value: `#${o.typeRef}` });
+  obs.ele('statusCode', { code: 'completed' });
+  obs.ele('effectiveTime', { nullFlavor: 'NA' });
+  if (o.type) xsiType(cd(obs, 'value', { code: o.type.code, display: o.type.display, system: OID.LOINC, systemName: 'LOINC' }), 'CD');
+  else xsiType(obs.ele('value'), 'CD').ele('originalText').ele('reference', { value: `#${o.typeRef}` });
+  const media = org.ele('component').ele('observationMedia', { classCode: 'OBS', moodCode: 'EVN', ID: o.mediaId });
+  media.ele('value', { mediaType: 'application/pdf', representation: 'B64' }).txt(pdf.toString('base64'));
+}
+
 /** FR-Document-PDF-copie (mandatory in 2024.01): the PDF of the same report, base64. */
 export function pdfCopySection(body: El, pdf: Buffer, documentId: string): void {
   const sec = body.ele('component').ele('section');
@@ -110,19 +133,34 @@ export function pdfCopySection(body: El, pdf: Buffer, documentId: string): void 
   const text = sec.ele('text');
   text.ele('paragraph').ele('content', { ID: 'pdf-copy-type' }).txt('Copie PDF du compte rendu');
   text.ele('table', { border: '0' }).ele('tbody').ele('tr').ele('td').ele('renderMultiMedia', { referencedObject: 'pdf-copy' });
-  const org = sec.ele('entry').ele('organizer', { classCode: 'CLUSTER', moodCode: 'EVN' });
-  templates(org, ['1.2.250.1.213.1.1.3.18']);
-  org.ele('id', { root: documentId, extension: 'pdf-copie' });
-  cd(org, 'code', { code: '55107-7', display: 'Document attaché', system: OID.LOINC, systemName: 'LOINC' });
-  org.ele('statusCode', { code: 'completed' });
-  const obs = org.ele('component').ele('observation', { classCode: 'OBS', moodCode: 'EVN' });
-  templates(obs, ['1.3.6.1.4.1.19376.1.5.3.1.4.13', '1.2.250.1.213.1.1.3.48', '1.2.250.1.213.1.1.3.48.18']);
-  obs.ele('id', { root: documentId, extension: 'pdf-copie-type' });
-  cd(obs, 'code', { code: '69764-9', display: 'Type de document', system: OID.LOINC, systemName: 'LOINC' });
-  obs.ele('text').ele('reference', { value: '#pdf-copy-type' });
-  obs.ele('statusCode', { code: 'completed' });
-  obs.ele('effectiveTime', { nullFlavor: 'NA' });
-  xsiType(cd(obs, 'value', { code: '55108-5', display: 'Copie du document', system: OID.LOINC, systemName: 'LOINC' }), 'CD');
-  const media = org.ele('component').ele('observationMedia', { classCode: 'OBS', moodCode: 'EVN', ID: 'pdf-copy' });
-  media.ele('value', { mediaType: 'application/pdf', representation: 'B64' }).txt(pdf.toString('base64'));
+  attachedPdf(sec, pdf, { idRoot: documentId, idExt: 'pdf-copie', mediaId: 'pdf-copy', typeRef: 'pdf-copy-type', type: { code: '55108-5', display: 'Copie du document' } });
+}
+
+/** PDF reports sent as results (OBX ED application/pdf), typically by a subcontracting lab. */
+export function pdfResults(report: Report): Result[] {
+  return report.requests.flatMap((q) => q.results.filter((r) => r.value.type === 'ED' && r.value.mediaType === 'application/pdf'));
+}
+
+/**
+ * FR-Resultats-de-laboratoire-de-biologie-de-seconde-intention: results that came as a PDF
+ * (a subcontractor that sends its own report) travel inside the N3, one FR-Document-attache
+ * each, shown by renderMultiMedia. Their rows in the chapter tables point here.
+ */
+export function secondIntentionSection(body: El, report: Report, documentId: string): void {
+  const pdfs = pdfResults(report);
+  if (pdfs.length === 0) return;
+  const sec = body.ele('component').ele('section');
+  templates(sec, ['1.2.250.1.213.1.1.2.60']);
+  cd(sec, 'code', { code: '101792-0', display: 'Résultats de laboratoire scannés', system: OID.LOINC, systemName: 'LOINC' });
+  sec.ele('title').txt('Comptes rendus de laboratoire joints (PDF)');
+  const tbody = sec.ele('text').ele('table', { border: '0' }).ele('tbody');
+  for (const r of pdfs) {
+    const by = r.performer ? ` – ${orgLabel(r.performer.organization)}` : '';
+    tbody.ele('tr').ele('td').ele('content', { ID: `pdf-${r.id}-type` }).txt(`${r.code.text}${by}`);
+    tbody.ele('tr').ele('td').ele('renderMultiMedia', { referencedObject: `pdf-${r.id}` });
+  }
+  for (const r of pdfs) {
+    if (r.value.type !== 'ED') continue;
+    attachedPdf(sec, r.value.data, { idRoot: documentId, idExt: `pdf-${r.id}`, mediaId: `pdf-${r.id}`, typeRef: `pdf-${r.id}-type` });
+  }
 }

@@ -39,7 +39,7 @@ export function valueText(r: Result): string {
     case 'SN': return withUnit(v.text || [v.comparator, v.num1, v.separator, v.num2].filter(Boolean).join(''));
     case 'CWE': return v.coded.display || v.coded.code;
     case 'ST': case 'TX': case 'FT': return v.text;
-    case 'ED': return `[${v.mediaType}]`;
+    case 'ED': return v.mediaType === 'application/pdf' ? 'compte rendu PDF joint (voir « Comptes rendus de laboratoire joints »)' : `[${v.mediaType}]`;
     case 'DT': case 'TS': return formatTs(v.value);
     default: return '';
   }

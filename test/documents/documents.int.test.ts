@@ -102,6 +102,19 @@ it('subcontracted results carry the executing lab (FR-Laboratoire-executant) and
   expect(errorsOf(await kit.validate(set.n3, { full: true }))).toEqual([]);
 }, 60_000);
 
+it('a subcontractor report sent as a PDF (OBX ED) travels inside the N3, in the second-intention section', async () => {
+  const raw = readFileSync(join(SAMPLES, 'oru-r01_subcontracting-pdf.hl7'));
+  const b64 = /\^application\^pdf\^Base64\^([A-Za-z0-9+/=]+)/.exec(decode(raw).text)![1]!;
+  const set = await render(raw);
+  expect(set.n3).toContain('<templateId root="1.2.250.1.213.1.1.2.60"/><code code="101792-0"');
+  expect(set.n3).toContain(`<value mediaType="application/pdf" representation="B64">${b64}</value>`);
+  expect(set.n3).toMatch(/<renderMultiMedia referencedObject="pdf-r\d+"\/>/);
+  for (const v of ['2024.01', '2021.01'] as const) {
+    const s = v === '2024.01' ? set : await render(raw, v);
+    expect(errorsOf(await kit.validate(s.n3, { full: true }))).toEqual([]);
+  }
+}, 60_000);
+
 describe('ORU messages never seen before (generated: accents, escapes, SN, CWE, subcontracting)', () => {
   const seeds = Array.from({ length: 12 }, (_, i) => 1000 + i * 7);
   it.each(seeds)('seed %i passes every ANS rule set; INS only when qualified; every value in the narrative', async (seed) => {
