@@ -35,8 +35,9 @@ export interface CrBioDestinationOptions {
  * Turns each result message into its CR-BIO document set (N3, N1, PDF/A) and writes it once
  * the official rules passed. A document that fails them is written under quarantine/ with its
  * findings and the delivery fails permanently: the message is dead-lettered with the rule,
- * location and text, and nothing is sent (issue 3). Delivering twice rewrites the same files:
- * ids are derived from the message, so a replay has one effect.
+ * location and text, and nothing is sent (issue 3). Delivering twice rewrites the same files
+ * with the same document ids (derived from the message); only the document time is the new
+ * rendering's.
  */
 export class CrBioDestination implements Destination {
   readonly name: string;
