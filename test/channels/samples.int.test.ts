@@ -1,5 +1,5 @@
 /**
- * Done-means check: a started engine takes every file of ../shared/hl7/samples from an MLLP
+ * Done-means check: a started engine takes every file of the third-party sample corpus (../shared/hl7/samples or its assembled copy) from an MLLP
  * client that is not ours. Well-formed messages go through node-hl7-client 3.2.0 (an independent
  * peer: it frames, sends and parses our ACK); malformed ones, which that library cannot even
  * build, go over a raw socket framed by hand. Every well-formed message gets an ACK whose MSA-2
@@ -13,8 +13,9 @@ import { Message, decode, splitBatch } from '../../engine/hl7';
 import { FrameDecoder, encodeFrame } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { waitFor } from '../support/wait';
+import { SAMPLES_DIR } from '../hl7/fixtures';
 
-const SAMPLES = resolve(__dirname, '../../../shared/hl7/samples');
+const SAMPLES = SAMPLES_DIR;
 interface Entry { file: string; note: string; messages: number; batch: boolean }
 const manifest = JSON.parse(readFileSync(join(SAMPLES, 'manifest.json'), 'utf8')) as Entry[];
 const isMalformed = (e: Entry): boolean => e.file.startsWith('malformed/') || /MALFORMED/.test(e.note);

@@ -1,11 +1,12 @@
 /** Test helpers: the benchmark ORU generator (shared with bench/) and the sample corpus. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { repoRootOf, resolveHl7Samples } from '../../engine/config/reference-data';
 
 export { convert, INS_OID, oru1mb, oru4k, oruSegments, TX_VALUE, TX_VALUE_RAW } from '../../bench/fixtures/oru';
 
-/** /work/shared/hl7/samples, resolved relative to this repo (a clean clone sits beside shared/). */
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/hl7/samples');
+/** The third-party sample corpus (../shared/hl7/samples, or assembled: engine/config/reference-data.ts). */
+export const SAMPLES_DIR = resolveHl7Samples({ root: repoRootOf(__dirname) });
 
 export interface ManifestEntry {
   file: string;

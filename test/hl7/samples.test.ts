@@ -1,5 +1,5 @@
 /**
- * Every file of shared/hl7/samples, driven by manifest.json.
+ * Every file of the third-party sample corpus (test/hl7/fixtures SAMPLES_DIR), driven by manifest.json.
  *
  * Per-file decisions:
  *  - malformed: files under malformed/ and files whose manifest note says MALFORMED

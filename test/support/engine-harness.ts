@@ -7,7 +7,7 @@ import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
 import { silentLogger } from '../../engine/ops/logger';
 import { deletePrefix } from './redis';
-import { ANS_KIT_DIR } from './ans-kit';
+import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 
 export interface TestEngine {
   engine: Engine;
@@ -25,7 +25,7 @@ export interface TestEngineOptions {
   watchChannels?: boolean;
   recoveryIntervalMs?: number;
   role?: 'all' | 'listener' | 'worker';
-  /** ANS kit for CR-BIO destinations; default ../shared/ans. */
+  /** ANS kit for CR-BIO destinations; default: the one reference-data finds (only looked for when a channel has a crbio destination). */
   ansKitDir?: string;
 }
 
@@ -49,7 +49,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
       drainDeadlineMs: 3000,
       role: opts.role ?? 'all',
-      ansKitDir: opts.ansKitDir ?? ANS_KIT_DIR,
+      ansKitDir: opts.ansKitDir ?? (Object.values(channels).some((t) => /type:\s*crbio\b/.test(t)) ? resolveAnsKit({ root: repoRootOf(__dirname) }) : join(dir, 'no-ans-kit')),
     },
   );
   const engine = new Engine(config, silentLogger());
