@@ -82,7 +82,10 @@ export function resolveAnsKit(opts: ReferenceOptions): string {
         shallowFetch(tmp, repo, [commit, lateCommit]);
         git(tmp, ['checkout', '--quiet', commit]);
         const late = path.join(tmp, ANS_KIT_LATE_FILE);
-        if (!fs.existsSync(late)) fs.writeFileSync(late, git(tmp, ['show', `${lateCommit}:${ANS_KIT_LATE_FILE}`]));
+        if (!fs.existsSync(late)) {
+          fs.mkdirSync(path.dirname(late), { recursive: true });
+          fs.writeFileSync(late, git(tmp, ['show', `${lateCommit}:${ANS_KIT_LATE_FILE}`]));
+        }
         if (!isKit(tmp)) throw new Error(`${repo}@${commit.slice(0, 12)} has no schematrons/ directory`);
       });
       return target;
