@@ -194,7 +194,8 @@ function oneLine(e: unknown): string {
   const err = e as { stderr?: Buffer; message?: string };
   const text = (err.stderr && err.stderr.length > 0 ? err.stderr.toString() : err.message) ?? String(e);
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? 'unknown error';
+  // git's "fatal: unable to access '<url>': <cause>" names the URL a second time: keep the cause.
+  return (lines[lines.length - 1] ?? 'unknown error').replace(/^fatal:\s*/, '').replace(/^unable to access '[^']*':\s*/, '');
 }
 
 function missing(message: string): PasserelleError {
