@@ -13,7 +13,7 @@ import { Message, decode, splitBatch } from '../../engine/hl7';
 import { FrameDecoder, encodeFrame } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { waitFor } from '../support/wait';
-import { SAMPLES_DIR } from '../hl7/fixtures';
+import { SAMPLES_DIR } from '../support/hl7-corpus';
 
 const SAMPLES = SAMPLES_DIR;
 interface Entry { file: string; note: string; messages: number; batch: boolean }

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ANS_KIT_REPO, HL7_FETCHED_REPO, HL7_VENDORED_DIR, resolveAnsKit, resolveHl7Samples } from '../../engine/config/reference-data';
 import { PasserelleError } from '../../engine/errors';
-import { SAMPLES_DIR, loadManifest } from '../hl7/fixtures';
+import { SAMPLES_DIR, loadManifest } from '../support/hl7-corpus';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const LATE_FILE = 'schematrons/profils/structurationMinimale/include/voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml';

@@ -14,7 +14,7 @@ import { renderDocumentSet } from '../../engine/cda/document-set';
 import { AnsKit } from '../../engine/validation';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { ANS_KIT_DIR } from '../support/ans-kit';
-import { SAMPLES_DIR, loadManifest } from '../hl7/fixtures';
+import { SAMPLES_DIR, loadManifest } from '../support/hl7-corpus';
 
 /** Outcome per corpus file: 'valid' (N3 and N1 pass every rule set) or the code it is refused with. */
 const EXPECTED: Record<string, string> = {

@@ -19,7 +19,8 @@
  *    with terminators normalised to '\r' (trailing blank lines collapse into one '\r').
  */
 import { decode, encode, Hl7Error, Message, splitBatch, nakFromRaw } from '../../engine/hl7';
-import { loadManifest, normaliseTerminators, readSample, type ManifestEntry } from './fixtures';
+import { normaliseTerminators } from './fixtures';
+import { loadManifest, readSample, type ManifestEntry } from '../support/hl7-corpus';
 
 const MANIFEST = loadManifest();
 

@@ -12,7 +12,7 @@ export default function globalSetup(): void {
     try {
       resolve({ root });
     } catch {
-      // reported by the test files that import test/support/ans-kit or test/hl7/fixtures
+      // reported by the test files that import test/support/ans-kit or test/support/hl7-corpus
     }
   }
 }
