@@ -10,7 +10,8 @@
  * licences) and a pinned fetch of ansforge/hl7V2-exemples (no licence: fetched, not vendored),
  * every file checked against the manifest's sha256.
  * When none can be had, one PasserelleError whose message is one line: what is missing, how to
- * provide it. Fetches are synchronous (git child processes): this runs once, before anything starts.
+ * provide it. Fetches are synchronous (git child processes): this runs once, before anything
+ * starts; a fetch that failed is not tried again by the same process.
  */
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -41,6 +42,23 @@ export interface ReferenceOptions {
   env?: NodeJS.ProcessEnv;
   /** Fetch over git when nothing local is found (default true). */
   fetch?: boolean;
+}
+
+/** Fetches that failed in this process, by target and source: tried once, then the same message. */
+const failedFetches = new Map<string, string>();
+
+/** Runs fetch once per key and process; returns null on success, else the failure reason. */
+function fetchOnce(key: string, fetch: () => void): string | null {
+  const known = failedFetches.get(key);
+  if (known !== undefined) return known;
+  try {
+    fetch();
+    return null;
+  } catch (e) {
+    const reason = oneLine(e);
+    failedFetches.set(key, reason);
+    return reason;
+  }
 }
 
 interface ManifestRow {
@@ -77,7 +95,7 @@ export function resolveAnsKit(opts: ReferenceOptions): string {
   const lateCommit = env.PASSERELLE_ANS_KIT_LATE_COMMIT || ANS_KIT_LATE_COMMIT;
   let reason = 'fetching is off';
   if (opts.fetch !== false) {
-    try {
+    const failure = fetchOnce(`${target}\0${repo}\0${commit}\0${lateCommit}`, () =>
       publish(target, isKit, (tmp) => {
         shallowFetch(tmp, repo, [commit, lateCommit]);
         git(tmp, ['checkout', '--quiet', commit]);
@@ -87,11 +105,10 @@ export function resolveAnsKit(opts: ReferenceOptions): string {
           fs.writeFileSync(late, git(tmp, ['show', `${lateCommit}:${ANS_KIT_LATE_FILE}`]));
         }
         if (!isKit(tmp)) throw new Error(`${repo}@${commit.slice(0, 12)} has no schematrons/ directory`);
-      });
-      return target;
-    } catch (e) {
-      reason = `fetching ${repo}@${commit.slice(0, 12)} failed: ${oneLine(e)}`;
-    }
+      }),
+    );
+    if (failure === null) return target;
+    reason = `fetching ${repo}@${commit.slice(0, 12)} failed: ${failure}`;
   }
   throw missing(
     `no ANS kit (not in PASSERELLE_ANS_KIT, ${shared} or ${target}; ${reason}): set PASSERELLE_ANS_KIT=<kit dir>, or run: git clone --depth 1 ${ANS_KIT_REPO} ${target}`,
@@ -116,12 +133,9 @@ export function resolveHl7Samples(opts: ReferenceOptions): string {
   const commit = env.PASSERELLE_HL7_SAMPLES_COMMIT || HL7_FETCHED_COMMIT;
   let reason = 'fetching is off';
   if (opts.fetch !== false && isCorpus(vendored)) {
-    try {
-      publish(target, isCorpus, (tmp) => assembleCorpus(vendored, tmp, repo, commit));
-      return target;
-    } catch (e) {
-      reason = `fetching ${repo}@${commit.slice(0, 12)} failed: ${oneLine(e)}`;
-    }
+    const failure = fetchOnce(`${target}\0${repo}\0${commit}`, () => publish(target, isCorpus, (tmp) => assembleCorpus(vendored, tmp, repo, commit)));
+    if (failure === null) return target;
+    reason = `fetching ${repo}@${commit.slice(0, 12)} failed: ${failure}`;
   } else if (!isCorpus(vendored)) {
     reason = `${vendored} is missing`;
   }
