@@ -84,7 +84,7 @@ export function resolveAnsKit(opts: ReferenceOptions): string {
   if (explicit) {
     const dir = path.resolve(opts.root, explicit);
     if (isKit(dir)) return dir;
-    throw missing(`ANS kit: PASSERELLE_ANS_KIT=${explicit} is not an ANS kit (no ${path.join(dir, 'schematrons')}); point it at a checkout of ${ANS_KIT_REPO}`);
+    throw missing(`ANS kit: PASSERELLE_ANS_KIT=${explicit} is not an ANS kit (no schematrons/ and jeuxDeValeurs/ in ${dir}); point it at a checkout of ${ANS_KIT_REPO}`);
   }
   const shared = path.resolve(opts.root, '..', 'shared', 'ans');
   if (isKit(shared)) return shared;
@@ -94,7 +94,9 @@ export function resolveAnsKit(opts: ReferenceOptions): string {
   const commit = env.PASSERELLE_ANS_KIT_COMMIT || ANS_KIT_COMMIT;
   const lateCommit = env.PASSERELLE_ANS_KIT_LATE_COMMIT || ANS_KIT_LATE_COMMIT;
   let reason = 'fetching is off';
-  if (opts.fetch !== false) {
+  if (fs.existsSync(target)) {
+    reason = `${target} exists but is not a kit: remove it to fetch one`;
+  } else if (opts.fetch !== false) {
     const failure = fetchOnce(`${target}\0${repo}\0${commit}\0${lateCommit}`, () =>
       publish(target, isKit, (tmp) => {
         shallowFetch(tmp, repo, [commit, lateCommit]);
@@ -132,7 +134,9 @@ export function resolveHl7Samples(opts: ReferenceOptions): string {
   const repo = env.PASSERELLE_HL7_SAMPLES_REPO || HL7_FETCHED_URL;
   const commit = env.PASSERELLE_HL7_SAMPLES_COMMIT || HL7_FETCHED_COMMIT;
   let reason = 'fetching is off';
-  if (opts.fetch !== false && isCorpus(vendored)) {
+  if (fs.existsSync(target)) {
+    reason = `${target} exists but has no manifest.json: remove it to assemble the corpus`;
+  } else if (opts.fetch !== false && isCorpus(vendored)) {
     const failure = fetchOnce(`${target}\0${repo}\0${commit}`, () => publish(target, isCorpus, (tmp) => assembleCorpus(vendored, tmp, repo, commit)));
     if (failure === null) return target;
     reason = `fetching ${repo}@${commit.slice(0, 12)} failed: ${failure}`;

@@ -73,7 +73,7 @@ describe('ANS kit', () => {
     commitless(kit, KIT_FILES);
     expect(resolveAnsKit({ root, env: { PASSERELLE_ANS_KIT: kit } })).toBe(kit);
     const m = missingMessage(() => resolveAnsKit({ root, env: { PASSERELLE_ANS_KIT: path.join(tmp, 'nope') } }));
-    expect(m).toContain(`PASSERELLE_ANS_KIT=${path.join(tmp, 'nope')} is not an ANS kit`);
+    expect(m).toContain(`PASSERELLE_ANS_KIT=${path.join(tmp, 'nope')} is not an ANS kit (no schematrons/ and jeuxDeValeurs/ in`);
   });
 
   test('../shared/ans beside the clone is used as it is (our machines)', () => {
@@ -120,6 +120,9 @@ describe('ANS kit', () => {
     expect(m).toContain(`git clone --depth 1 ${ANS_KIT_REPO} ${path.join(root, 'var', 'ans-kit')}`);
     expect(fs.readdirSync(path.join(root, 'var'))).toEqual([]);
     expect(missingMessage(() => resolveAnsKit({ root, env: {}, fetch: false }))).toContain('fetching is off');
+    // A half-made var/ans-kit (an interrupted clone) is named, not fetched over.
+    fs.mkdirSync(path.join(root, 'var', 'ans-kit', 'schematrons'), { recursive: true });
+    expect(missingMessage(() => resolveAnsKit({ root, env: {} }))).toContain(`${path.join(root, 'var', 'ans-kit')} exists but is not a kit: remove it`);
   });
 
   test('`passerelle kit` prints the kit, or the one line and exit 1', () => {
