@@ -14,7 +14,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 # DejaVu fonts: the PDF/A report embeds them (PDF/A forbids unembedded fonts).
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
-# The ANS CI-SIS kit is not in the image: mount it at /ans-kit (README "ANS kit").
+# The ANS CI-SIS kit is not in the image: mount it at /ans-kit (README "ANS kit"; on the host,
+# `node dist/engine/cli/main.js kit` finds or fetches it into var/ans-kit, docker-compose's default).
 ENV NODE_ENV=production PASSERELLE_EMBEDDED_REDIS=0 PASSERELLE_ANS_KIT=/ans-kit PASSERELLE_CACHE_DIR=/app/var/cache
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist

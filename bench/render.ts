@@ -6,6 +6,7 @@
  * reference generic pipeline (ISO skeleton → SEF, shared/docs/ans-cda.md §7.3) took a median
  * 3.5 s per document for the full set: the ratio to it is printed.
  */
+import { repoRootOf, resolveAnsKit } from '../engine/config/reference-data';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +26,7 @@ function median(xs: number[]): number {
 }
 
 export async function benchRender(): Promise<void> {
-  const kitDir = resolve(process.env.PASSERELLE_ANS_KIT ?? join(ROOT, '..', 'shared', 'ans'));
+  const kitDir = resolveAnsKit({ root: repoRootOf(__dirname) });
   const kit = AnsKit.open(kitDir, { cacheDir: process.env.PASSERELLE_CACHE_DIR });
   const lab = loadLabProfile(join(ROOT, 'channels', 'labs', 'laboratoire-demo.yaml'));
   const samplesDir = join(ROOT, 'samples');

@@ -1,20 +1,18 @@
 /**
  * Validation benchmark: per rule set median ms over the 19 ANS CR-BIO examples, inline
- * (XSD + volet) and full (XSD + profiles + volet). Kit: $PASSERELLE_ANS_KIT or ../shared/ans.
+ * (XSD + volet) and full (XSD + profiles + volet). Kit: engine/config/reference-data.ts ($PASSERELLE_ANS_KIT, ../shared/ans, var/ans-kit or fetched).
  * Each example runs once cold (lazy XPath compilation) then RUNS times warm; we keep the warm
  * median per example, then take the median/max over examples.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnsKit, compileKit, type ValidationReport } from '../engine/validation';
+import { repoRootOf, resolveAnsKit } from '../engine/config/reference-data';
 
 const RUNS = Number(process.env.BENCH_VALIDATION_RUNS ?? 5);
 
 function kitDir(): string {
-  const candidates = [process.env.PASSERELLE_ANS_KIT, path.resolve(__dirname, '../../shared/ans'), path.resolve(__dirname, '../../../shared/ans')];
-  const found = candidates.find((c): c is string => !!c && fs.existsSync(path.join(c, 'schematrons')));
-  if (!found) throw new Error('ANS kit not found: set PASSERELLE_ANS_KIT');
-  return found;
+  return resolveAnsKit({ root: repoRootOf(__dirname) });
 }
 
 function median(xs: number[]): number {
@@ -35,7 +33,7 @@ export async function runValidationBench(): Promise<void> {
   }
   const kit = AnsKit.open(dir);
   const exDir = path.join(dir, 'ExemplesCDA');
-  const files = fs.readdirSync(exDir).filter((f) => f.endsWith('.xml')).sort();
+  const files = fs.readdirSync(exDir).filter((f) => f.startsWith('BIO-CR-BIO_') && f.endsWith('.xml')).sort();
   for (const full of [false, true]) {
     const perSet = new Map<string, number[]>();
     const totals: number[] = [];

@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   // configuration
   PSL_CONFIG_INVALID: { retry: 'permanent', summary: 'a channel file or setting is invalid' },
   PSL_CONFIG_SECRET_MISSING: { retry: 'permanent', summary: 'an environment variable named by a channel is not set' },
+  PSL_REFERENCE_DATA_MISSING: { retry: 'permanent', summary: 'the ANS kit or the HL7 sample corpus could not be found nor fetched' },
   // intake
   PSL_STORE_UNAVAILABLE: { retry: 'transient', summary: 'the message store could not commit' },
   PSL_FRAME_TOO_LARGE: { retry: 'permanent', summary: 'an MLLP frame exceeded the maximum size' },

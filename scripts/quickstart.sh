@@ -11,6 +11,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # compiled (when its prebuilt binary cannot be downloaded).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# git fetches the ANS kit (and the test corpus's ANS files) when no copy is found.
+command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
@@ -32,18 +34,21 @@ bash scripts/test-prereqs.sh
 
 npm ci --no-audit --no-fund
 npm run build
+mkdir -p var
 
-# The ANS CI-SIS kit (schematrons, value sets, CDA XSD) is not shipped with Passerelle. Use
-# PASSERELLE_ANS_KIT, else var/ans-kit, else a copy beside this clone (../shared/ans on our
-# machines). Without one, CR-BIO documents wait (README "ANS kit").
-if [ -z "${PASSERELLE_ANS_KIT:-}" ] && [ ! -e var/ans-kit ] && [ -d ../shared/ans/schematrons ]; then
-  mkdir -p var && ln -s "$(cd ../shared/ans && pwd)" var/ans-kit
-fi
-kit="${PASSERELLE_ANS_KIT:-var/ans-kit}"
-if [ -d "$kit/schematrons" ]; then
+# The ANS CI-SIS kit (schematrons, value sets, CDA XSD) is not shipped with Passerelle.
+# `passerelle kit` takes PASSERELLE_ANS_KIT, else ../shared/ans beside this clone (our machines),
+# else var/ans-kit, else fetches ANS's repository at the pinned commit into var/ans-kit
+# (engine/config/reference-data.ts, README "ANS kit"). Without one it says in one line what is
+# missing; the engine still takes messages in and their documents wait for a kit.
+if kit=$(node dist/engine/cli/main.js kit 2>var/kit-error.txt); then
+  # `npm start` later uses var/ans-kit by default: point it at a kit found elsewhere.
+  if [ -z "${PASSERELLE_ANS_KIT:-}" ] && [ ! -e var/ans-kit ]; then ln -s "$kit" var/ans-kit; fi
+  export PASSERELLE_ANS_KIT="$kit"
   node dist/engine/cli/main.js schematron compile "$kit" >/dev/null
   echo "quickstart: ANS kit $kit prepared"
 else
-  echo "quickstart: no ANS kit at $kit: CR-BIO documents will wait for one (README \"ANS kit\")" >&2
+  echo "quickstart: $(sed 's/^passerelle: //' var/kit-error.txt); until then CR-BIO documents wait" >&2
 fi
+rm -f var/kit-error.txt
 exec node dist/engine/cli/main.js start --channels channels

@@ -5,22 +5,23 @@
 # (password `passerelle`, local TCP only). Does nothing when a server already answers.
 # The PDF tests (test/pdf) also need the DejaVu fonts the renderer embeds and the tools that
 # check its output: poppler-utils (pdftotext, pdffonts, pdfinfo, pdftoppm), qpdf, dmtx-utils;
-# the self-presentation test (test/documents/chromium) opens the N3 in Debian's chromium.
+# the self-presentation test (test/documents/chromium) opens the N3 in Debian's chromium; the CDA
+# builder tests check the XSD with an independent validator, xmllint (libxml2-utils).
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pdf_ok() {
-  for t in pdftotext pdffonts pdfinfo pdftoppm qpdf dmtxread chromium; do command -v "$t" >/dev/null 2>&1 || return 1; done
+  for t in pdftotext pdffonts pdfinfo pdftoppm qpdf dmtxread chromium xmllint; do command -v "$t" >/dev/null 2>&1 || return 1; done
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]
 }
 
 if ! pdf_ok; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "test-prereqs: installing fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils, chromium (for the document tests)"
+    echo "test-prereqs: installing fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils, chromium, libxml2-utils (for the document tests)"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core poppler-utils qpdf dmtx-utils chromium
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core poppler-utils qpdf dmtx-utils chromium libxml2-utils
   else
-    echo "test-prereqs: the document tests need fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils and chromium (Debian names)" >&2
+    echo "test-prereqs: the document tests need fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils, chromium and libxml2-utils (Debian names)" >&2
   fi
 fi
 

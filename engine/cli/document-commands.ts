@@ -5,6 +5,7 @@ import { PasserelleError } from '../errors';
 import { DocumentInvalidError, describeFinding, renderDocumentSet, type DocumentSet } from '../cda/document-set';
 import { writeDocumentSet } from '../delivery/document-writer';
 import { loadLabProfile } from '../config/lab-profile';
+import { resolveAnsKit } from '../config/reference-data';
 import type { CrBioVersion, DocumentProfile } from '../lab/profile';
 import { reportFromMessage } from '../lab';
 import { AnsKit, compileKit, formatReport } from '../validation';
@@ -24,6 +25,18 @@ export function openKit(choice: KitChoice): AnsKit {
     throw new Error(`ANS kit not found at ${dir}: pass --kit <dir> or set PASSERELLE_ANS_KIT (README "ANS kit" says where to get it)`);
   }
   return AnsKit.open(dir, { cacheDir: choice.cache ?? process.env.PASSERELLE_CACHE_DIR });
+}
+
+/** `passerelle kit`: prints the ANS kit directory (fetched into var/ans-kit when none is found), or one line saying what is missing. */
+export function kitCommand(opts: { fetch?: boolean }): number {
+  try {
+    out(resolveAnsKit({ root: process.cwd(), fetch: opts.fetch }));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof PasserelleError)) throw e;
+    err(`passerelle: ${e.message}`);
+    return 1;
+  }
 }
 
 /** `passerelle validate <file.xml...> [--full]`: findings printed per file, exit 1 when any has an error. */

@@ -5,7 +5,7 @@ import { createLogger } from '../ops/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
-import { renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
+import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
 program.name('passerelle').description('Passerelle integration engine for French medical biology');
@@ -126,6 +126,14 @@ program
   .option('--cache <dir>', 'prepared rule sets cache (env PASSERELLE_CACHE_DIR)')
   .action(async (files: string[], opts: { full?: boolean; json?: boolean; kit?: string; cache?: string }) => {
     process.exitCode = await validateCommand(files, opts);
+  });
+
+program
+  .command('kit')
+  .description('print the ANS kit directory: PASSERELLE_ANS_KIT, ../shared/ans, var/ans-kit, else fetch the pinned ANS commit into var/ans-kit')
+  .option('--no-fetch', 'only look, never fetch')
+  .action((opts: { fetch: boolean }) => {
+    process.exitCode = kitCommand(opts);
   });
 
 program

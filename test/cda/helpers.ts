@@ -4,18 +4,24 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseXml, type XMLDocument } from 'libxmljs';
+import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 
-export const ANS_DIR = path.resolve(__dirname, '../../../shared/ans');
-export const XSD = path.join(ANS_DIR, 'infrastructure/cda/CDA_extended.xsd');
+let xsdFile: string | undefined;
+/** The kit's CDA XSD, looked for on first use (tests that only query XML need no kit). */
+function cdaXsd(): string {
+  xsdFile ??= path.join(resolveAnsKit({ root: repoRootOf(__dirname) }), 'infrastructure/cda/CDA_extended.xsd');
+  return xsdFile;
+}
 const NSMAP = { c: 'urn:hl7-org:v3', lab: 'urn:oid:1.3.6.1.4.1.19376.1.3.2', xsi: 'http://www.w3.org/2001/XMLSchema-instance' };
 
 /** Validates against the CDA XSD with xmllint; returns the error lines (empty when valid). */
 export function xsdErrors(xml: string): string[] {
+  const xsd = cdaXsd();
   const dir = mkdtempSync(path.join(tmpdir(), 'cda-'));
   const file = path.join(dir, 'doc.xml');
   writeFileSync(file, xml);
   try {
-    execFileSync('xmllint', ['--noout', '--schema', XSD, file], { stdio: 'pipe' });
+    execFileSync('xmllint', ['--noout', '--schema', xsd, file], { stdio: 'pipe' });
     return [];
   } catch (err) {
     const e = err as { stderr?: Buffer };

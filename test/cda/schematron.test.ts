@@ -8,12 +8,13 @@ import { AnsKit, formatReport } from '../../engine/validation';
 import { buildN1 } from '../../engine/cda/n1';
 import { buildN3 } from '../../engine/cda/n3';
 import type { RenderOptions } from '../../engine/lab/profile';
+import { ANS_KIT_DIR } from '../support/ans-kit';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { FAKE_PDF, FIXED_TIME, UNQUALIFIED_PATIENT, biochemistry, microbiology, report } from './fixtures';
 
 jest.setTimeout(600_000);
 
-const KIT_DIR = path.resolve(__dirname, '../../../shared/ans');
+const KIT_DIR = ANS_KIT_DIR;
 const OPTS: RenderOptions & { pdf: Buffer } = { version: '2024.01', profile: 'pro', effectiveTime: FIXED_TIME, pdf: FAKE_PDF };
 
 let kit: AnsKit;

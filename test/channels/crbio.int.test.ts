@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
+import { ANS_KIT_DIR } from '../support/ans-kit';
 import { LAB_PROFILE_FILE } from '../support/lab-profile';
 import { waitFor } from '../support/wait';
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
         `destinations:\n  - name: crbio\n    type: crbio\n    directory: \${DIR}/crbio\n    profiles: [pro, patient]\n    lab: ${LAB_PROFILE_FILE}\n` +
         `    retry:\n      maxAttempts: 2\n      backoffBaseMs: 20\n`,
     ),
-  });
+  }, { ansKitDir: ANS_KIT_DIR });
   client = new MllpClient({ host: '127.0.0.1', port: te.port('results') });
 }, 120_000);
 

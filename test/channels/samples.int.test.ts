@@ -1,20 +1,21 @@
 /**
- * Done-means check: a started engine takes every file of ../shared/hl7/samples from an MLLP
- * client that is not ours. Well-formed messages go through node-hl7-client 3.2.0 (an independent
+ * Done-means check: a started engine takes every file of the third-party sample corpus
+ * (test/support/hl7-corpus) from an MLLP client that is not ours. Well-formed messages go through node-hl7-client 3.2.0 (an independent
  * peer: it frames, sends and parses our ACK); malformed ones, which that library cannot even
  * build, go over a raw socket framed by hand. Every well-formed message gets an ACK whose MSA-2
  * is its MSH-10; malformed ones get AR/AE with an ERR segment; the engine keeps answering.
  */
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client, Message as PeerMessage, type Connection } from 'node-hl7-client';
 import { Message, decode, splitBatch } from '../../engine/hl7';
 import { FrameDecoder, encodeFrame } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { waitFor } from '../support/wait';
+import { SAMPLES_DIR } from '../support/hl7-corpus';
 
-const SAMPLES = resolve(__dirname, '../../../shared/hl7/samples');
+const SAMPLES = SAMPLES_DIR;
 interface Entry { file: string; note: string; messages: number; batch: boolean }
 const manifest = JSON.parse(readFileSync(join(SAMPLES, 'manifest.json'), 'utf8')) as Entry[];
 const isMalformed = (e: Entry): boolean => e.file.startsWith('malformed/') || /MALFORMED/.test(e.note);

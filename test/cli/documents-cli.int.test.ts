@@ -1,13 +1,13 @@
 /**
  * `passerelle validate`, `render` and `schematron compile` as a user runs them (compiled CLI in
- * a child process, the ANS kit of ../shared/ans).
+ * a child process, the ANS kit from test/support/ans-kit).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ANS_KIT_DIR } from '../support/ans-kit';
+import { ANS_KIT_DIR, ansExampleFiles, ansExamplePath, readAnsExample } from '../support/ans-kit';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '../..');
@@ -23,8 +23,7 @@ const cli = async (...args: string[]): Promise<{ code: number; stdout: string; s
   }
 };
 
-const EXAMPLES = join(ANS_KIT_DIR, 'ExemplesCDA');
-const TSH = readFileSync(join(EXAMPLES, 'BIO-CR-BIO_2024.01_TSH_1.xml'), 'utf8');
+const TSH = readAnsExample('BIO-CR-BIO_2024.01_TSH_1.xml');
 
 test('schematron compile prepares every rule set of the kit into the cache', async () => {
   const r = await cli('schematron', 'compile', ANS_KIT_DIR, '--cache', cache, '--json');
@@ -40,7 +39,7 @@ test('schematron compile prepares every rule set of the kit into the cache', asy
 }, 180_000);
 
 test('validate --full passes the 19 ANS examples', async () => {
-  const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.xml')).map((f) => join(EXAMPLES, f));
+  const files = ansExampleFiles().map(ansExamplePath);
   expect(files).toHaveLength(19);
   const r = await cli('validate', '--full', '--kit', ANS_KIT_DIR, ...files);
   expect(r.stdout).toContain('19 of 19 document(s) valid');

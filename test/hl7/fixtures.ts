@@ -1,36 +1,6 @@
-/** Test helpers: the benchmark ORU generator (shared with bench/) and the sample corpus. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+/** Test helpers: the benchmark ORU generator (shared with bench/); the sample corpus is in test/support/hl7-corpus. */
 
 export { convert, INS_OID, oru1mb, oru4k, oruSegments, TX_VALUE, TX_VALUE_RAW } from '../../bench/fixtures/oru';
-
-/** /work/shared/hl7/samples, resolved relative to this repo (a clean clone sits beside shared/). */
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/hl7/samples');
-
-export interface ManifestEntry {
-  file: string;
-  note: string;
-  bytes: number;
-  segment_separator: 'CR' | 'LF' | 'CRLF' | 'CR+LF' | 'none';
-  bom: boolean;
-  bytes_encoding: string;
-  messages: number;
-  batch: boolean;
-  msh9: string;
-  msh12: string;
-  msh18: string;
-  msh2: string;
-  msh15_16: string;
-  segments?: Record<string, number>;
-}
-
-export function loadManifest(): ManifestEntry[] {
-  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'manifest.json'), 'utf8')) as ManifestEntry[];
-}
-
-export function readSample(file: string): Buffer {
-  return fs.readFileSync(path.join(SAMPLES_DIR, file));
-}
 
 /** Input with terminators normalised to '\r' and trailing blank lines collapsed into one '\r'. */
 export function normaliseTerminators(text: string): string {

@@ -1,5 +1,5 @@
 /**
- * Every file of shared/hl7/samples, driven by manifest.json.
+ * Every file of the third-party sample corpus (test/hl7/fixtures SAMPLES_DIR), driven by manifest.json.
  *
  * Per-file decisions:
  *  - malformed: files under malformed/ and files whose manifest note says MALFORMED
@@ -19,7 +19,8 @@
  *    with terminators normalised to '\r' (trailing blank lines collapse into one '\r').
  */
 import { decode, encode, Hl7Error, Message, splitBatch, nakFromRaw } from '../../engine/hl7';
-import { loadManifest, normaliseTerminators, readSample, type ManifestEntry } from './fixtures';
+import { normaliseTerminators } from './fixtures';
+import { loadManifest, readSample, type ManifestEntry } from '../support/hl7-corpus';
 
 const MANIFEST = loadManifest();
 

@@ -75,11 +75,49 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       await harness?.destroy();
     });
 
-    test('init is idempotent', async () => {
+    test('init is idempotent: a second init keeps the data, the schema and the dedupe', async () => {
+      /** Tables, columns and indexes as the database describes them (private handles: test only). */
+      const schemaOf = async (s: MessageStore): Promise<string[]> => {
+        if (s instanceof SqliteStore) {
+          const db = new Database((s as unknown as { opts: { path: string } }).opts.path, { readonly: true });
+          try {
+            return (db.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS d FROM sqlite_master ORDER BY name").all() as Array<{ d: string }>).map((r) => r.d);
+          } finally {
+            db.close();
+          }
+        }
+        const schema = (s as unknown as { schema: string }).schema;
+        const c = new Client({ connectionString: PG_URL });
+        await c.connect();
+        try {
+          const cols = await c.query(
+            `SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable AS d FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1`,
+            [schema],
+          );
+          const idx = await c.query(`SELECT indexdef AS d FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+          return [...cols.rows, ...idx.rows].map((r: { d: string }) => r.d);
+        } finally {
+          await c.end();
+        }
+      };
+      const ch = channel();
+      const msg = inbound({ channel: ch, raw: Buffer.concat([inbound({ channel: ch }).raw, BINARY_TAIL]) });
+      const first = await store.receive(msg, 60_000);
+      const before = await store.get(first.id);
+      const schemaBefore = await schemaOf(store);
+      expect(schemaBefore.length).toBeGreaterThan(3);
+
       await store.init();
-      const again = await harness.open();
+      const again = await harness.open(); // open() runs init() on the same database
       others.push(again);
       await again.init();
+
+      expect(await schemaOf(again)).toEqual(schemaBefore);
+      expect(await again.get(first.id)).toEqual(before);
+      expect((await again.raw(first.id))!.equals(msg.raw)).toBe(true);
+      expect(await again.receive({ ...msg, receivedAt: new Date() }, 60_000)).toMatchObject({ duplicate: true, id: first.id });
+      const next = await again.receive(inbound({ channel: ch }), 60_000);
+      expect((await again.get(next.id))!.seq).toBeGreaterThan(before!.seq);
     });
 
     test('receive, get and raw round-trip every field and binary bytes', async () => {

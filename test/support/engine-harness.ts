@@ -7,7 +7,7 @@ import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
 import { silentLogger } from '../../engine/ops/logger';
 import { deletePrefix } from './redis';
-import { ANS_KIT_DIR } from './ans-kit';
+import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 
 export interface TestEngine {
   engine: Engine;
@@ -25,7 +25,10 @@ export interface TestEngineOptions {
   watchChannels?: boolean;
   recoveryIntervalMs?: number;
   role?: 'all' | 'listener' | 'worker';
-  /** ANS kit for CR-BIO destinations; default ../shared/ans. */
+  /**
+   * ANS kit for CR-BIO destinations. Default: the one reference-data finds, else none (documents
+   * wait, as in the product); tests about documents pass test/support/ans-kit's, which fails loudly.
+   */
   ansKitDir?: string;
 }
 
@@ -49,7 +52,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
       drainDeadlineMs: 3000,
       role: opts.role ?? 'all',
-      ansKitDir: opts.ansKitDir ?? ANS_KIT_DIR,
+      ansKitDir: opts.ansKitDir ?? kitIfAny(dir),
     },
   );
   const engine = new Engine(config, silentLogger());
@@ -69,6 +72,14 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       if (!opts.redisUrl) await deletePrefix(config.prefix).catch(() => undefined);
     },
   };
+}
+
+function kitIfAny(dir: string): string {
+  try {
+    return resolveAnsKit({ root: repoRootOf(__dirname) });
+  } catch {
+    return join(dir, 'no-ans-kit');
+  }
 }
 
 /** A channel file listening on an ephemeral port. */
