@@ -272,10 +272,10 @@ export class Pipeline {
 
   private async enqueueDestinations(m: StoredMessage, skipDelivered: boolean): Promise<void> {
     const done = skipDelivered ? new Set((await this.o.store.deliveries(m.id)).filter((d) => d.state !== 'pending').map((d) => d.destination)) : new Set<string>();
-    for (const [name, q] of this.destinationQueues) {
-      if (done.has(name)) continue;
-      await q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id });
-    }
+    // One queue per destination: adding to them at once keeps each queue's order.
+    await Promise.all(
+      [...this.destinationQueues].filter(([name]) => !done.has(name)).map(([name, q]) => q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id })),
+    );
   }
 
   /**
