@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import { Message } from '../../engine/hl7';
 import { MllpClient, MllpServer } from '../../engine/mllp';
@@ -153,4 +154,39 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (kind) => {
     expect(await store().openDeliveries('iso', 0, '', 10)).toEqual([]);
     expect(existsSync(join(dir, 'blocked', 'lis'))).toBe(true);
   });
+});
+
+test('a store of the previous version (routed messages without open deliveries) is repaired at start and delivered in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-iso-old-'));
+  writeFileSync(join(dir, 'blocked'), 'not a directory');
+  const channels = {
+    'old.yaml': channelYaml(
+      'old',
+      `acceptance:\n  messageTypes: [ORU^R01]\ndestinations:\n  - name: out\n    type: file\n    directory: \${DIR}/blocked/out\n    retry:\n      backoffBaseMs: 20\n      backoffMaxMs: 100\n`,
+    ),
+  };
+  const first = await startTestEngine(channels, { dir });
+  const ids = ['OLD1', 'OLD2', 'OLD3'];
+  const c = new MllpClient({ host: '127.0.0.1', port: first.port('old') });
+  try {
+    for (const id of ids) await c.send(Buffer.from(oru(id, 'K9')));
+  } finally {
+    await c.close();
+  }
+  expect(await waitFor(async () => (await first.engine.messageStore.counts('old')).routed === 3, 10_000)).toBe(true);
+  const prefix = first.config.prefix;
+  await first.stop(); // also drops its Redis keys: the jobs are gone too
+  const db = new Database(join(dir, 'store.db'));
+  db.exec('DELETE FROM open_deliveries'); // as an earlier version left the database
+  db.close();
+  unlinkSync(join(dir, 'blocked'));
+  const { logger, records } = capturingLogger();
+  const second = await startTestEngine(channels, { dir, prefix, logger });
+  try {
+    expect(await waitFor(async () => (await second.engine.messageStore.counts('old')).done === 3, 15_000)).toBe(true);
+    expect(readdirSync(join(dir, 'blocked', 'out')).sort()).toEqual(ids.map((id) => `${id}.hl7`));
+    expect(records.filter((r) => r.message === 'delivered').map((r) => r.controlId)).toEqual(ids);
+  } finally {
+    await second.stop();
+  }
 });
