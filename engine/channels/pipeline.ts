@@ -8,6 +8,10 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { Destination } from '../delivery';
 import type { Logger } from '../ops/logger';
 import type { FilterFn, TransformFn } from './transform';
+import { DestinationHealth } from '../delivery/destination-health';
+import { ChannelRecovery, type RecoverOptions } from './recovery';
+
+export type { RecoverOptions } from './recovery';
 
 export interface PipelineOptions {
   channel: Readonly<ChannelConfig>;
@@ -24,6 +28,7 @@ export interface PipelineOptions {
 
 const OUT = 'out';
 
+
 /**
  * The channel's queued stages. `in`: filter + transform, result stored, one job per
  * destination; `dest.<name>`: delivery. Every stage reads store state first, so a replayed job
@@ -32,7 +37,10 @@ const OUT = 'out';
 export class Pipeline {
   readonly inbound: OrderedQueue;
   readonly destinationQueues = new Map<string, OrderedQueue>();
+  /** Circuit breaker of each destination (this process). */
+  readonly health = new Map<string, DestinationHealth>();
   private readonly ch: Readonly<ChannelConfig>;
+  private readonly recovery: ChannelRecovery;
 
   constructor(private readonly o: PipelineOptions) {
     this.ch = o.channel;
@@ -53,6 +61,13 @@ export class Pipeline {
     });
     for (const d of o.destinations) {
       const cfg = this.ch.destinations.find((c) => c.name === d.name)!;
+      const health = new DestinationHealth({
+        channel: this.ch.name,
+        destination: d.name,
+        backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
+        logger: o.logger,
+      });
+      this.health.set(d.name, health);
       this.destinationQueues.set(
         d.name,
         new OrderedQueue({
@@ -61,11 +76,19 @@ export class Pipeline {
           maxAttempts: cfg.retry.maxAttempts,
           backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
           retryAmbiguous: cfg.retry.retryAmbiguous,
+          gate: health,
           processor: (job) => this.processDestination(job, d),
           onDead: (job, err) => this.dead(job.data.messageId!, err, d.name),
         }),
       );
     }
+    this.recovery = new ChannelRecovery({
+      channel: this.ch.name,
+      store: o.store,
+      inbound: this.inbound,
+      destinationQueues: this.destinationQueues,
+      settle: (id) => this.settle(id),
+    });
   }
 
   async start(): Promise<void> {
@@ -84,23 +107,11 @@ export class Pipeline {
   }
 
   /**
-   * Re-enqueues what the store holds unfinished (jobs lost with a Redis that kept nothing).
-   * Deterministic job ids make this a no-op for jobs that still exist. Order matters: for one
-   * key, routed messages precede received ones, so a page's destination jobs go first — else a
-   * later message could be transformed and routed before an earlier one's delivery is re-added.
+   * Re-adds the jobs Redis lost (or never got) for what the store holds unfinished; returns how
+   * many it re-added (see ChannelRecovery).
    */
-  async recover(batch = 500): Promise<number> {
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const page = await this.o.store.pending(this.ch.name, after, batch);
-      if (page.length === 0) return count;
-      after = page[page.length - 1]!.seq;
-      for (const m of page.filter((p) => p.state === 'routed')) await this.enqueueDestinations(m, true);
-      const inbound = page.filter((m) => m.state === 'received' || m.state === 'processing');
-      if (inbound.length) await this.enqueue(inbound.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
-      count += page.length;
-    }
+  recover(opts: RecoverOptions = {}): Promise<number> {
+    return this.recovery.run(opts);
   }
 
   /**
@@ -189,8 +200,10 @@ export class Pipeline {
       await store.setState(m.id, 'done');
       return;
     }
-    // 'routed' before the destination jobs exist: a fast destination must not see its 'done' overwritten.
-    await store.setState(m.id, 'routed');
+    // 'routed' and the open deliveries (one transaction) before the destination jobs exist: a
+    // fast destination must not see its 'done' overwritten, and a crash before the jobs are added
+    // leaves open deliveries that recovery re-adds.
+    await store.route(m.id, [...this.destinationQueues.keys()]);
     await this.enqueueDestinations(m, false);
   }
 
@@ -207,13 +220,17 @@ export class Pipeline {
 
   private async enqueueDestinations(m: StoredMessage, skipDelivered: boolean): Promise<void> {
     const done = skipDelivered ? new Set((await this.o.store.deliveries(m.id)).filter((d) => d.state !== 'pending').map((d) => d.destination)) : new Set<string>();
-    for (const [name, q] of this.destinationQueues) {
-      if (done.has(name)) continue;
-      await q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id });
-    }
+    // One queue per destination: adding to them at once keeps each queue's order.
+    await Promise.all(
+      [...this.destinationQueues].filter(([name]) => !done.has(name)).map(([name, q]) => q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id })),
+    );
   }
 
-  /** Destination job: earlier undelivered messages of the same key are delivered first. */
+  /**
+   * Destination job: earlier messages of the same key still open for THIS destination are
+   * delivered first (one indexed look-up; other destinations' state does not matter). The
+   * queue's gate (DestinationHealth) holds the job while the destination is failing as a whole.
+   */
   private async processDestination(job: OrderedJob, dest: Destination): Promise<void> {
     const id = job.data.messageId!;
     const m = await this.o.store.get(id);
@@ -259,6 +276,14 @@ export class Pipeline {
     const ds = await this.o.store.deliveries(id);
     const delivered = new Set(ds.filter((d) => d.state === 'delivered').map((d) => d.destination));
     if ([...this.destinationQueues.keys()].every((n) => delivered.has(n))) await this.o.store.setState(id, 'done');
+  }
+
+  /** A routed message with no open delivery left (crash before its last step): done or dead. */
+  private async settle(id: string): Promise<void> {
+    const ds = await this.o.store.deliveries(id);
+    const dead = ds.find((d) => d.state === 'dead' && this.destinationQueues.has(d.destination));
+    if (dead) await this.o.store.setState(id, 'dead', `${dead.destination}: ${dead.detail ?? ''}`);
+    else await this.finishIfComplete(id);
   }
 
   private async dead(id: string, err: unknown, destination: string | undefined): Promise<void> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger, type Logger } from '../../engine/ops/logger';
 import { deletePrefix } from './redis';
 import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 
@@ -30,6 +30,10 @@ export interface TestEngineOptions {
    * wait, as in the product); tests about documents pass test/support/ans-kit's, which fails loudly.
    */
   ansKitDir?: string;
+  /** Default: a silent logger. */
+  logger?: Logger;
+  /** Store URL; default an SQLite file in the temp dir. */
+  store?: string;
 }
 
 /** `channels` maps file names to YAML text; `${DIR}` in the text is replaced by the test's temp dir. */
@@ -46,7 +50,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       redisUrl: opts.redisUrl ?? 'redis://127.0.0.1:6379',
       embeddedRedis: false,
       prefix: opts.prefix ?? `pslt-${randomUUID().slice(0, 8)}`,
-      store: `sqlite:${join(dir, 'store.db')}`,
+      store: opts.store ?? `sqlite:${join(dir, 'store.db')}`,
       sqliteSynchronous: 'NORMAL',
       watchChannels: opts.watchChannels ?? false,
       recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
@@ -55,7 +59,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       ansKitDir: opts.ansKitDir ?? kitIfAny(dir),
     },
   );
-  const engine = new Engine(config, silentLogger());
+  const engine = new Engine(config, opts.logger ?? silentLogger());
   await engine.start();
   return {
     engine,
