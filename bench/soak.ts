@@ -19,7 +19,7 @@ import { basename, join, resolve } from 'node:path';
 import { MllpClient } from '../engine/mllp';
 import { freePort, startRedis } from '../test/support/redis';
 import { RssSampler, type RssReport } from './rss-sampler';
-import { SoakReceiver } from './soak-receiver';
+import { DownstreamReceiver } from './downstream-receiver';
 
 export interface SoakOptions {
   /** Seconds of sending. */
@@ -202,7 +202,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakResu
     PASSERELLE_LOG_FILE: logFile,
   };
 
-  const receiver = new SoakReceiver(downstream);
+  const receiver = new DownstreamReceiver(downstream);
   await receiver.up();
   let redis: ChildProcess | undefined;
   let engine: ChildProcess | undefined;
