@@ -12,7 +12,10 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
 import { Intake } from './intake';
-import { Pipeline } from './pipeline';
+import { Pipeline, type RecoverOptions } from './pipeline';
+
+/** Periodic recovery scans skip what changed more recently than this (its stage is enqueueing it). */
+const RECOVERY_GRACE_MS = 5000;
 import { DirectorySource } from './directory-source';
 import { loadHandler, loadMapping } from './transform';
 
@@ -88,9 +91,10 @@ export class Channel {
 
   async start(): Promise<void> {
     // Re-enqueue before consuming: lost jobs go back in store order ahead of anything new.
-    await this.runRecovery();
+    await this.runRecovery({ repair: true });
     await this.pipeline.start();
-    this.recoveryTimer = setInterval(() => void this.runRecovery(), this.o.recoveryIntervalMs);
+    // Periodic scans leave the last few seconds' messages to their own stage (no double add).
+    this.recoveryTimer = setInterval(() => void this.runRecovery({ graceMs: RECOVERY_GRACE_MS }), this.o.recoveryIntervalMs);
     this.recoveryTimer.unref();
     this.watchRedis();
     if (!this.o.listen) return;
@@ -196,10 +200,10 @@ export class Channel {
     this.redisWatch = watch;
   }
 
-  private async runRecovery(): Promise<void> {
+  private async runRecovery(opts: RecoverOptions): Promise<void> {
     try {
-      const n = await this.pipeline.recover();
-      if (n > 0) this.o.logger.info('recovery scan re-enqueued unfinished messages', { channel: this.name, count: n });
+      const n = await this.pipeline.recover(opts);
+      if (n > 0) this.o.logger.info('recovery scan re-enqueued lost jobs', { channel: this.name, count: n });
     } catch (e) {
       this.o.logger.warn('recovery scan failed', { channel: this.name, error: (e as Error).message });
     }

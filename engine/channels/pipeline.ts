@@ -8,6 +8,7 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { Destination } from '../delivery';
 import type { Logger } from '../ops/logger';
 import type { FilterFn, TransformFn } from './transform';
+import { DestinationHealth } from '../delivery/destination-health';
 
 export interface PipelineOptions {
   channel: Readonly<ChannelConfig>;
@@ -24,6 +25,21 @@ export interface PipelineOptions {
 
 const OUT = 'out';
 
+export interface RecoverOptions {
+  /** Store rows per page. Default 500. */
+  batch?: number;
+  /**
+   * Start-up only: first give routed messages the open deliveries they lack (a database of an
+   * earlier version, a destination added since) and finish those with none left.
+   */
+  repair?: boolean;
+  /**
+   * Leave alone what was routed or received less than this long ago: its own stage is adding
+   * its job right now (periodic scans). Default 0.
+   */
+  graceMs?: number;
+}
+
 /**
  * The channel's queued stages. `in`: filter + transform, result stored, one job per
  * destination; `dest.<name>`: delivery. Every stage reads store state first, so a replayed job
@@ -32,6 +48,8 @@ const OUT = 'out';
 export class Pipeline {
   readonly inbound: OrderedQueue;
   readonly destinationQueues = new Map<string, OrderedQueue>();
+  /** Circuit breaker of each destination (this process). */
+  readonly health = new Map<string, DestinationHealth>();
   private readonly ch: Readonly<ChannelConfig>;
 
   constructor(private readonly o: PipelineOptions) {
@@ -53,6 +71,13 @@ export class Pipeline {
     });
     for (const d of o.destinations) {
       const cfg = this.ch.destinations.find((c) => c.name === d.name)!;
+      const health = new DestinationHealth({
+        channel: this.ch.name,
+        destination: d.name,
+        backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
+        logger: o.logger,
+      });
+      this.health.set(d.name, health);
       this.destinationQueues.set(
         d.name,
         new OrderedQueue({
@@ -61,6 +86,7 @@ export class Pipeline {
           maxAttempts: cfg.retry.maxAttempts,
           backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
           retryAmbiguous: cfg.retry.retryAmbiguous,
+          gate: health,
           processor: (job) => this.processDestination(job, d),
           onDead: (job, err) => this.dead(job.data.messageId!, err, d.name),
         }),
@@ -84,23 +110,60 @@ export class Pipeline {
   }
 
   /**
-   * Re-enqueues what the store holds unfinished (jobs lost with a Redis that kept nothing).
-   * Deterministic job ids make this a no-op for jobs that still exist. Order matters: for one
-   * key, routed messages precede received ones, so a page's destination jobs go first — else a
-   * later message could be transformed and routed before an earlier one's delivery is re-added.
+   * Re-adds the jobs Redis lost (or never got) for what the store holds unfinished, and returns
+   * how many it re-added. Only jobs Redis holds in no state are re-added (one pipelined EXISTS per
+   * candidate), and each is checked against the store again first, so a live or just-finished job
+   * is never added twice and the count is what was really re-enqueued (0 while Redis kept
+   * everything). Every query is one indexed page: open deliveries by (seq, destination), then
+   * inbound-waiting messages by seq. Destination jobs go first: for one key, routed messages
+   * precede received ones, so the lines are rebuilt in arrival order.
    */
-  async recover(batch = 500): Promise<number> {
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const page = await this.o.store.pending(this.ch.name, after, batch);
-      if (page.length === 0) return count;
-      after = page[page.length - 1]!.seq;
-      for (const m of page.filter((p) => p.state === 'routed')) await this.enqueueDestinations(m, true);
-      const inbound = page.filter((m) => m.state === 'received' || m.state === 'processing');
-      if (inbound.length) await this.enqueue(inbound.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
-      count += page.length;
+  async recover(opts: RecoverOptions = {}): Promise<number> {
+    const { store } = this.o;
+    const batch = opts.batch ?? 500;
+    const names = [...this.destinationQueues.keys()];
+    if (opts.repair && names.length > 0) {
+      for (let after = 0; ; ) {
+        const page = await store.repairRouted(this.ch.name, names, after, batch);
+        if (page.scanned === 0) break;
+        after = page.lastSeq;
+        for (const id of page.settled) await this.settle(id);
+      }
     }
+    let count = 0;
+    for (let seq = 0, destination = ''; ; ) {
+      const page = await store.openDeliveries(this.ch.name, seq, destination, batch);
+      if (page.length === 0) break;
+      ({ seq, destination } = page[page.length - 1]!);
+      const cutoff = Date.now() - (opts.graceMs ?? 0);
+      for (const [name, q] of this.destinationQueues) {
+        const jobs = page
+          .filter((o) => o.destination === name && o.openedAt.getTime() <= cutoff)
+          .map((o) => ({ orderingKey: o.orderingKey || o.messageId, id: `${o.messageId}.${name}`, data: { messageId: o.messageId } }));
+        const lost = [];
+        for (const j of await q.missing(jobs)) {
+          const d = await store.getDelivery(j.data!.messageId!, name);
+          if (d?.state !== 'delivered' && d?.state !== 'dead') lost.push(j);
+        }
+        if (lost.length) await q.addBulk(lost);
+        count += lost.length;
+      }
+    }
+    for (let after = 0; ; ) {
+      const page = await store.inboundPending(this.ch.name, after, batch);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.seq;
+      const cutoff = Date.now() - (opts.graceMs ?? 0);
+      const jobs = page.filter((m) => m.updatedAt.getTime() <= cutoff).map((m) => ({ orderingKey: m.orderingKey || m.id, id: m.id, data: {} }));
+      const lost = [];
+      for (const j of await this.inbound.missing(jobs)) {
+        const m = await store.get(j.id);
+        if (m?.state === 'received' || m?.state === 'processing') lost.push(j);
+      }
+      if (lost.length) await this.inbound.addBulk(lost);
+      count += lost.length;
+    }
+    return count;
   }
 
   /**
@@ -189,8 +252,10 @@ export class Pipeline {
       await store.setState(m.id, 'done');
       return;
     }
-    // 'routed' before the destination jobs exist: a fast destination must not see its 'done' overwritten.
-    await store.setState(m.id, 'routed');
+    // 'routed' and the open deliveries (one transaction) before the destination jobs exist: a
+    // fast destination must not see its 'done' overwritten, and a crash before the jobs are added
+    // leaves open deliveries that recovery re-adds.
+    await store.route(m.id, [...this.destinationQueues.keys()]);
     await this.enqueueDestinations(m, false);
   }
 
@@ -213,7 +278,11 @@ export class Pipeline {
     }
   }
 
-  /** Destination job: earlier undelivered messages of the same key are delivered first. */
+  /**
+   * Destination job: earlier messages of the same key still open for THIS destination are
+   * delivered first (one indexed look-up; other destinations' state does not matter). The
+   * queue's gate (DestinationHealth) holds the job while the destination is failing as a whole.
+   */
   private async processDestination(job: OrderedJob, dest: Destination): Promise<void> {
     const id = job.data.messageId!;
     const m = await this.o.store.get(id);
@@ -259,6 +328,14 @@ export class Pipeline {
     const ds = await this.o.store.deliveries(id);
     const delivered = new Set(ds.filter((d) => d.state === 'delivered').map((d) => d.destination));
     if ([...this.destinationQueues.keys()].every((n) => delivered.has(n))) await this.o.store.setState(id, 'done');
+  }
+
+  /** A routed message with no open delivery left (crash before its last step): done or dead. */
+  private async settle(id: string): Promise<void> {
+    const ds = await this.o.store.deliveries(id);
+    const dead = ds.find((d) => d.state === 'dead' && this.destinationQueues.has(d.destination));
+    if (dead) await this.o.store.setState(id, 'dead', `${dead.destination}: ${dead.detail ?? ''}`);
+    else await this.finishIfComplete(id);
   }
 
   private async dead(id: string, err: unknown, destination: string | undefined): Promise<void> {

@@ -25,7 +25,7 @@ import { Queue, Worker, WaitingError, type ConnectionOptions, type Job, type Job
 import { Redis } from 'ioredis';
 import { PasserelleError, errorCodeOf, retryClassOf } from '../errors';
 import { PartitionLeases, fnv1a, type StopReason } from './partition-leases';
-import type { BackoffOptions, DeadJob, OrderedJob, OrderedQueueOptions, QueueCounts } from './types';
+import type { AttemptTicket, BackoffOptions, DeadJob, OrderedJob, OrderedQueueOptions, QueueCounts } from './types';
 
 /** Defaults of every optional `OrderedQueueOptions` field. */
 export const ORDERED_QUEUE_DEFAULTS = Object.freeze({
@@ -71,8 +71,8 @@ export interface StopOptions {
   drainDeadlineMs?: number;
 }
 
-type Resolved = Required<Omit<OrderedQueueOptions, 'onDead' | 'backoff' | 'onError' | 'memberId'>> &
-  Pick<OrderedQueueOptions, 'onDead' | 'onError'> & { backoff: BackoffOptions; memberId: string };
+type Resolved = Required<Omit<OrderedQueueOptions, 'onDead' | 'backoff' | 'onError' | 'memberId' | 'gate'>> &
+  Pick<OrderedQueueOptions, 'onDead' | 'onError' | 'gate'> & { backoff: BackoffOptions; memberId: string };
 
 /** BullMQ custom ids may not be integers nor contain ':'. This encoding is reversible and stable. */
 export function encodeJobId(id: string): string {
@@ -171,6 +171,7 @@ export class OrderedQueue extends EventEmitter {
       processor: options.processor,
       onDead: options.onDead,
       onError: options.onError,
+      gate: options.gate,
       maxAttempts: options.maxAttempts ?? d.maxAttempts,
       backoff: { baseMs: options.backoff?.baseMs ?? d.backoff.baseMs, maxMs: options.backoff?.maxMs ?? d.backoff.maxMs },
       retryAmbiguous: options.retryAmbiguous ?? d.retryAmbiguous,
@@ -327,6 +328,23 @@ export class OrderedQueue extends EventEmitter {
   }
 
   // ------------------------------------------------------------------ inspection
+
+  /**
+   * The jobs among `jobs` that Redis holds in no state at all (lost with Redis, never added, or
+   * removed after completing). One pipelined EXISTS per job; used by recovery, which re-adds only
+   * these, so a live job is never re-added.
+   */
+  async missing(jobs: readonly AddJob[]): Promise<AddJob[]> {
+    if (jobs.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const j of jobs) pipe.exists(this.queues[this.partitionOf(j.orderingKey)].toKey(encodeJobId(j.id)));
+    const res = (await pipe.exec()) ?? [];
+    return jobs.filter((_, i) => {
+      const [err, n] = res[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return n === 0;
+    });
+  }
 
   async counts(): Promise<QueueCounts> {
     const all = await Promise.all(
@@ -611,6 +629,16 @@ export class OrderedQueue extends EventEmitter {
       }
       for (;;) {
         if (!this.mayRun(run, ctx)) return await this.giveBack(job, token);
+        let ticket: AttemptTicket | undefined;
+        if (o.gate) {
+          // The head may wait here for as long as its target is down; no attempt is used.
+          ticket = await o.gate.admit(ctx.abort.signal);
+          if (!ticket) return await this.giveBack(job, token);
+          if (!this.mayRun(run, ctx)) {
+            ticket.cancelled();
+            return await this.giveBack(job, token);
+          }
+        }
         const oj: OrderedJob = {
           id: data.i,
           orderingKey: data.k,
@@ -619,14 +647,22 @@ export class OrderedQueue extends EventEmitter {
           attempt,
         };
         let error: unknown;
+        let ok = false;
         try {
           await o.processor(oj);
-          return;
+          ok = true;
         } catch (err) {
           error = err;
         }
+        if (ok) {
+          ticket?.succeeded();
+          return;
+        }
         const cls = retryClassOf(error);
         const retryable = cls === 'transient' || (cls === 'ambiguous' && o.retryAmbiguous);
+        // An outage of the whole target is not the job's fault: it waits at the gate instead.
+        const outage = ticket?.failed(error, retryable) ?? false;
+        if (retryable && outage) continue;
         if (!retryable || attempt >= o.maxAttempts) {
           if (!(await this.deadLetter(run, ctx, oj, error))) return await this.giveBack(job, token);
           const msg = error instanceof Error ? error.message : String(error);

@@ -19,6 +19,32 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/**
+ * Lets a caller hold every head of a queue while the one target they all go to is down
+ * (engine/delivery/destination-health.ts). OrderedQueue asks before each attempt of a job and
+ * reports how the attempt went on the ticket it got.
+ */
+export interface AttemptGate {
+  /**
+   * Resolves with a ticket once the job may make an attempt, or undefined when `signal` aborted
+   * first (stop, lost lease): the job then goes back to the head of its line. Time spent waiting
+   * here uses none of the job's attempts.
+   */
+  admit(signal: AbortSignal): Promise<AttemptTicket | undefined>;
+}
+
+export interface AttemptTicket {
+  succeeded(): void;
+  /**
+   * The attempt failed; `retryable` says whether OrderedQueue would try again. Returns true when
+   * the failure is put down to an outage of the whole target: the job's attempt is not counted
+   * and its own backoff is not slept (the gate paces the next try).
+   */
+  failed(error: unknown, retryable: boolean): boolean;
+  /** The attempt was not made after all (interrupted before the processor ran). */
+  cancelled(): void;
+}
+
 export interface OrderedQueueOptions {
   /** Queue name; BullMQ queues are `<name>.p<i>` (BullMQ refuses `:` in queue names). Must not contain `:`. */
   name: string;
@@ -34,6 +60,8 @@ export interface OrderedQueueOptions {
    * only when `retryAmbiguous` is true; otherwise the job is dead-lettered at once.
    */
   processor: (job: OrderedJob) => Promise<void>;
+  /** Asked before every attempt (see AttemptGate). None: every head attempts as soon as it is fetched. */
+  gate?: AttemptGate;
   /** Called once when a job is dead-lettered (exhausted or permanent), before the line moves on. */
   onDead?: (job: OrderedJob, err: unknown) => Promise<void>;
   /** Attempts before dead-letter, first try included. Default 10. */

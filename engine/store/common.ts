@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PasserelleError } from '../errors';
-import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, StoredMessage } from './types';
+import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, OpenDelivery, StoredMessage } from './types';
 import { TERMINAL_STATES } from './types';
 
 /** Every state, in life order; `counts()` reports each of them (0 when none). */
@@ -115,10 +115,46 @@ export interface DeliveryRow {
 
 export const sqlList = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(', ');
 export const TERMINAL_SQL = sqlList(TERMINAL_STATES);
+/** States of a message waiting for the inbound stage (the partial index messages_key_inbound). */
+export const INBOUND_SQL = sqlList(['received', 'processing']);
+/** Delivery states that close an open delivery. */
+export const FINAL_DELIVERY_SQL = sqlList(['delivered', 'dead']);
+
+/** An open_deliveries row as either driver returns it. */
+export interface OpenDeliveryRow {
+  message_id: string;
+  destination: string;
+  channel: string;
+  ordering_key: string;
+  seq: number | string;
+  opened_at: number | Date;
+}
+
+export const OPEN_COLUMNS = 'message_id, destination, channel, ordering_key, seq, opened_at';
+
+export function toOpenDelivery(r: OpenDeliveryRow): OpenDelivery {
+  return {
+    messageId: r.message_id,
+    destination: r.destination,
+    channel: r.channel,
+    orderingKey: r.ordering_key,
+    seq: Number(r.seq),
+    openedAt: new Date(r.opened_at),
+  };
+}
+
+/** Rejects destination lists that are not non-empty strings. */
+export function checkDestinations(destinations: readonly string[]): void {
+  if (!Array.isArray(destinations) || destinations.some((d) => typeof d !== 'string' || d === '')) {
+    throw new TypeError('destinations must be non-empty strings');
+  }
+}
 
 /** Columns of StoredMessage; `raw` is left out on purpose (read it with `raw()`). */
 export const MESSAGE_COLUMNS =
   'seq, id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, ack, updated_at';
+/** The same, qualified with the alias `m` (queries joining open_deliveries). */
+export const MESSAGE_COLUMNS_M = MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ');
 
 export function toMessage(r: MessageRow): StoredMessage {
   return {

@@ -20,7 +20,9 @@ import type {
   InboundMessage,
   MessageState,
   MessageStore,
+  OpenDelivery,
   ReceiveResult,
+  RepairPage,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -36,11 +38,18 @@ import {
   storeUnavailable,
   zeroCounts,
   MESSAGE_COLUMNS,
+  MESSAGE_COLUMNS_M,
+  FINAL_DELIVERY_SQL,
+  INBOUND_SQL,
+  OPEN_COLUMNS,
   TERMINAL_SQL,
+  checkDestinations,
   toDelivery,
   toMessage,
+  toOpenDelivery,
   type DeliveryRow,
   type MessageRow,
+  type OpenDeliveryRow,
 } from './common';
 
 export interface PgStoreOptions {
@@ -66,7 +75,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string };
   private forceSyncCommit = false;
   private initialised = false;
   private closed = false;
@@ -79,7 +88,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -93,7 +102,7 @@ export class PgStore implements MessageStore {
 
   async init(): Promise<void> {
     this.checkOpen();
-    const { messages, contents, deliveries } = this.t;
+    const { messages, contents, deliveries, open } = this.t;
     await this.inTransaction(async (c) => {
       // Concurrent CREATE ... IF NOT EXISTS from several processes can still collide: serialise.
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`passerelle.store.init:${this.schema}`]);
@@ -120,7 +129,9 @@ export class PgStore implements MessageStore {
         `CREATE INDEX IF NOT EXISTS messages_pending ON ${messages} (channel, seq) WHERE state NOT IN (${TERMINAL_SQL})`,
       );
       await c.query(`CREATE INDEX IF NOT EXISTS messages_by_state ON ${messages} (channel, state, seq)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS messages_key_open ON ${messages} (channel, ordering_key, seq) WHERE state NOT IN ('done', 'filtered', 'refused')`);
+      // messages_key_open (earlier versions) held every non-terminal message of a key; see sqlite.ts.
+      await c.query(`DROP INDEX IF EXISTS "${this.schema}".messages_key_open`);
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_key_inbound ON ${messages} (channel, ordering_key, seq) WHERE state IN (${INBOUND_SQL})`);
       await c.query(
         `CREATE INDEX IF NOT EXISTS messages_prunable ON ${messages} (received_at) WHERE state IN (${TERMINAL_SQL})`,
       );
@@ -141,6 +152,19 @@ export class PgStore implements MessageStore {
           updated_at  TIMESTAMPTZ NOT NULL,
           PRIMARY KEY (message_id, destination)
         )`);
+      // Open deliveries (types.ts OpenDelivery); older databases get their rows from repairRouted.
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${open} (
+          message_id   TEXT        NOT NULL REFERENCES ${messages} (id) ON DELETE CASCADE,
+          destination  TEXT        NOT NULL,
+          channel      TEXT        NOT NULL,
+          ordering_key TEXT        NOT NULL,
+          seq          BIGINT      NOT NULL,
+          opened_at    TIMESTAMPTZ NOT NULL,
+          PRIMARY KEY (message_id, destination)
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS open_deliveries_line ON ${open} (channel, destination, ordering_key, seq)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS open_deliveries_by_seq ON ${open} (channel, seq, destination)`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
     });
@@ -268,22 +292,49 @@ export class PgStore implements MessageStore {
   ): Promise<void> {
     checkDeliveryState(state);
     this.checkReady();
-    const d = this.t.deliveries;
+    const { deliveries: d, open, messages } = this.t;
     try {
+      // One statement: the delivery row and its open row change together.
       await this.pool.query(
-        `INSERT INTO ${d} AS d (message_id, destination, state, attempts, detail, updated_at)
-         VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (message_id, destination) DO UPDATE SET
-           state = EXCLUDED.state,
-           attempts = d.attempts + EXCLUDED.attempts,
-           detail = CASE WHEN $6::boolean THEN d.detail ELSE EXCLUDED.detail END,
-           updated_at = EXCLUDED.updated_at`,
+        `WITH up AS (
+           INSERT INTO ${d} AS d (message_id, destination, state, attempts, detail, updated_at)
+           VALUES ($1, $2, $3, $4, $5, now())
+           ON CONFLICT (message_id, destination) DO UPDATE SET
+             state = EXCLUDED.state,
+             attempts = d.attempts + EXCLUDED.attempts,
+             detail = CASE WHEN $6::boolean THEN d.detail ELSE EXCLUDED.detail END,
+             updated_at = EXCLUDED.updated_at
+           RETURNING 1),
+         reopened AS (
+           INSERT INTO ${open} (${OPEN_COLUMNS})
+           SELECT id, $2, channel, ordering_key, seq, now() FROM ${messages} WHERE id = $1 AND $3 = 'pending'
+           ON CONFLICT DO NOTHING RETURNING 1),
+         closed AS (DELETE FROM ${open} WHERE message_id = $1 AND destination = $2 AND $3 <> 'pending' RETURNING 1)
+         SELECT (SELECT count(*) FROM up) AS n`,
         [id, destination, state, attempt ? 1 : 0, detail ?? null, detail === undefined],
       );
     } catch (e) {
       if (isForeignKeyError(e)) throw messageMissing(id, e);
       throw e;
     }
+  }
+
+  async route(id: string, destinations: readonly string[]): Promise<void> {
+    checkDestinations(destinations);
+    this.checkReady();
+    const { messages, open, deliveries } = this.t;
+    const r = await this.pool.query<{ n: number }>(
+      `WITH u AS (
+         UPDATE ${messages} SET state = 'routed', updated_at = now() WHERE id = $1 RETURNING id, channel, ordering_key, seq),
+       opened AS (
+         INSERT INTO ${open} (${OPEN_COLUMNS})
+         SELECT u.id, d.dest, u.channel, u.ordering_key, u.seq, now() FROM u CROSS JOIN unnest($2::text[]) AS d(dest)
+          WHERE NOT EXISTS (SELECT 1 FROM ${deliveries} x WHERE x.message_id = u.id AND x.destination = d.dest AND x.state IN (${FINAL_DELIVERY_SQL}))
+         ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT count(*)::int AS n FROM u`,
+      [id, [...destinations]],
+    );
+    if (r.rows[0]?.n !== 1) throw messageMissing(id);
   }
 
   async getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined> {
@@ -323,19 +374,74 @@ export class PgStore implements MessageStore {
       destination === undefined
         ? await this.pool.query<MessageRow>(
             `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages}
-              WHERE channel = $1 AND ordering_key = $2 AND seq < $3 AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('received', 'processing')
+              WHERE channel = $1 AND ordering_key = $2 AND seq < $3 AND state IN (${INBOUND_SQL})
               ORDER BY seq LIMIT $4`,
             [channel, orderingKey, beforeSeq, limit],
           )
         : await this.pool.query<MessageRow>(
-            `SELECT ${MESSAGE_COLUMNS} FROM ${this.t.messages} m
-              WHERE channel = $1 AND ordering_key = $2 AND seq < $3 AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('routed', 'dead')
-                AND EXISTS (SELECT 1 FROM ${this.t.contents} c WHERE c.message_id = m.id AND c.name = 'out')
-                AND NOT EXISTS (SELECT 1 FROM ${this.t.deliveries} d WHERE d.message_id = m.id AND d.destination = $4 AND d.state IN ('delivered', 'dead'))
-              ORDER BY seq LIMIT $5`,
-            [channel, orderingKey, beforeSeq, destination, limit],
+            `SELECT ${MESSAGE_COLUMNS_M} FROM ${this.t.open} o JOIN ${this.t.messages} m ON m.seq = o.seq
+              WHERE o.channel = $1 AND o.destination = $2 AND o.ordering_key = $3 AND o.seq < $4
+              ORDER BY o.seq LIMIT $5`,
+            [channel, destination, orderingKey, beforeSeq, limit],
           );
     return r.rows.map(toMessage);
+  }
+
+  async inboundPending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    this.checkReady();
+    const m = this.t.messages;
+    const r = await this.pool.query<MessageRow>(
+      `(SELECT ${MESSAGE_COLUMNS} FROM ${m} WHERE channel = $1 AND state = 'received' AND seq > $2 ORDER BY seq LIMIT $3)
+       UNION ALL
+       (SELECT ${MESSAGE_COLUMNS} FROM ${m} WHERE channel = $1 AND state = 'processing' AND seq > $2 ORDER BY seq LIMIT $3)
+       ORDER BY seq LIMIT $3`,
+      [channel, afterSeq, limit],
+    );
+    return r.rows.map(toMessage);
+  }
+
+  async openDeliveries(channel: string, afterSeq: number, afterDestination: string, limit: number): Promise<OpenDelivery[]> {
+    checkLimit(limit);
+    this.checkReady();
+    const r = await this.pool.query<OpenDeliveryRow>(
+      `SELECT ${OPEN_COLUMNS} FROM ${this.t.open}
+        WHERE channel = $1 AND (seq, destination) > ($2, $3)
+        ORDER BY seq, destination LIMIT $4`,
+      [channel, afterSeq, afterDestination, limit],
+    );
+    return r.rows.map(toOpenDelivery);
+  }
+
+  async repairRouted(channel: string, destinations: readonly string[], afterSeq: number, limit: number): Promise<RepairPage> {
+    checkDestinations(destinations);
+    checkLimit(limit);
+    this.checkReady();
+    const { messages, open, deliveries } = this.t;
+    const page = await this.pool.query<{ seq: string }>(
+      `SELECT seq FROM ${messages} WHERE channel = $1 AND state = 'routed' AND seq > $2 ORDER BY seq LIMIT $3`,
+      [channel, afterSeq, limit],
+    );
+    if (page.rows.length === 0) return { lastSeq: afterSeq, scanned: 0, settled: [] };
+    const lo = Number(page.rows[0]!.seq);
+    const hi = Number(page.rows[page.rows.length - 1]!.seq);
+    const dests = [...destinations];
+    await this.pool.query(
+      `INSERT INTO ${open} (${OPEN_COLUMNS})
+       SELECT m.id, d.dest, m.channel, m.ordering_key, m.seq, now() FROM ${messages} m CROSS JOIN unnest($4::text[]) AS d(dest)
+        WHERE m.channel = $1 AND m.state = 'routed' AND m.seq BETWEEN $2 AND $3
+          AND NOT EXISTS (SELECT 1 FROM ${deliveries} x WHERE x.message_id = m.id AND x.destination = d.dest AND x.state IN (${FINAL_DELIVERY_SQL}))
+       ON CONFLICT DO NOTHING`,
+      [channel, lo, hi, dests],
+    );
+    const settled = await this.pool.query<{ id: string }>(
+      `SELECT m.id FROM ${messages} m
+        WHERE m.channel = $1 AND m.state = 'routed' AND m.seq BETWEEN $2 AND $3
+          AND NOT EXISTS (SELECT 1 FROM ${open} o WHERE o.message_id = m.id AND o.destination = ANY($4::text[]))
+        ORDER BY m.seq`,
+      [channel, lo, hi, dests],
+    );
+    return { lastSeq: hi, scanned: page.rows.length, settled: settled.rows.map((r) => r.id) };
   }
 
   async list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]> {

@@ -24,7 +24,9 @@ import type {
   InboundMessage,
   MessageState,
   MessageStore,
+  OpenDelivery,
   ReceiveResult,
+  RepairPage,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -40,11 +42,18 @@ import {
   storeUnavailable,
   zeroCounts,
   MESSAGE_COLUMNS,
+  MESSAGE_COLUMNS_M,
+  FINAL_DELIVERY_SQL,
+  INBOUND_SQL,
+  OPEN_COLUMNS,
   TERMINAL_SQL,
+  checkDestinations,
   toDelivery,
   toMessage,
+  toOpenDelivery,
   type DeliveryRow,
   type MessageRow,
+  type OpenDeliveryRow,
 } from './common';
 
 export interface SqliteStoreOptions {
@@ -92,7 +101,10 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (channel, sender, control_id, received_at);
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (channel, seq) WHERE state NOT IN (${TERMINAL_SQL});
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (channel, state, seq);
-CREATE INDEX IF NOT EXISTS messages_key_open ON messages (channel, ordering_key, seq) WHERE state NOT IN ('done', 'filtered', 'refused');
+-- Earlier versions had messages_key_open (every non-terminal message of a key): a destination
+-- stuck on routed messages made every other line's look-up scan them. Now: inbound-waiting only.
+DROP INDEX IF EXISTS messages_key_open;
+CREATE INDEX IF NOT EXISTS messages_key_inbound ON messages (channel, ordering_key, seq) WHERE state IN (${INBOUND_SQL});
 CREATE INDEX IF NOT EXISTS messages_prunable ON messages (received_at) WHERE state IN (${TERMINAL_SQL});
 
 CREATE TABLE IF NOT EXISTS contents (
@@ -111,6 +123,21 @@ CREATE TABLE IF NOT EXISTS deliveries (
   updated_at  INTEGER NOT NULL,
   PRIMARY KEY (message_id, destination)
 ) WITHOUT ROWID;
+
+-- One row per delivery not yet done (see OpenDelivery in types.ts). Added after the first
+-- release: created here if missing; routed messages of an older database get their rows from
+-- the pipeline's start-up repair (repairRouted), which knows the channel's destinations.
+CREATE TABLE IF NOT EXISTS open_deliveries (
+  message_id   TEXT    NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  destination  TEXT    NOT NULL,
+  channel      TEXT    NOT NULL,
+  ordering_key TEXT    NOT NULL,
+  seq          INTEGER NOT NULL,
+  opened_at    INTEGER NOT NULL,  -- ms since epoch
+  PRIMARY KEY (message_id, destination)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS open_deliveries_line ON open_deliveries (channel, destination, ordering_key, seq);
+CREATE INDEX IF NOT EXISTS open_deliveries_by_seq ON open_deliveries (channel, seq, destination);
 `;
 
 
@@ -164,15 +191,54 @@ function prepareStatements(db: Database.Database) {
     ),
     earlierInbound: db.prepare<[string, string, number, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
-        WHERE channel = ? AND ordering_key = ? AND seq < ? AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('received', 'processing')
+        WHERE channel = ? AND ordering_key = ? AND seq < ? AND state IN (${INBOUND_SQL})
         ORDER BY seq LIMIT ?`,
     ),
-    earlierUndelivered: db.prepare<[string, string, number, string, number], MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m
-        WHERE channel = ? AND ordering_key = ? AND seq < ? AND state NOT IN ('done', 'filtered', 'refused') AND state IN ('routed', 'dead')
-          AND EXISTS (SELECT 1 FROM contents c WHERE c.message_id = m.id AND c.name = 'out')
-          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.destination = ? AND d.state IN ('delivered', 'dead'))
-        ORDER BY seq LIMIT ?`,
+    // One range of open_deliveries_line, then the messages rows by rowid: bounded by `limit`
+    // whatever other destinations hold open.
+    earlierUndelivered: db.prepare<[string, string, string, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS_M} FROM open_deliveries o JOIN messages m ON m.seq = o.seq
+        WHERE o.channel = ? AND o.destination = ? AND o.ordering_key = ? AND o.seq < ?
+        ORDER BY o.seq LIMIT ?`,
+    ),
+    inboundPending: db.prepare<[string, number, number, string, number, number, number], MessageRow>(
+      `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND state = 'received' AND seq > ? ORDER BY seq LIMIT ?)
+       UNION ALL
+       SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND state = 'processing' AND seq > ? ORDER BY seq LIMIT ?)
+       ORDER BY seq LIMIT ?`,
+    ),
+    openDeliveries: db.prepare<[string, number, string, number], OpenDeliveryRow>(
+      `SELECT ${OPEN_COLUMNS} FROM open_deliveries
+        WHERE channel = ? AND (seq, destination) > (?, ?)
+        ORDER BY seq, destination LIMIT ?`,
+    ),
+    setRouted: db.prepare<[number, string]>(`UPDATE messages SET state = 'routed', updated_at = ? WHERE id = ?`),
+    // Opens a delivery unless it is already open or final.
+    openIfNotFinal: db.prepare<{ id: string; destination: string; now: number }>(
+      `INSERT OR IGNORE INTO open_deliveries (${OPEN_COLUMNS})
+       SELECT m.id, @destination, m.channel, m.ordering_key, m.seq, @now FROM messages m
+        WHERE m.id = @id
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.destination = @destination AND d.state IN (${FINAL_DELIVERY_SQL}))`,
+    ),
+    reopen: db.prepare<{ id: string; destination: string; now: number }>(
+      `INSERT OR IGNORE INTO open_deliveries (${OPEN_COLUMNS})
+       SELECT id, @destination, channel, ordering_key, seq, @now FROM messages WHERE id = @id`,
+    ),
+    close: db.prepare<[string, string]>('DELETE FROM open_deliveries WHERE message_id = ? AND destination = ?'),
+    routedPage: db.prepare<[string, number, number], { seq: number }>(
+      `SELECT seq FROM messages WHERE channel = ? AND state = 'routed' AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    repairOpen: db.prepare<{ channel: string; lo: number; hi: number; dests: string; now: number }>(
+      `INSERT OR IGNORE INTO open_deliveries (${OPEN_COLUMNS})
+       SELECT m.id, j.value, m.channel, m.ordering_key, m.seq, @now FROM messages m, json_each(@dests) j
+        WHERE m.channel = @channel AND m.state = 'routed' AND m.seq BETWEEN @lo AND @hi
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.destination = j.value AND d.state IN (${FINAL_DELIVERY_SQL}))`,
+    ),
+    repairSettled: db.prepare<{ channel: string; lo: number; hi: number; dests: string }, { id: string }>(
+      `SELECT m.id FROM messages m
+        WHERE m.channel = @channel AND m.state = 'routed' AND m.seq BETWEEN @lo AND @hi
+          AND NOT EXISTS (SELECT 1 FROM open_deliveries o, json_each(@dests) j WHERE o.message_id = m.id AND o.destination = j.value)
+        ORDER BY m.seq`,
     ),
     listAll: db.prepare<[string, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?`,
@@ -388,20 +454,36 @@ export class SqliteStore implements MessageStore {
     attempt?: boolean,
   ): Promise<void> {
     checkDeliveryState(state);
+    const st = this.statements();
+    const now = Date.now();
     try {
-      this.statements().setDelivery.run({
-        id,
-        destination,
-        state,
-        inc: attempt ? 1 : 0,
-        detail: detail ?? null,
-        keepDetail: detail === undefined ? 1 : 0,
-        now: Date.now(),
-      });
+      this.db!.transaction(() => {
+        st.setDelivery.run({
+          id,
+          destination,
+          state,
+          inc: attempt ? 1 : 0,
+          detail: detail ?? null,
+          keepDetail: detail === undefined ? 1 : 0,
+          now,
+        });
+        if (state === 'pending') st.reopen.run({ id, destination, now });
+        else st.close.run(id, destination);
+      })();
     } catch (e) {
       if (isForeignKeyError(e)) throw messageMissing(id, e);
       throw e;
     }
+  }
+
+  async route(id: string, destinations: readonly string[]): Promise<void> {
+    checkDestinations(destinations);
+    const st = this.statements();
+    const now = Date.now();
+    this.db!.transaction(() => {
+      if (st.setRouted.run(now, id).changes === 0) throw messageMissing(id);
+      for (const destination of destinations) st.openIfNotFinal.run({ id, destination, now });
+    })();
   }
 
   async getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined> {
@@ -423,8 +505,32 @@ export class SqliteStore implements MessageStore {
     const rows =
       destination === undefined
         ? st.earlierInbound.all(channel, orderingKey, beforeSeq, limit)
-        : st.earlierUndelivered.all(channel, orderingKey, beforeSeq, destination, limit);
+        : st.earlierUndelivered.all(channel, destination, orderingKey, beforeSeq, limit);
     return rows.map(toMessage);
+  }
+
+  async inboundPending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    return this.statements().inboundPending.all(channel, afterSeq, limit, channel, afterSeq, limit, limit).map(toMessage);
+  }
+
+  async openDeliveries(channel: string, afterSeq: number, afterDestination: string, limit: number): Promise<OpenDelivery[]> {
+    checkLimit(limit);
+    return this.statements().openDeliveries.all(channel, afterSeq, afterDestination, limit).map(toOpenDelivery);
+  }
+
+  async repairRouted(channel: string, destinations: readonly string[], afterSeq: number, limit: number): Promise<RepairPage> {
+    checkDestinations(destinations);
+    checkLimit(limit);
+    const st = this.statements();
+    return this.db!.transaction((): RepairPage => {
+      const seqs = st.routedPage.all(channel, afterSeq, limit);
+      if (seqs.length === 0) return { lastSeq: afterSeq, scanned: 0, settled: [] };
+      const range = { channel, lo: seqs[0]!.seq, hi: seqs[seqs.length - 1]!.seq, dests: JSON.stringify(destinations) };
+      st.repairOpen.run({ ...range, now: Date.now() });
+      const settled = st.repairSettled.all(range).map((r) => r.id);
+      return { lastSeq: range.hi, scanned: seqs.length, settled };
+    }).immediate();
   }
 
   async list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]> {

@@ -72,6 +72,31 @@ export interface DeliveryRecord {
   updatedAt: Date;
 }
 
+/**
+ * A delivery not yet done for one destination: opened when the message is routed (or a dead
+ * delivery is reprocessed), closed when it is delivered or dead-lettered. A destination's line
+ * advances on these rows only, so a stuck destination never slows another one.
+ */
+export interface OpenDelivery {
+  messageId: string;
+  seq: number;
+  channel: string;
+  destination: string;
+  orderingKey: string;
+  /** When the row was (re)opened; recovery leaves very fresh rows to their own stage. */
+  openedAt: Date;
+}
+
+/** What `repairRouted` did with one page of routed messages. */
+export interface RepairPage {
+  /** Seq of the last routed message looked at (page cursor); `afterSeq` when none. */
+  lastSeq: number;
+  /** Routed messages looked at (0: the scan is over). */
+  scanned: number;
+  /** Routed messages of the page with no open delivery left for the given destinations. */
+  settled: string[];
+}
+
 export interface StoreCounts {
   [state: string]: number;
 }
@@ -97,19 +122,41 @@ export interface MessageStore {
   putContent(id: string, name: string, data: Buffer): Promise<void>;
   getContent(id: string, name: string): Promise<Buffer | undefined>;
 
-  /** Upserts the delivery state of one destination; increments attempts when `attempt` is true. */
+  /**
+   * Marks a transformed message `routed` and opens one delivery per destination (rows already
+   * delivered or dead stay closed), in one transaction: recovery never sees a routed message
+   * without its open deliveries.
+   */
+  route(id: string, destinations: readonly string[]): Promise<void>;
+
+  /**
+   * Upserts the delivery state of one destination; increments attempts when `attempt` is true.
+   * `pending` (re)opens the destination's open delivery, `delivered`/`dead` close it, in the
+   * same transaction.
+   */
   setDelivery(id: string, destination: string, state: DeliveryState, detail?: string | null, attempt?: boolean): Promise<void>;
   getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined>;
   deliveries(id: string): Promise<DeliveryRecord[]>;
 
   /** Non-terminal messages of a channel in arrival order (seq ascending), after `afterSeq`. */
   pending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Messages waiting for the inbound stage (received, processing), seq ascending, after `afterSeq`. */
+  inboundPending(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Open deliveries of a channel in (seq, destination) order, after the given position (recovery). */
+  openDeliveries(channel: string, afterSeq: number, afterDestination: string, limit: number): Promise<OpenDelivery[]>;
+  /**
+   * Start-up repair, one page of `routed` messages (seq > afterSeq): opens the delivery of every
+   * destination named that has neither an open row nor a final (delivered/dead) one — databases
+   * written before open deliveries existed, destinations added since — and reports the messages
+   * left with no open delivery for these destinations (all final; the caller finishes them).
+   */
+  repairRouted(channel: string, destinations: readonly string[], afterSeq: number, limit: number): Promise<RepairPage>;
   /**
    * Earlier unfinished messages of one ordering key (seq < beforeSeq), oldest first. Without
    * `destination`: those not yet through the inbound stage (received, processing). With it:
-   * routed ones (transformed content `out` stored) not yet delivered to, nor dead-lettered for,
-   * that destination. Queue jobs are only triggers; this is what keeps per-key order even when
-   * Redis lost jobs and newer ones arrived first.
+   * those with an open delivery for that destination (whatever other destinations' state), one
+   * indexed range of the open deliveries. Queue jobs are only triggers; this is what keeps
+   * per-key order even when Redis lost jobs and newer ones arrived first.
    */
   earlierPending(channel: string, orderingKey: string, beforeSeq: number, limit: number, destination?: string): Promise<StoredMessage[]>;
   /** Messages of a channel in a state, newest first (operators' view). */

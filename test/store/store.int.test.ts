@@ -311,12 +311,13 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       await store.receive(inbound({ channel: ch, orderingKey: 'other' }), 0);
       const seqOf = async (id: string): Promise<number> => (await store.get(id))!.seq;
       const last = await seqOf(ids[5]);
-      // ids[0] done, ids[1] routed and delivered to A, ids[2] routed, ids[3] dead at another destination, ids[4] received
+      // ids[0] done, ids[1] routed and delivered to A, ids[2] routed, ids[3] dead at B, ids[4] received
       await store.setState(ids[0], 'done');
-      for (const i of [1, 2, 3]) await store.putContent(ids[i], 'out', Buffer.from('x'));
-      await store.setState(ids[1], 'routed');
+      for (const i of [1, 2, 3]) {
+        await store.putContent(ids[i], 'out', Buffer.from('x'));
+        await store.route(ids[i], ['A', 'B']);
+      }
       await store.setDelivery(ids[1], 'A', 'delivered');
-      await store.setState(ids[2], 'routed');
       await store.setState(ids[3], 'dead', 'B: PSL_DEST_NAK_ERROR: AE');
       await store.setDelivery(ids[3], 'B', 'dead');
       expect((await store.earlierPending(ch, key, last, 10)).map((m) => m.id)).toEqual([ids[4]]);
@@ -324,6 +325,107 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       expect((await store.earlierPending(ch, key, last, 10, 'B')).map((m) => m.id)).toEqual([ids[1], ids[2]]);
       expect((await store.earlierPending(ch, key, await seqOf(ids[3]), 1, 'A')).map((m) => m.id)).toEqual([ids[2]]);
       expect(await store.earlierPending(ch, 'other', last + 100, 10, 'A')).toEqual([]);
+      // a dead delivery reprocessed (pending again) reopens its place in the line
+      await store.setDelivery(ids[3], 'B', 'pending', 'reprocess requested');
+      expect((await store.earlierPending(ch, key, last, 10, 'B')).map((m) => m.id)).toEqual([ids[1], ids[2], ids[3]]);
+    });
+
+    test("earlierPending for one destination ignores another destination's open deliveries", async () => {
+      const ch = channel();
+      const key = `order:${rnd()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const { id } = await store.receive(inbound({ channel: ch, orderingKey: key }), 0);
+        await store.route(id, ['healthy', 'stuck']);
+        ids.push(id);
+      }
+      for (const id of ids.slice(0, 29)) await store.setDelivery(id, 'healthy', 'delivered', null, true);
+      const last = (await store.get(ids[29]))!.seq;
+      expect(await store.earlierPending(ch, key, last, 50, 'healthy')).toEqual([]);
+      expect((await store.earlierPending(ch, key, last, 50, 'stuck')).map((m) => m.id)).toEqual(ids.slice(0, 29));
+      // failures keep the delivery open; the message's own state does not matter
+      await store.setDelivery(ids[29], 'stuck', 'pending', 'PSL_DEST_CONNECT: refused', true);
+      await store.setState(ids[0], 'dead', 'stuck: x');
+      expect((await store.earlierPending(ch, key, last + 1, 1, 'stuck')).map((m) => m.id)).toEqual([ids[0]]);
+      expect(await store.earlierPending(ch, key, last + 1, 50, 'healthy')).toHaveLength(1);
+    });
+
+    test('route: routed state and open deliveries in one step; final deliveries stay closed', async () => {
+      const ch = channel();
+      const { id } = await store.receive(inbound({ channel: ch, orderingKey: 'K' }), 0);
+      await store.setDelivery(id, 'A', 'delivered', 'a.hl7', true);
+      await store.route(id, ['A', 'B', 'C']);
+      expect((await store.get(id))!.state).toBe('routed');
+      const open = await store.openDeliveries(ch, 0, '', 10);
+      expect(open.map((o) => [o.messageId, o.destination, o.orderingKey, o.channel])).toEqual([
+        [id, 'B', 'K', ch],
+        [id, 'C', 'K', ch],
+      ]);
+      expect(open[0].openedAt).toBeInstanceOf(Date);
+      await store.route(id, ['A', 'B', 'C']); // again: no duplicate rows
+      expect(await store.openDeliveries(ch, 0, '', 10)).toHaveLength(2);
+      await store.setDelivery(id, 'C', 'dead', 'PSL_DEST_NAK_ERROR: AE', true);
+      expect((await store.openDeliveries(ch, 0, '', 10)).map((o) => o.destination)).toEqual(['B']);
+      await expectCode(store.route('no-such-id', ['A']), 'PSL_MESSAGE_MISSING');
+    });
+
+    test('openDeliveries pages in (seq, destination) order without skipping a destination', async () => {
+      const ch = channel();
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const { id } = await store.receive(inbound({ channel: ch, orderingKey: `K${i}` }), 0);
+        await store.route(id, ['x', 'y', 'z']);
+        ids.push(id);
+      }
+      await store.route((await store.receive(inbound({ channel: channel() }), 0)).id, ['x']); // another channel
+      const seen: string[] = [];
+      let after = { seq: 0, destination: '' };
+      for (;;) {
+        const page = await store.openDeliveries(ch, after.seq, after.destination, 5);
+        if (page.length === 0) break;
+        seen.push(...page.map((o) => `${o.messageId}/${o.destination}`));
+        after = page[page.length - 1];
+      }
+      expect(seen).toEqual(ids.flatMap((id) => ['x', 'y', 'z'].map((d) => `${id}/${d}`)));
+    });
+
+    test('inboundPending: received and processing only, in seq order, paged', async () => {
+      const ch = channel();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await store.receive(inbound({ channel: ch }), 0)).id);
+      await store.setState(ids[1], 'processing');
+      await store.route(ids[2], ['A']);
+      await store.setState(ids[3], 'done');
+      await store.setState(ids[4], 'processing');
+      expect((await store.inboundPending(ch, 0, 10)).map((m) => m.id)).toEqual([ids[0], ids[1], ids[4], ids[5]]);
+      const first = await store.inboundPending(ch, 0, 2);
+      expect(first.map((m) => m.id)).toEqual([ids[0], ids[1]]);
+      expect((await store.inboundPending(ch, first[1].seq, 2)).map((m) => m.id)).toEqual([ids[4], ids[5]]);
+    });
+
+    test('repairRouted opens what a routed message of an older database lacks, and names the settled ones', async () => {
+      const ch = channel();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await store.receive(inbound({ channel: ch }), 0)).id);
+      // as an earlier version left them: routed, no open rows; ids[1] delivered to A; ids[2] final everywhere
+      for (const id of ids.slice(0, 4)) await store.setState(id, 'routed');
+      await store.setDelivery(ids[1], 'A', 'delivered');
+      await store.setDelivery(ids[2], 'A', 'delivered');
+      await store.setDelivery(ids[2], 'B', 'dead', 'x');
+      const pages = [];
+      let after = 0;
+      for (;;) {
+        const p = await store.repairRouted(ch, ['A', 'B'], after, 2);
+        if (p.scanned === 0) break;
+        pages.push(p);
+        after = p.lastSeq;
+      }
+      expect(pages.map((p) => p.scanned)).toEqual([2, 2]);
+      expect(pages.flatMap((p) => p.settled)).toEqual([ids[2]]);
+      const open = (await store.openDeliveries(ch, 0, '', 100)).map((o) => `${o.messageId}/${o.destination}`);
+      expect(open).toEqual([`${ids[0]}/A`, `${ids[0]}/B`, `${ids[1]}/B`, `${ids[3]}/A`, `${ids[3]}/B`]);
+      expect((await store.repairRouted(ch, ['A', 'B'], 0, 10)).settled).toEqual([ids[2]]); // idempotent
+      expect(await store.openDeliveries(ch, 0, '', 100)).toHaveLength(5);
     });
 
     test('list (newest first, by state, limit) and counts', async () => {
@@ -468,6 +570,32 @@ describe('SqliteStore specifics', () => {
     const again = new SqliteStore({ path: file });
     await again.init();
     for (const id of ids) expect(await again.get(id)).toBeDefined();
+    await again.close();
+  });
+
+  test('a database of the previous version opens: old index dropped, open deliveries added, repair fills them', async () => {
+    const file = path.join(tmpRoot, `old-${rnd()}.db`);
+    const s = new SqliteStore({ path: file });
+    await s.init();
+    const { id } = await s.receive(inbound({ channel: 'old', orderingKey: 'K' }), 0);
+    await s.setState(id, 'routed');
+    await s.close();
+    // back to the previous layout: no open_deliveries table, messages_key_open present
+    const db = new Database(file);
+    db.exec(`DROP TABLE open_deliveries; DROP INDEX messages_key_inbound;
+      CREATE INDEX messages_key_open ON messages (channel, ordering_key, seq) WHERE state NOT IN ('done', 'filtered', 'refused');`);
+    db.close();
+    const again = new SqliteStore({ path: file });
+    await again.init();
+    const check = new Database(file, { readonly: true });
+    const indexes = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'`).all() as { name: string }[];
+    check.close();
+    expect(indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['messages_key_inbound']));
+    expect(indexes.map((i) => i.name)).not.toContain('messages_key_open');
+    expect(await again.openDeliveries('old', 0, '', 10)).toEqual([]);
+    await again.repairRouted('old', ['out'], 0, 100);
+    const m = (await again.get(id))!;
+    expect((await again.earlierPending('old', 'K', m.seq + 1, 10, 'out')).map((x) => x.id)).toEqual([id]);
     await again.close();
   });
 
