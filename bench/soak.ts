@@ -69,6 +69,8 @@ export interface SoakResult {
   deadLetteredEvents: number;
   /** Seconds from the receiver's return until it held every message ACKed before that. */
   drainS: number;
+  /** Seconds from the receiver's return to the engine's "destination recovered" (its first delivery). */
+  recoveredAfterS: number;
   /** Largest archive backlog (ACKed, no file yet) while `eai` was down, and outside. */
   archiveLagMax: { outage: number; healthy: number };
   rss: RssReport;
@@ -314,18 +316,21 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakResu
     const deadListed = lines.slice(1).filter((l) => l.trim()).length;
 
     // Engine log: outage events and the archive's delivery order.
-    const events = { failing: 0, recovered: 0, dead: 0 };
+    const events = { failing: 0, recovered: 0, dead: 0, recoveredAt: Number.NaN };
     const archiveOrder: string[] = [];
     for (const line of readFileSync(logFile, 'utf8').split('\n')) {
       if (!line) continue;
-      let e: { message?: string; destination?: string; controlId?: string };
+      let e: { message?: string; destination?: string; controlId?: string; timestamp?: string };
       try {
         e = JSON.parse(line);
       } catch {
         continue;
       }
       if (e.message === 'destination failing' && e.destination === 'eai') events.failing++;
-      else if (e.message === 'destination recovered' && e.destination === 'eai') events.recovered++;
+      else if (e.message === 'destination recovered' && e.destination === 'eai') {
+        events.recovered++;
+        events.recoveredAt = Date.parse(e.timestamp ?? '');
+      }
       else if (e.message === 'dead-lettered') events.dead++;
       else if (e.message === 'delivered' && e.destination === 'archive' && e.controlId) archiveOrder.push(e.controlId);
     }
@@ -376,6 +381,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakResu
       recoveredEvents: events.recovered,
       deadLetteredEvents: events.dead,
       drainS,
+      recoveredAfterS: (events.recoveredAt - upAt) / 1000,
       archiveLagMax: lag,
       rss,
       violations,
@@ -401,7 +407,10 @@ function printSummary(r: SoakResult, o: SoakOptions, print: (l: string) => void)
   print(d('eai (mllp, down then back)', r.eai));
   print(`  store: ${Object.entries(r.storeCounts).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}; dead listed: ${r.deadListed}`);
   print(`  log: "destination failing" ×${r.failingEvents}, "destination recovered" ×${r.recoveredEvents}, dead-lettered ×${r.deadLetteredEvents}`);
-  print(`  eai backlog (everything ACKed when its peer came back) delivered ${r.drainS.toFixed(1)} s after`);
+  print(
+    `  eai: first delivery ("destination recovered") ${r.recoveredAfterS.toFixed(1)} s after its peer came back; ` +
+      `backlog (everything ACKed by then) delivered ${r.drainS.toFixed(1)} s after`,
+  );
   print(`  archive backlog max: ${r.archiveLagMax.outage} during the outage, ${r.archiveLagMax.healthy} outside it`);
   print(`  engine RSS first ${o.rssWindowS} s: ${w(r.rss.first)}`);
   print(`  engine RSS last ${o.rssWindowS} s: ${w(r.rss.last)}`);
