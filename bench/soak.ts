@@ -150,10 +150,10 @@ function channelFile(o: { port: number; downstream: number; out: string }): stri
     `    port: ${o.downstream}`,
     '    responseTimeoutMs: 5000',
     '    retry:',
-    // Short backoff so the recovered destination drains at once; attempts enough for a long outage.
+    // Short backoff so the recovered destination drains at once. maxAttempts stays at its default
+    // (10): failures during an outage of the whole destination must not use up attempts.
     '      backoffBaseMs: 200',
     '      backoffMaxMs: 2000',
-    '      maxAttempts: 1000',
     '      retryAmbiguous: true',
     '',
   ].join('\n');
