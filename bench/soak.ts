@@ -41,6 +41,8 @@ export interface SoakOptions {
   rssFlatRatio: number;
   /** Working directory (default: a new temporary one). */
   dir?: string;
+  /** Engine store (PASSERELLE_STORE form; default SQLite in the working directory), e.g. postgres://…?schema=soak1. */
+  store?: string;
   /** Progress lines (default: stdout). */
   print?: (line: string) => void;
 }
@@ -198,7 +200,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakResu
     PASSERELLE_VAR: join(dir, 'var'),
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     PASSERELLE_EMBEDDED_REDIS: '0',
-    PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`,
+    PASSERELLE_STORE: o.store ?? `sqlite:${join(dir, 'store.db')}`,
     PASSERELLE_WATCH: '0',
     PASSERELLE_LOG_LEVEL: 'info',
     PASSERELLE_LOG_FILE: logFile,
@@ -217,7 +219,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakResu
     if (!(await until(() => portOpen(port), 30_000, 100))) throw new Error(`engine did not listen on ${port} (see ${dir}/engine.out)`);
     const pid = engine.pid!;
     print(
-      `soak: ${o.rate} msg/s for ${o.durationS} s over ${o.connections} connections, ${o.keys} keys; ` +
+      `soak: ${o.rate} msg/s for ${o.durationS} s over ${o.connections} connections, ${o.keys} keys, store ${env.PASSERELLE_STORE.replace(/:[^:@/]+@/, ':***@')}; ` +
         `eai down from ${o.downAtS} s to ${o.upAtS} s; engine pid ${pid}; dir ${dir}`,
     );
 
@@ -433,6 +435,7 @@ export function soakOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): Partial
     'flat-ratio': 'rssFlatRatio',
   };
   const o: Record<string, number | string> = {};
+  if (env.SOAK_STORE) o.store = env.SOAK_STORE;
   for (const [flag, key] of Object.entries(names)) {
     const e = env[`SOAK_${flag.toUpperCase().replace(/-/g, '_')}`];
     if (e !== undefined) o[key] = Number(e);
@@ -441,8 +444,8 @@ export function soakOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): Partial
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]!);
     const key = m ? names[m[1]!] : undefined;
     if (!m || !key) {
-      if (m?.[1] === 'dir') o.dir = m[2] ?? argv[++i]!;
-      else throw new Error(`unknown argument ${argv[i]}; known: ${Object.keys(names).map((n) => '--' + n).join(' ')} --dir`);
+      if (m?.[1] === 'dir' || m?.[1] === 'store') o[m[1]] = m[2] ?? argv[++i]!;
+      else throw new Error(`unknown argument ${argv[i]}; known: ${Object.keys(names).map((n) => '--' + n).join(' ')} --dir --store`);
       continue;
     }
     o[key] = Number(m[2] ?? argv[++i]);

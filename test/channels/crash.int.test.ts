@@ -103,6 +103,7 @@ async function crashRun(v: Variant): Promise<void> {
     const acked = new Set<string>();
     let killed = false;
     let keysAfterRestart = -1;
+    let restartedAt = 0;
     let restarting: Promise<void> | undefined;
 
     const crashAndRestart = async (): Promise<void> => {
@@ -114,6 +115,7 @@ async function crashRun(v: Variant): Promise<void> {
       keysAfterRestart = await dbSize(redisPort);
       engine = startEngine();
       expect(await waitFor(() => portOpen(mllpPort), 30_000, 100)).toBe(true);
+      restartedAt = Date.now();
     };
 
     const sendAll = async (conn: number): Promise<void> => {
@@ -159,6 +161,7 @@ async function crashRun(v: Variant): Promise<void> {
     const archived = await waitFor(() => controlIds().size === v.total, 60_000, 250);
     expect(controlIds().size).toBe(v.total);
     expect(archived).toBe(true);
+    const archiveS = (Date.now() - restartedAt) / 1000;
     if (v.eaiDownAt !== undefined) {
       expect(receiver.distinct).toBeLessThan(v.total); // the archive did not wait for it
       await receiver.up();
@@ -194,7 +197,10 @@ async function crashRun(v: Variant): Promise<void> {
     // Nothing dead-lettered, everything done (the operator's view).
     const listed = spawnSync(process.execPath, [CLI, 'messages', 'ltw', '--state', 'dead'], { env, encoding: 'utf8' });
     expect(listed.stdout.trim()).toBe(`done=${v.total}`);
-    process.stdout.write(`crash test (${v.total}): ${receiver.arrivals.length - v.total} MLLP re-deliveries (same MSH-10) after kill -9\n`);
+    process.stdout.write(
+      `crash test (${v.total}): file destination complete ${archiveS.toFixed(1)} s after the restart; ` +
+        `${receiver.arrivals.length - v.total} MLLP re-deliveries (same MSH-10) after kill -9\n`,
+    );
   } finally {
     engine?.kill('SIGKILL');
     redis?.kill('SIGKILL');
