@@ -150,7 +150,7 @@ function channelFile(o: { port: number; downstream: number; out: string }): stri
     '    type: mllp',
     '    host: 127.0.0.1',
     `    port: ${o.downstream}`,
-    '    responseTimeoutMs: 5000',
+    '    responseTimeoutMs: 15000',
     '    retry:',
     // Short backoff so the recovered destination drains at once. maxAttempts stays at its default
     // (10): failures during an outage of the whole destination must not use up attempts.
