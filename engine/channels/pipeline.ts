@@ -9,6 +9,9 @@ import type { Destination } from '../delivery';
 import type { Logger } from '../ops/logger';
 import type { FilterFn, TransformFn } from './transform';
 import { DestinationHealth } from '../delivery/destination-health';
+import { ChannelRecovery, type RecoverOptions } from './recovery';
+
+export type { RecoverOptions } from './recovery';
 
 export interface PipelineOptions {
   channel: Readonly<ChannelConfig>;
@@ -25,20 +28,6 @@ export interface PipelineOptions {
 
 const OUT = 'out';
 
-export interface RecoverOptions {
-  /** Store rows per page. Default 500. */
-  batch?: number;
-  /**
-   * Start-up only: first give routed messages the open deliveries they lack (a database of an
-   * earlier version, a destination added since) and finish those with none left.
-   */
-  repair?: boolean;
-  /**
-   * Leave alone what was routed or received less than this long ago: its own stage is adding
-   * its job right now (periodic scans). Default 0.
-   */
-  graceMs?: number;
-}
 
 /**
  * The channel's queued stages. `in`: filter + transform, result stored, one job per
@@ -51,6 +40,7 @@ export class Pipeline {
   /** Circuit breaker of each destination (this process). */
   readonly health = new Map<string, DestinationHealth>();
   private readonly ch: Readonly<ChannelConfig>;
+  private readonly recovery: ChannelRecovery;
 
   constructor(private readonly o: PipelineOptions) {
     this.ch = o.channel;
@@ -92,6 +82,13 @@ export class Pipeline {
         }),
       );
     }
+    this.recovery = new ChannelRecovery({
+      channel: this.ch.name,
+      store: o.store,
+      inbound: this.inbound,
+      destinationQueues: this.destinationQueues,
+      settle: (id) => this.settle(id),
+    });
   }
 
   async start(): Promise<void> {
@@ -110,60 +107,11 @@ export class Pipeline {
   }
 
   /**
-   * Re-adds the jobs Redis lost (or never got) for what the store holds unfinished, and returns
-   * how many it re-added. Only jobs Redis holds in no state are re-added (one pipelined EXISTS per
-   * candidate), and each is checked against the store again first, so a live or just-finished job
-   * is never added twice and the count is what was really re-enqueued (0 while Redis kept
-   * everything). Every query is one indexed page: open deliveries by (seq, destination), then
-   * inbound-waiting messages by seq. Destination jobs go first: for one key, routed messages
-   * precede received ones, so the lines are rebuilt in arrival order.
+   * Re-adds the jobs Redis lost (or never got) for what the store holds unfinished; returns how
+   * many it re-added (see ChannelRecovery).
    */
-  async recover(opts: RecoverOptions = {}): Promise<number> {
-    const { store } = this.o;
-    const batch = opts.batch ?? 500;
-    const names = [...this.destinationQueues.keys()];
-    if (opts.repair && names.length > 0) {
-      for (let after = 0; ; ) {
-        const page = await store.repairRouted(this.ch.name, names, after, batch);
-        if (page.scanned === 0) break;
-        after = page.lastSeq;
-        for (const id of page.settled) await this.settle(id);
-      }
-    }
-    let count = 0;
-    for (let seq = 0, destination = ''; ; ) {
-      const page = await store.openDeliveries(this.ch.name, seq, destination, batch);
-      if (page.length === 0) break;
-      ({ seq, destination } = page[page.length - 1]!);
-      const cutoff = Date.now() - (opts.graceMs ?? 0);
-      for (const [name, q] of this.destinationQueues) {
-        const jobs = page
-          .filter((o) => o.destination === name && o.openedAt.getTime() <= cutoff)
-          .map((o) => ({ orderingKey: o.orderingKey || o.messageId, id: `${o.messageId}.${name}`, data: { messageId: o.messageId } }));
-        const lost = [];
-        for (const j of await q.missing(jobs)) {
-          const d = await store.getDelivery(j.data!.messageId!, name);
-          if (d?.state !== 'delivered' && d?.state !== 'dead') lost.push(j);
-        }
-        if (lost.length) await q.addBulk(lost);
-        count += lost.length;
-      }
-    }
-    for (let after = 0; ; ) {
-      const page = await store.inboundPending(this.ch.name, after, batch);
-      if (page.length === 0) break;
-      after = page[page.length - 1]!.seq;
-      const cutoff = Date.now() - (opts.graceMs ?? 0);
-      const jobs = page.filter((m) => m.updatedAt.getTime() <= cutoff).map((m) => ({ orderingKey: m.orderingKey || m.id, id: m.id, data: {} }));
-      const lost = [];
-      for (const j of await this.inbound.missing(jobs)) {
-        const m = await store.get(j.id);
-        if (m?.state === 'received' || m?.state === 'processing') lost.push(j);
-      }
-      if (lost.length) await this.inbound.addBulk(lost);
-      count += lost.length;
-    }
-    return count;
+  recover(opts: RecoverOptions = {}): Promise<number> {
+    return this.recovery.run(opts);
   }
 
   /**
@@ -272,10 +220,10 @@ export class Pipeline {
 
   private async enqueueDestinations(m: StoredMessage, skipDelivered: boolean): Promise<void> {
     const done = skipDelivered ? new Set((await this.o.store.deliveries(m.id)).filter((d) => d.state !== 'pending').map((d) => d.destination)) : new Set<string>();
-    for (const [name, q] of this.destinationQueues) {
-      if (done.has(name)) continue;
-      await q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id });
-    }
+    // One queue per destination: adding to them at once keeps each queue's order.
+    await Promise.all(
+      [...this.destinationQueues].filter(([name]) => !done.has(name)).map(([name, q]) => q.add(m.orderingKey || m.id, `${m.id}.${name}`, { messageId: m.id })),
+    );
   }
 
   /**

@@ -334,7 +334,7 @@ export class OrderedQueue extends EventEmitter {
    * removed after completing). One pipelined EXISTS per job; used by recovery, which re-adds only
    * these, so a live job is never re-added.
    */
-  async missing(jobs: readonly AddJob[]): Promise<AddJob[]> {
+  async missing<T extends AddJob>(jobs: readonly T[]): Promise<T[]> {
     if (jobs.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const j of jobs) pipe.exists(this.queues[this.partitionOf(j.orderingKey)].toKey(encodeJobId(j.id)));

@@ -469,7 +469,7 @@ export class SqliteStore implements MessageStore {
         });
         if (state === 'pending') st.reopen.run({ id, destination, now });
         else st.close.run(id, destination);
-      })();
+      }).immediate(); // the write lock up front: another process's writer is waited for (busy_timeout)
     } catch (e) {
       if (isForeignKeyError(e)) throw messageMissing(id, e);
       throw e;
@@ -483,7 +483,7 @@ export class SqliteStore implements MessageStore {
     this.db!.transaction(() => {
       if (st.setRouted.run(now, id).changes === 0) throw messageMissing(id);
       for (const destination of destinations) st.openIfNotFinal.run({ id, destination, now });
-    })();
+    }).immediate();
   }
 
   async getDelivery(id: string, destination: string): Promise<DeliveryRecord | undefined> {

@@ -29,6 +29,8 @@ export interface TestEngineOptions {
   ansKitDir?: string;
   /** Default: a silent logger. */
   logger?: Logger;
+  /** Store URL; default an SQLite file in the temp dir. */
+  store?: string;
 }
 
 /** `channels` maps file names to YAML text; `${DIR}` in the text is replaced by the test's temp dir. */
@@ -45,7 +47,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       redisUrl: opts.redisUrl ?? 'redis://127.0.0.1:6379',
       embeddedRedis: false,
       prefix: opts.prefix ?? `pslt-${randomUUID().slice(0, 8)}`,
-      store: `sqlite:${join(dir, 'store.db')}`,
+      store: opts.store ?? `sqlite:${join(dir, 'store.db')}`,
       sqliteSynchronous: 'NORMAL',
       watchChannels: opts.watchChannels ?? false,
       recoveryIntervalMs: opts.recoveryIntervalMs ?? 60_000,
