@@ -210,7 +210,11 @@ export class Channel {
   }
 }
 
-function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default'], o: ChannelRuntimeOptions): Destination {
+export function makeDestination(
+  d: ChannelConfig['destinations'][number],
+  charset: ChannelConfig['charset']['default'],
+  o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'>,
+): Destination {
   if (d.type === 'crbio') {
     return new CrBioDestination({
       name: d.name,
@@ -232,6 +236,9 @@ function makeDestination(d: ChannelConfig['destinations'][number], charset: Chan
     port: d.port,
     connectTimeoutMs: d.connectTimeoutMs,
     responseTimeoutMs: d.responseTimeoutMs,
+    // The client waits between connection attempts too; left at its own cap (30 s) it would keep a
+    // peer that came back idle long after the destination's retry backoff allows the next try.
+    reconnect: { baseMs: Math.min(500, d.retry.backoffBaseMs), maxMs: Math.min(30_000, d.retry.backoffMaxMs) },
     charset: d.charset ?? charset,
     tls: d.tls
       ? {
