@@ -10,6 +10,7 @@ import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
 import type { Logger } from './ops/logger';
 import { AnsKit, ValidationPool } from './validation';
 import { RenderPool } from './cda/render-pool';
+import { errorCodeOf } from './errors';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -85,25 +86,43 @@ export class Engine {
       this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
       return undefined;
     }
+    let kit: AnsKit;
+    try {
+      kit = AnsKit.open(this.config.ansKitDir, { cacheDir: this.config.cacheDir });
+    } catch (e) {
+      // A folder that is not a kit is the same as no kit: messages are still taken in, documents wait.
+      this.logger.warn('ANS kit unusable: CR-BIO documents will wait until a kit is installed (PASSERELLE_ANS_KIT)', {
+        dir: this.config.ansKitDir,
+        code: errorCodeOf(e),
+        error: (e as Error)?.message,
+      });
+      return undefined;
+    }
     this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads });
     if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }
-    return AnsKit.open(this.config.ansKitDir, { cacheDir: this.config.cacheDir });
+    return kit;
   }
 
   private watchChannels(): void {
     this.watcher = watch(this.config.channelsDir, () => {
       // Editors write in several steps: wait for the burst to end.
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reload(), 300);
+      this.reloadTimer = setTimeout(() => void this.reload(), 300); // reload() never rejects
     });
     this.watcher.on('error', (e) => this.logger.warn('channel watch error', { error: e.message }));
   }
 
   /** Applies the channel directory as it is now: changed channels restart, others keep running. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.doReload());
+    // Never rejects: a failed reload is logged and the chain stays usable for the next reload
+    // and for stop() (a rejected link would fail every later one).
+    this.reloading = this.reloading
+      .then(() => this.doReload())
+      .catch((e: unknown) => {
+        this.logger.error('channel reload failed; running channels kept', { code: errorCodeOf(e), error: (e as Error)?.message ?? String(e) });
+      });
     return this.reloading;
   }
 
@@ -122,7 +141,11 @@ export class Engine {
     for (const [name, cur] of [...this.channels]) {
       const next = wanted.get(name);
       if (!next || next.fingerprint !== cur.loaded.fingerprint) {
-        await cur.runtime.stop(this.config.drainDeadlineMs);
+        try {
+          await cur.runtime.stop(this.config.drainDeadlineMs);
+        } catch (e) {
+          this.logger.error('channel did not stop cleanly for reload', { channel: name, code: errorCodeOf(e), error: (e as Error)?.message });
+        }
         this.channels.delete(name);
         this.logger.info('channel stopped for reload', { channel: name });
       }

@@ -25,6 +25,8 @@ export const ERROR_CATALOGUE = {
   PSL_STORE_UNAVAILABLE: { retry: 'transient', summary: 'the message store could not commit' },
   PSL_FRAME_TOO_LARGE: { retry: 'permanent', summary: 'an MLLP frame exceeded the maximum size' },
   PSL_BATCH_OVER_MLLP: { retry: 'permanent', summary: 'an HL7 batch (FHS/BHS) arrived in one MLLP frame where the channel does not take batches' },
+  PSL_CONNECTION_REFUSED: { retry: 'transient', summary: 'connections were turned away (over maxConnections, failed TLS handshake, listener closing); logged once per interval with a count' },
+  PSL_LISTENER_ERROR: { retry: 'transient', summary: 'the listening socket reported an error (e.g. EMFILE on accept); the listener keeps running' },
   PSL_CHARSET_INVALID: { retry: 'permanent', summary: 'a message declared UTF-8 carried bytes that are not UTF-8 (replaced by U+FFFD, or refused per channel policy)' },
   // store, outside intake: a lost connection, a database restarting, a store closing during shutdown
   PSL_STORE_TRANSIENT: { retry: 'transient', summary: 'a store operation failed for a reason that passes (connection lost, database restarting or busy, store closing)' },

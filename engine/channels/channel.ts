@@ -11,6 +11,7 @@ import type { RenderPool } from '../cda/render-pool';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
+import { ThrottledLog } from '../ops/throttled-log';
 import { Intake } from './intake';
 import { Pipeline } from './pipeline';
 import { DirectorySource } from './directory-source';
@@ -53,6 +54,8 @@ export class Channel {
   private redisWatch?: Redis;
   private boundPort?: number;
   private readonly destinations: Destination[];
+  /** Refused connections: one log line per interval with a count, never one per connection. */
+  private readonly refusals: ThrottledLog;
 
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
@@ -69,6 +72,9 @@ export class Channel {
       consume: o.consume,
       logger: o.logger,
     });
+    this.refusals = new ThrottledLog((reason, count) =>
+      o.logger.warn('connections refused', { channel: this.name, code: 'PSL_CONNECTION_REFUSED', reason, count }),
+    );
     this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
   }
 
@@ -119,6 +125,11 @@ export class Channel {
       });
       this.server.on('handlerError', (e: { error?: Error }) => this.o.logger.error('handler error', { channel: this.name, error: e.error?.message }));
       this.server.on('oversize', () => this.o.logger.warn('oversize frame refused', { channel: this.name }));
+      // Without a listener an 'error' (EMFILE on accept) would end the process; the server keeps listening.
+      this.server.on('error', (err: Error) =>
+        this.o.logger.error('listener error; still listening', { channel: this.name, code: 'PSL_LISTENER_ERROR', reason: (err as NodeJS.ErrnoException).code, error: err.message }),
+      );
+      this.server.on('refused', (e: { reason: string }) => this.refusals.note(e.reason.startsWith('tls') ? 'tls' : e.reason));
       const addr = await this.server.listen();
       this.boundPort = addr.port;
       this.o.logger.info('listening', { channel: this.name, port: addr.port, host: addr.host });
@@ -140,6 +151,7 @@ export class Channel {
     this.redisWatch?.disconnect();
     await this.directory?.stop();
     await this.server?.close({ drainDeadlineMs });
+    this.refusals.close();
     await this.flushing;
     await this.pipeline.stop(drainDeadlineMs);
     for (const d of this.destinations) await d.close();

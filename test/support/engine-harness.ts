@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger, type Logger } from '../../engine/ops/logger';
 import { deletePrefix } from './redis';
 import { ANS_KIT_DIR } from './ans-kit';
 
@@ -27,6 +27,8 @@ export interface TestEngineOptions {
   role?: 'all' | 'listener' | 'worker';
   /** ANS kit for CR-BIO destinations; default ../shared/ans. */
   ansKitDir?: string;
+  /** Default: silent. */
+  logger?: Logger;
 }
 
 /** `channels` maps file names to YAML text; `${DIR}` in the text is replaced by the test's temp dir. */
@@ -52,7 +54,7 @@ export async function startTestEngine(channels: Record<string, string>, opts: Te
       ansKitDir: opts.ansKitDir ?? ANS_KIT_DIR,
     },
   );
-  const engine = new Engine(config, silentLogger());
+  const engine = new Engine(config, opts.logger ?? silentLogger());
   await engine.start();
   return {
     engine,
