@@ -172,18 +172,37 @@ export class Engine {
     }
   }
 
+  /**
+   * Graceful stop within ONE deadline (drainDeadlineMs from the call), shared by every step:
+   * channels drain in parallel, each stage with what is left of it, never a full deadline of
+   * its own. Work still running at the deadline is abandoned: render and validation workers
+   * are terminated, and the jobs go back to their lines (their leases lapse) for the next
+   * start. A reload in progress gets a share of the deadline too.
+   */
   async stop(): Promise<void> {
+    const deadlineAt = Date.now() + this.config.drainDeadlineMs;
+    const left = (): number => Math.max(0, deadlineAt - Date.now());
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    await this.reloading;
-    for (const { runtime } of this.channels.values()) await runtime.stop(this.config.drainDeadlineMs);
+    await raceDeadline(this.reloading, left());
+    const stops = [...this.channels.values()].map(({ runtime }) =>
+      runtime.stop(left()).catch((e: unknown) => this.logger.error('channel did not stop cleanly', { channel: runtime.name, code: errorCodeOf(e), error: (e as Error)?.message })),
+    );
+    await Promise.all(stops);
     this.channels.clear();
-    await this.validationPool?.close();
-    await this.renderPool?.close();
+    // Terminating the pools fails renders still in flight with a transient error: their jobs are retried later.
+    await Promise.allSettled([this.validationPool?.close(), this.renderPool?.close()]);
     await this.store?.close();
     await this.embedded?.stop();
-    this.logger.info('engine stopped', { pid: process.pid });
+    this.logger.info('engine stopped', { pid: process.pid, ms: this.config.drainDeadlineMs - left() });
   }
+}
+
+/** Waits for `p` at most `ms`; never rejects. */
+async function raceDeadline(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /** `sqlite:<path>` or `postgres://…[?schema=name]` (schema default `passerelle`). */

@@ -146,15 +146,22 @@ export class Channel {
     this.server.reloadTls({ key: readFileSync(resolve(tls.key)), cert: readFileSync(resolve(tls.cert)), ca: tls.ca ? readFileSync(resolve(tls.ca)) : undefined });
   }
 
+  /**
+   * Stops within `drainDeadlineMs` in all: each step gets what the previous ones left (in-flight
+   * ACKs first, then the queues), never a full deadline of its own.
+   */
   async stop(drainDeadlineMs: number): Promise<void> {
+    const deadlineAt = Date.now() + drainDeadlineMs;
+    const left = (): number => Math.max(0, deadlineAt - Date.now());
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.redisWatch?.disconnect();
     await this.directory?.stop();
-    await this.server?.close({ drainDeadlineMs });
+    await this.server?.close({ drainDeadlineMs: left() });
     this.refusals.close();
-    await this.flushing;
-    await this.pipeline.stop(drainDeadlineMs);
-    for (const d of this.destinations) await d.close();
+    // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
+    await withinMs(this.flushing, left());
+    await this.pipeline.stop(left());
+    await Promise.allSettled(this.destinations.map((d) => withinMs(d.close(), left())));
   }
 
   private queueForEnqueue(id: string, orderingKey: string): void {
@@ -216,6 +223,14 @@ export class Channel {
       this.o.logger.warn('recovery scan failed', { channel: this.name, error: (e as Error).message });
     }
   }
+}
+
+/** Waits for `p` at most `ms`; never rejects. */
+async function withinMs(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default'], o: ChannelRuntimeOptions): Destination {
