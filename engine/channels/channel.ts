@@ -248,14 +248,15 @@ function makeDestination(d: ChannelConfig['destinations'][number], charset: Chan
       logger: o.logger,
     });
   }
-  if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset ?? charset });
+  if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset, defaultCharset: charset });
   return new MllpDestination({
     name: d.name,
     host: d.host,
     port: d.port,
     connectTimeoutMs: d.connectTimeoutMs,
     responseTimeoutMs: d.responseTimeoutMs,
-    charset: d.charset ?? charset,
+    charset: d.charset,
+    defaultCharset: charset,
     tls: d.tls
       ? {
           ca: d.tls.ca ? readFileSync(resolve(d.tls.ca)) : undefined,

@@ -53,6 +53,7 @@ export class Intake {
     let text: string;
     let charset: Charset;
     let msg: Message;
+    let invalidBytes = false;
     try {
       const decoded = decode(raw, {
         defaultCharset: this.channel.charset.default,
@@ -61,6 +62,7 @@ export class Intake {
       });
       text = decoded.text;
       charset = decoded.charset;
+      invalidBytes = decoded.invalidBytes;
       msg = Message.parse(text);
     } catch (e) {
       if (!(e instanceof Hl7Error)) throw e;
@@ -82,8 +84,11 @@ export class Intake {
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, `HL7_${verdict.errors[0]?.hl7Code ?? 'REFUSED'}: ${verdict.reason}`, receivedAt, msg);
     }
 
+    // Bytes invalid in the declared charset were replaced (charset.strict refuses them instead): say so.
+    const warnings = invalidBytes ? [...verdict.warnings, invalidBytesWarning(charset)] : verdict.warnings;
+    if (invalidBytes) this.logger.warn('invalid bytes replaced', { channel: this.channel.name, controlId: msg.controlId, code: 'PSL_CHARSET_INVALID', reason: charset });
     const ack = encode(
-      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: verdict.warnings, controlId: this.ackControlId(msg) }).toString(),
+      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg) }).toString(),
       charset,
     );
     const orderingKey = orderingKeyOf(msg, this.channel.ordering.key);
@@ -156,6 +161,17 @@ export function orderingKeyOf(msg: Message, kind: 'placer-order' | 'patient' | '
   }
   const patient = msg.get('PID-3[1].1');
   return patient ? `patient:${patient}|${msg.get('PID-3[1].4.1')}` : '';
+}
+
+/** ERR with severity W: accepted, but the text is not exactly what was sent. */
+function invalidBytesWarning(charset: Charset): ErrDetail {
+  return {
+    hl7Code: 102,
+    severity: 'W',
+    location: { segment: 'MSH', sequence: 1, field: 18 },
+    userMessage: `bytes not valid ${charset}: accepted, but the text kept may differ from what was sent (UTF-8: replaced by U+FFFD)`,
+    appCode: 'PSL_CHARSET_INVALID',
+  };
 }
 
 function recoverControlId(text: string): string {

@@ -8,7 +8,7 @@ export { DEFAULT_DELIMITERS, delimitersFrom, encodingCharacters } from './delimi
 export type { Delimiters } from './delimiters';
 export { escape, unescape } from './escape';
 export { charsetForMsh18, decode, encode, msh18For, readMsh18 } from './charset';
-export type { Charset, Decoded, DecodeOptions } from './charset';
+export type { Charset, Decoded, DecodeOptions, EncodeOptions } from './charset';
 export { parseFieldPath, parsePath } from './path';
 export type { Hl7Path } from './path';
 export { Message } from './message';
