@@ -13,6 +13,7 @@ import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
 import { ThrottledLog } from '../ops/throttled-log';
 import { Intake } from './intake';
+import { BatchIntake } from './batch-intake';
 import { Pipeline } from './pipeline';
 import { DirectorySource } from './directory-source';
 import { loadHandler, loadMapping } from './transform';
@@ -43,6 +44,8 @@ export interface ChannelRuntimeOptions {
 export class Channel {
   readonly name: string;
   readonly intake: Intake;
+  /** MLLP frames holding an HL7 batch: each message through `intake`, one batch ACK. */
+  private readonly batches: BatchIntake;
   readonly pipeline: Pipeline;
   private server?: MllpServer;
   private directory?: DirectorySource;
@@ -76,6 +79,7 @@ export class Channel {
       o.logger.warn('connections refused', { channel: this.name, code: 'PSL_CONNECTION_REFUSED', reason, count }),
     );
     this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
+    this.batches = new BatchIntake(this.intake, o.logger, c.name);
   }
 
   get config(): Readonly<ChannelConfig> {
@@ -105,7 +109,7 @@ export class Channel {
       this.server = new MllpServer({
         host: src.host,
         port: src.port,
-        handler: (frame) => this.intake.handleFrame(frame),
+        handler: (frame) => (src.acceptBatches && BatchIntake.isBatch(frame) ? this.batches.handle(frame) : this.intake.handleFrame(frame)),
         maxFrameBytes: src.maxFrameBytes,
         idleTimeoutMs: src.idleTimeoutSeconds * 1000,
         maxConnections: src.maxConnections,

@@ -25,6 +25,8 @@ const mllpSource = z.strictObject({
   maxFrameBytes: z.number().int().positive().default(16 * 1024 * 1024),
   idleTimeoutSeconds: z.number().int().min(0).default(300),
   maxConnections: z.number().int().positive().default(100),
+  /** HL7 batches (FHS/BHS) in one frame: each message taken on its own, one batch ACK back. false: refused (PSL_BATCH_OVER_MLLP). */
+  acceptBatches: z.boolean().default(true),
 });
 
 const directorySource = z.strictObject({
