@@ -14,6 +14,7 @@ import type { Logger } from '../ops/logger';
 import { ThrottledLog } from '../ops/throttled-log';
 import { Intake } from './intake';
 import { BatchIntake } from './batch-intake';
+import { ApplicationAcks, observeTerminalStates } from './app-ack';
 import { Pipeline } from './pipeline';
 import { DirectorySource } from './directory-source';
 import { loadHandler, loadMapping } from './transform';
@@ -57,6 +58,8 @@ export class Channel {
   private redisWatch?: Redis;
   private boundPort?: number;
   private readonly destinations: Destination[];
+  /** Enhanced-mode application ACKs (ack.application), when configured. */
+  private readonly appAcks?: ApplicationAcks;
   /** Refused connections: one log line per interval with a count, never one per connection. */
   private readonly refusals: ThrottledLog;
 
@@ -64,9 +67,14 @@ export class Channel {
     const c = o.config;
     this.name = c.name;
     this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default, o));
+    const app = c.ack.application;
+    this.appAcks = app
+      ? new ApplicationAcks({ channel: c, config: app, store: o.store, connection: o.connection, prefix: o.prefix, consume: o.consume, logger: o.logger })
+      : undefined;
     this.pipeline = new Pipeline({
       channel: c,
-      store: o.store,
+      // With application ACKs, each terminal state the pipeline stores queues the sender's AA/AE/AR.
+      store: this.appAcks ? observeTerminalStates(o.store, (id, state, reason) => void this.appAcks!.terminal(id, state, reason)) : o.store,
       destinations: this.destinations,
       transform: c.transform ? ('mapping' in c.transform ? loadMapping(c.transform.mapping) : loadHandler(c.transform.handler, 'transform')) : undefined,
       filter: c.filter?.handler ? loadHandler(c.filter.handler, 'filter') : undefined,
@@ -99,6 +107,7 @@ export class Channel {
   async start(): Promise<void> {
     // Re-enqueue before consuming: lost jobs go back in store order ahead of anything new.
     await this.runRecovery();
+    await this.appAcks?.start();
     await this.pipeline.start();
     this.recoveryTimer = setInterval(() => void this.runRecovery(), this.o.recoveryIntervalMs);
     this.recoveryTimer.unref();
@@ -164,7 +173,7 @@ export class Channel {
     this.refusals.close();
     // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
     await withinMs(this.flushing, left());
-    await this.pipeline.stop(left());
+    await Promise.all([this.pipeline.stop(left()), this.appAcks?.stop(left())]);
     await Promise.allSettled(this.destinations.map((d) => withinMs(d.close(), left())));
   }
 

@@ -142,6 +142,12 @@ export const channelSchema = z.strictObject({
        * send one (CA/CE/CR in enhanced mode).
        */
       honourMsh15: z.boolean().default(false),
+      /**
+       * Enhanced-mode application ACKs (MSH-16 AL/ER/SU): once a message is processed (every
+       * destination done, filtered, or dead-lettered), an AA/AE/AR goes back to the sender as a
+       * new message over this outbound MLLP connection (docs/channels.md). Absent: none is sent.
+       */
+      application: mllpDestination.omit({ type: true, name: true }).optional(),
     })
     .prefault({}),
   dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),
