@@ -44,6 +44,9 @@ export class BatchIntake {
     // One after the other: arrival order (and so per-key order) is the batch order.
     const outcomes: IntakeOutcome[] = [];
     for (const m of batch.messages) outcomes.push(await this.intake.handle(Buffer.from(m, 'latin1')));
+    // ack.onStoreFailure: none means "no answer, the sender resends": for a batch, the whole
+    // batch (what was committed comes back as duplicates with their original ACKs).
+    if (outcomes.some((o) => o.state === 'store-failed' && o.response === null)) return null;
     const acks = outcomes.map((o) => o.response).filter((r): r is Buffer => r !== null);
     const refused = outcomes.filter((o) => o.state !== 'accepted' && o.state !== 'duplicate').length;
     this.logger.info('batch taken', { channel: this.channel, count: outcomes.length, reason: refused ? `${refused} not accepted` : undefined });
