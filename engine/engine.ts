@@ -27,6 +27,7 @@ export class Engine {
   private ansKit?: AnsKit;
   private validationPool?: ValidationPool;
   private renderPool?: RenderPool;
+  private stopping = false;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -127,6 +128,7 @@ export class Engine {
   }
 
   private async doReload(): Promise<void> {
+    if (this.stopping) return; // a reload queued behind stop() must not start channels again
     let loaded: LoadedChannel[];
     try {
       loaded = loadChannelDir(this.config.channelsDir);
@@ -151,7 +153,7 @@ export class Engine {
       }
     }
     for (const [name, l] of wanted) {
-      if (this.channels.has(name)) continue;
+      if (this.channels.has(name) || this.stopping) continue;
       try {
         await this.startChannel(l);
         this.logger.info('channel (re)started', { channel: name });
@@ -182,6 +184,7 @@ export class Engine {
   async stop(): Promise<void> {
     const deadlineAt = Date.now() + this.config.drainDeadlineMs;
     const left = (): number => Math.max(0, deadlineAt - Date.now());
+    this.stopping = true;
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await raceDeadline(this.reloading, left());
