@@ -113,3 +113,15 @@ test('a channel with acceptBatches: false refuses the batch whole with PSL_BATCH
   const s = await te.engine.messageStore.list('single', 'refused', 10);
   expect(s[0]?.reason).toMatch(/^PSL_BATCH_OVER_MLLP/);
 });
+
+test('a batch that cannot be cut into messages is refused whole and kept with the reason', async () => {
+  const before = new Set((await te.engine.messageStore.list('lab', 'refused', 100)).map((m) => m.id));
+  // A BHS right after a message's segments, without a BTS, is a header inside a message.
+  const frame = Buffer.from(`BHS|^~\\&|LAB\rMSH|^~\\&|LAB|SITE|PSL|HOSP|2026||ORU^R01|M1|P|2.5\rBHS|^~\\&|LAB\r`);
+  const ack = Message.parse((await exchange(te.port('lab'), frame)).toString('latin1'));
+  expect(['AR', 'AE']).toContain(ack.get('MSA-1'));
+  const added = (await te.engine.messageStore.list('lab', 'refused', 100)).filter((m) => !before.has(m.id));
+  expect(added).toHaveLength(1);
+  expect(await te.engine.messageStore.raw(added[0]!.id)).toEqual(frame);
+  expect(added[0]!.reason).toMatch(/^(PSL_BATCH_OVER_MLLP|HL7_)/);
+});
