@@ -93,6 +93,8 @@ export class ApplicationAcks {
     try {
       const m = await this.o.store.get(id);
       if (!m || m.state !== state) return; // changed again since (reprocess)
+      // Our accept ACK says the mode: only enhanced-mode messages (CA) are read again for MSH-16.
+      if (!/\rMSA.CA/.test(m.ack.toString('latin1'))) return;
       const code = appAckCode(state, reason);
       const raw = await this.o.store.raw(id);
       if (!raw) return;
