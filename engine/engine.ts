@@ -11,6 +11,7 @@ import type { Logger } from './ops/logger';
 import { AnsKit, ValidationPool } from './validation';
 import { RenderPool } from './cda/render-pool';
 import { errorCodeOf } from './errors';
+import { waitAtMost } from './ops/deadline';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -187,7 +188,7 @@ export class Engine {
     this.stopping = true;
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    await raceDeadline(this.reloading, left());
+    await waitAtMost(this.reloading, left());
     const stops = [...this.channels.values()].map(({ runtime }) =>
       runtime.stop(left()).catch((e: unknown) => this.logger.error('channel did not stop cleanly', { channel: runtime.name, code: errorCodeOf(e), error: (e as Error)?.message })),
     );
@@ -199,13 +200,6 @@ export class Engine {
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid, ms: this.config.drainDeadlineMs - left() });
   }
-}
-
-/** Waits for `p` at most `ms`; never rejects. */
-async function raceDeadline(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 /** `sqlite:<path>` or `postgres://…[?schema=name]` (schema default `passerelle`). */

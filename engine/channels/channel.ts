@@ -12,6 +12,7 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
 import { ThrottledLog } from '../ops/throttled-log';
+import { waitAtMost } from '../ops/deadline';
 import { Intake } from './intake';
 import { BatchIntake } from './batch-intake';
 import { ApplicationAcks, observeTerminalStates } from './app-ack';
@@ -172,9 +173,9 @@ export class Channel {
     await this.server?.close({ drainDeadlineMs: left() });
     this.refusals.close();
     // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
-    await withinMs(this.flushing, left());
+    await waitAtMost(this.flushing, left());
     await Promise.all([this.pipeline.stop(left()), this.appAcks?.stop(left())]);
-    await Promise.allSettled(this.destinations.map((d) => withinMs(d.close(), left())));
+    await Promise.allSettled(this.destinations.map((d) => waitAtMost(d.close(), left())));
   }
 
   private queueForEnqueue(id: string, orderingKey: string): void {
@@ -236,14 +237,6 @@ export class Channel {
       this.o.logger.warn('recovery scan failed', { channel: this.name, error: (e as Error).message });
     }
   }
-}
-
-/** Waits for `p` at most `ms`; never rejects. */
-async function withinMs(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!p) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 function makeDestination(d: ChannelConfig['destinations'][number], charset: ChannelConfig['charset']['default'], o: ChannelRuntimeOptions): Destination {
