@@ -142,7 +142,7 @@ export function wantsAppAck(msg: Message, code: AckCode): boolean {
   return false;
 }
 
-/** The machine code in a stored reason (`dest: PSL_X: text` or `PSL_X: text`); texts stay in the store. */
+/** The machine code in a stored reason (`<destination>: <code>: text` or `<code>: text`); texts stay in the store. */
 function reasonCode(reason: string | null): string {
   const m = /\b(PSL_[A-Z0-9_]+|HL7_[A-Z0-9_]+)\b/.exec(reason ?? '');
   return m ? m[1]! : 'PSL_INTERNAL';
