@@ -37,7 +37,8 @@ export class BatchIntake {
     } catch {
       batch = { messages: [] };
     }
-    if (batch.messages.length === 0) return (await this.intake.handle(raw)).response;
+    // Not cuttable, or one message without batch headers (an "MSH…" line that starts no message): the ordinary path.
+    if (batch.messages.length === 0 || (!batch.header && batch.messages.length === 1)) return (await this.intake.handle(raw)).response;
     if (batch.declaredCount !== undefined && batch.declaredCount !== batch.messages.length) {
       this.logger.warn('batch count differs from BTS-1; every message taken', { channel: this.channel, count: batch.messages.length, reason: `BTS-1 ${batch.declaredCount}` });
     }
