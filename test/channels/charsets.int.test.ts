@@ -106,3 +106,16 @@ test('invalid UTF-8 under UNICODE UTF-8: accepted with an ERR warning (severity 
   expect(clean.get('MSA-1')).toBe('AA');
   expect(clean.segment('ERR')).toBeUndefined();
 });
+
+test('a character the output charset cannot hold is written as a \\X..\\ escape of its UTF-8 bytes, never "?"', async () => {
+  const utf8 = Buffer.from(
+    `MSH|^~\\&|LAB|SITE|PSL|HOSP|20261125120000||ORU^R01^ORU_R01|X1|P|2.5|||||FRA|UNICODE UTF-8\rPID|1||7^^^HOSP^PI||TEST^ESC\rOBR|1|O-X1\rNTE|1|L|DFG ≥ 60 ml/min — € ok\r`,
+    'utf8',
+  );
+  expect((await client('lab').send(utf8)).toString('utf8')).toContain('MSA|AA|X1');
+  expect(await waitFor(async () => (await te.engine.messageStore.list('lab', 'done', 20)).some((m) => m.controlId === 'X1'), 10_000)).toBe(true);
+  const wire = readFileSync(join(te.dir, 'latin9', 'X1.hl7')).toString('latin1');
+  expect(wire).toContain('NTE|1|L|DFG \\XE289A5\\ 60 ml/min \\XE28094\\ \xa4 ok\r');
+  expect(wire).toContain('|8859/15');
+  expect(Message.parse(decode(readFileSync(join(te.dir, 'latin9', 'X1.hl7'))).text).get('NTE-3')).toBe('DFG ≥ 60 ml/min — € ok');
+});
