@@ -116,7 +116,7 @@ export class ApplicationAcks {
     const code = job.data.code as AckCode;
     const errors: ErrDetail[] = code === 'AA' ? [] : [appAckError(job.data.reason ?? '')];
     // Deterministic control id: a resend after a crash carries the same MSH-10 for the sender to dedupe.
-    const ack = buildAck(original, { code, errors, controlId: `APP${original.controlId}`.slice(0, 50), text: m.state === 'filtered' ? 'filtered' : undefined });
+    const ack = buildAck(original, { code, errors, controlId: `APP${original.controlId}`.slice(0, 50), text: m.state === 'filtered' ? 'filtered' : undefined, errLayout: this.ch.ack.errLayout });
     ack.set('MSH-15', 'AL');
     ack.set('MSH-16', 'NE');
     const detail = await this.out.deliver({ id, controlId: ack.controlId, message: ack });

@@ -74,13 +74,13 @@ export class Intake {
 
     if (msg.segment('FHS') || msg.segment('BHS') || msg.segments('MSH').length > 1) {
       const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batch refused: this channel takes one message per frame (source.acceptBatches), or the batch could not be cut into messages' };
-      const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg) });
+      const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout });
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, 'PSL_BATCH_OVER_MLLP: ' + err.userMessage, receivedAt);
     }
 
     const verdict = accept(msg, this.profile);
     if (!verdict.accepted) {
-      const nak = buildAck(msg, { code: ackCodeFor(msg, verdict.outcome), errors: verdict.errors, controlId: this.ackControlId(msg) });
+      const nak = buildAck(msg, { code: ackCodeFor(msg, verdict.outcome), errors: verdict.errors, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout });
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, `HL7_${verdict.errors[0]?.hl7Code ?? 'REFUSED'}: ${verdict.reason}`, receivedAt, msg);
     }
 
@@ -88,7 +88,7 @@ export class Intake {
     const warnings = invalidBytes ? [...verdict.warnings, invalidBytesWarning(charset)] : verdict.warnings;
     if (invalidBytes) this.logger.warn('invalid bytes replaced', { channel: this.channel.name, controlId: msg.controlId, code: 'PSL_CHARSET_INVALID', reason: charset });
     const ack = encode(
-      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg) }).toString(),
+      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }).toString(),
       charset,
     );
     const orderingKey = orderingKeyOf(msg, this.channel.ordering.key);
@@ -112,6 +112,7 @@ export class Intake {
         code: ackCodeFor(msg, 'error'),
         errors: [{ hl7Code: 207, severity: 'E', userMessage: 'message store unavailable; resend later' }],
         controlId: this.ackControlId(msg),
+        errLayout: this.channel.ack.errLayout,
       });
       return { response: encode(nak.toString(), charset), state: 'store-failed', controlId: msg.controlId };
     }

@@ -142,6 +142,8 @@ export const channelSchema = z.strictObject({
        * send one (CA/CE/CR in enhanced mode).
        */
       honourMsh15: z.boolean().default(false),
+      /** ERR layout of our ACKs: auto (by the message's MSH-12: below 2.5 → ERR-1), or forced v2.3 / v2.5 for a partner whose MSH-12 says otherwise. */
+      errLayout: z.enum(['auto', 'v2.3', 'v2.5']).default('auto'),
       /**
        * Enhanced-mode application ACKs (MSH-16 AL/ER/SU): once a message is processed (every
        * destination done, filtered, or dead-lettered), an AA/AE/AR goes back to the sender as a
