@@ -10,6 +10,8 @@ import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
 import type { Logger } from './ops/logger';
 import { AnsKit, ValidationPool } from './validation';
 import { RenderPool } from './cda/render-pool';
+import { errorCodeOf } from './errors';
+import { waitAtMost } from './ops/deadline';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -26,6 +28,7 @@ export class Engine {
   private ansKit?: AnsKit;
   private validationPool?: ValidationPool;
   private renderPool?: RenderPool;
+  private stopping = false;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -85,29 +88,48 @@ export class Engine {
       this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
       return undefined;
     }
+    let kit: AnsKit;
+    try {
+      kit = AnsKit.open(this.config.ansKitDir, { cacheDir: this.config.cacheDir });
+    } catch (e) {
+      // A folder that is not a kit is the same as no kit: messages are still taken in, documents wait.
+      this.logger.warn('ANS kit unusable: CR-BIO documents will wait until a kit is installed (PASSERELLE_ANS_KIT)', {
+        dir: this.config.ansKitDir,
+        code: errorCodeOf(e),
+        error: (e as Error)?.message,
+      });
+      return undefined;
+    }
     this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads });
     if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }
-    return AnsKit.open(this.config.ansKitDir, { cacheDir: this.config.cacheDir });
+    return kit;
   }
 
   private watchChannels(): void {
     this.watcher = watch(this.config.channelsDir, () => {
       // Editors write in several steps: wait for the burst to end.
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reload(), 300);
+      this.reloadTimer = setTimeout(() => void this.reload(), 300); // reload() never rejects
     });
     this.watcher.on('error', (e) => this.logger.warn('channel watch error', { error: e.message }));
   }
 
   /** Applies the channel directory as it is now: changed channels restart, others keep running. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.doReload());
+    // Never rejects: a failed reload is logged and the chain stays usable for the next reload
+    // and for stop() (a rejected link would fail every later one).
+    this.reloading = this.reloading
+      .then(() => this.doReload())
+      .catch((e: unknown) => {
+        this.logger.error('channel reload failed; running channels kept', { code: errorCodeOf(e), error: (e as Error)?.message ?? String(e) });
+      });
     return this.reloading;
   }
 
   private async doReload(): Promise<void> {
+    if (this.stopping) return; // a reload queued behind stop() must not start channels again
     let loaded: LoadedChannel[];
     try {
       loaded = loadChannelDir(this.config.channelsDir);
@@ -122,13 +144,17 @@ export class Engine {
     for (const [name, cur] of [...this.channels]) {
       const next = wanted.get(name);
       if (!next || next.fingerprint !== cur.loaded.fingerprint) {
-        await cur.runtime.stop(this.config.drainDeadlineMs);
+        try {
+          await cur.runtime.stop(this.config.drainDeadlineMs);
+        } catch (e) {
+          this.logger.error('channel did not stop cleanly for reload', { channel: name, code: errorCodeOf(e), error: (e as Error)?.message });
+        }
         this.channels.delete(name);
         this.logger.info('channel stopped for reload', { channel: name });
       }
     }
     for (const [name, l] of wanted) {
-      if (this.channels.has(name)) continue;
+      if (this.channels.has(name) || this.stopping) continue;
       try {
         await this.startChannel(l);
         this.logger.info('channel (re)started', { channel: name });
@@ -149,17 +175,30 @@ export class Engine {
     }
   }
 
+  /**
+   * Graceful stop within ONE deadline (drainDeadlineMs from the call), shared by every step:
+   * channels drain in parallel, each stage with what is left of it, never a full deadline of
+   * its own. Work still running at the deadline is abandoned: render and validation workers
+   * are terminated, and the jobs go back to their lines (their leases lapse) for the next
+   * start. A reload in progress gets a share of the deadline too.
+   */
   async stop(): Promise<void> {
+    const deadlineAt = Date.now() + this.config.drainDeadlineMs;
+    const left = (): number => Math.max(0, deadlineAt - Date.now());
+    this.stopping = true;
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    await this.reloading;
-    for (const { runtime } of this.channels.values()) await runtime.stop(this.config.drainDeadlineMs);
+    await waitAtMost(this.reloading, left());
+    const stops = [...this.channels.values()].map(({ runtime }) =>
+      runtime.stop(left()).catch((e: unknown) => this.logger.error('channel did not stop cleanly', { channel: runtime.name, code: errorCodeOf(e), error: (e as Error)?.message })),
+    );
+    await Promise.all(stops);
     this.channels.clear();
-    await this.validationPool?.close();
-    await this.renderPool?.close();
+    // Terminating the pools fails renders still in flight with a transient error: their jobs are retried later.
+    await Promise.allSettled([this.validationPool?.close(), this.renderPool?.close()]);
     await this.store?.close();
     await this.embedded?.stop();
-    this.logger.info('engine stopped', { pid: process.pid });
+    this.logger.info('engine stopped', { pid: process.pid, ms: this.config.drainDeadlineMs - left() });
   }
 }
 

@@ -25,6 +25,12 @@ export const ERROR_CATALOGUE = {
   // intake
   PSL_STORE_UNAVAILABLE: { retry: 'transient', summary: 'the message store could not commit' },
   PSL_FRAME_TOO_LARGE: { retry: 'permanent', summary: 'an MLLP frame exceeded the maximum size' },
+  PSL_BATCH_OVER_MLLP: { retry: 'permanent', summary: 'an HL7 batch (FHS/BHS) arrived in one MLLP frame where the channel does not take batches' },
+  PSL_CONNECTION_REFUSED: { retry: 'transient', summary: 'connections were turned away (over maxConnections, failed TLS handshake, listener closing); logged once per interval with a count' },
+  PSL_LISTENER_ERROR: { retry: 'transient', summary: 'the listening socket reported an error (e.g. EMFILE on accept); the listener keeps running' },
+  PSL_CHARSET_INVALID: { retry: 'permanent', summary: 'a message declared UTF-8 carried bytes that are not UTF-8 (replaced by U+FFFD, or refused per channel policy)' },
+  // store, outside intake: a lost connection, a database restarting, a store closing during shutdown
+  PSL_STORE_TRANSIENT: { retry: 'transient', summary: 'a store operation failed for a reason that passes (connection lost, database restarting or busy, store closing)' },
   // processing
   PSL_TRANSFORM_FAILED: { retry: 'permanent', summary: 'a transform handler threw or returned invalid output' },
   PSL_FILTER_FAILED: { retry: 'permanent', summary: 'a filter threw' },
@@ -66,6 +72,7 @@ export const ERROR_CATALOGUE = {
   PSL_DOCUMENT_RENDER_FAILED: { retry: 'permanent', summary: 'rendering a document set failed for a reason without a code of its own' },
   PSL_RENDER_WORKER: { retry: 'transient', summary: 'a document render worker thread failed or exited' },
   PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },
+  PSL_INTERNAL: { retry: 'permanent', summary: 'an unexpected error without a code of its own (a bug: report it with the log line)' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -39,6 +39,7 @@ export class RenderPool {
   private readonly slots: Slot[] = [];
   private readonly kit: AnsKit;
   private nextId = 1;
+  private closed = false;
 
   constructor(readonly kitDir: string, options: RenderPoolOptions = {}) {
     this.kit = AnsKit.open(kitDir, options);
@@ -73,8 +74,10 @@ export class RenderPool {
 
   /** Renders and validates `message`'s document set; throws DocumentInvalidError like renderDocumentSet. */
   async render(message: Message | string, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
+    if (this.closed) throw poolClosed();
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     await slot.ready;
+    if (this.closed) throw poolClosed();
     const id = this.nextId++;
     // The document time is fixed here, so a worker's clock never differs from the caller's.
     const request: RenderRequest = { id, hl7: typeof message === 'string' ? message : message.toString(), lab, options: { ...options, effectiveTime: options.effectiveTime ?? cdaNow() } };
@@ -91,9 +94,23 @@ export class RenderPool {
     return acceptDocumentSet(built, n3, n1, (reply.ms ?? 0) + performance.now() - t);
   }
 
+  /**
+   * Terminates the workers at once (engine stop at its deadline): renders in flight and any
+   * asked for later fail with PSL_RENDER_WORKER, a transient error, so their jobs are retried
+   * after the restart instead of holding the stop.
+   */
   async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) {
+      for (const p of s.pending.values()) p.reject(poolClosed());
+      s.pending.clear();
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+function poolClosed(): PasserelleError {
+  return new PasserelleError('PSL_RENDER_WORKER', 'render pool closed (engine stopping): the document is rendered after the restart');
 }
 
 /** Errors cross the thread boundary as code + text; the code keeps its retry class. */

@@ -11,7 +11,11 @@ import type { RenderPool } from '../cda/render-pool';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
+import { ThrottledLog } from '../ops/throttled-log';
+import { waitAtMost } from '../ops/deadline';
 import { Intake } from './intake';
+import { BatchIntake } from './batch-intake';
+import { ApplicationAcks, observeTerminalStates } from './app-ack';
 import { Pipeline, type RecoverOptions } from './pipeline';
 
 /** Periodic recovery scans skip what changed more recently than this (its stage is enqueueing it). */
@@ -45,6 +49,8 @@ export interface ChannelRuntimeOptions {
 export class Channel {
   readonly name: string;
   readonly intake: Intake;
+  /** MLLP frames holding an HL7 batch: each message through `intake`, one batch ACK. */
+  private readonly batches: BatchIntake;
   readonly pipeline: Pipeline;
   private server?: MllpServer;
   private directory?: DirectorySource;
@@ -56,14 +62,23 @@ export class Channel {
   private redisWatch?: Redis;
   private boundPort?: number;
   private readonly destinations: Destination[];
+  /** Enhanced-mode application ACKs (ack.application), when configured. */
+  private readonly appAcks?: ApplicationAcks;
+  /** Refused connections: one log line per interval with a count, never one per connection. */
+  private readonly refusals: ThrottledLog;
 
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
     this.name = c.name;
     this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default, o));
+    const app = c.ack.application;
+    this.appAcks = app
+      ? new ApplicationAcks({ channel: c, config: app, store: o.store, connection: o.connection, prefix: o.prefix, consume: o.consume, logger: o.logger })
+      : undefined;
     this.pipeline = new Pipeline({
       channel: c,
-      store: o.store,
+      // With application ACKs, each terminal state the pipeline stores queues the sender's AA/AE/AR.
+      store: this.appAcks ? observeTerminalStates(o.store, (id, state, reason) => void this.appAcks!.terminal(id, state, reason)) : o.store,
       destinations: this.destinations,
       transform: c.transform ? ('mapping' in c.transform ? loadMapping(c.transform.mapping) : loadHandler(c.transform.handler, 'transform')) : undefined,
       filter: c.filter?.handler ? loadHandler(c.filter.handler, 'filter') : undefined,
@@ -72,7 +87,11 @@ export class Channel {
       consume: o.consume,
       logger: o.logger,
     });
+    this.refusals = new ThrottledLog((reason, count) =>
+      o.logger.warn('connections refused', { channel: this.name, code: 'PSL_CONNECTION_REFUSED', reason, count }),
+    );
     this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
+    this.batches = new BatchIntake(this.intake, o.logger, c.name);
   }
 
   get config(): Readonly<ChannelConfig> {
@@ -92,6 +111,7 @@ export class Channel {
   async start(): Promise<void> {
     // Re-enqueue before consuming: lost jobs go back in store order ahead of anything new.
     await this.runRecovery({ repair: true });
+    await this.appAcks?.start();
     await this.pipeline.start();
     // Periodic scans leave the last few seconds' messages to their own stage (no double add).
     this.recoveryTimer = setInterval(() => void this.runRecovery({ graceMs: RECOVERY_GRACE_MS }), this.o.recoveryIntervalMs);
@@ -103,7 +123,7 @@ export class Channel {
       this.server = new MllpServer({
         host: src.host,
         port: src.port,
-        handler: (frame) => this.intake.handleFrame(frame),
+        handler: (frame) => (src.acceptBatches && BatchIntake.isBatch(frame) ? this.batches.handle(frame) : this.intake.handleFrame(frame)),
         maxFrameBytes: src.maxFrameBytes,
         idleTimeoutMs: src.idleTimeoutSeconds * 1000,
         maxConnections: src.maxConnections,
@@ -123,6 +143,11 @@ export class Channel {
       });
       this.server.on('handlerError', (e: { error?: Error }) => this.o.logger.error('handler error', { channel: this.name, error: e.error?.message }));
       this.server.on('oversize', () => this.o.logger.warn('oversize frame refused', { channel: this.name }));
+      // Without a listener an 'error' (EMFILE on accept) would end the process; the server keeps listening.
+      this.server.on('error', (err: Error) =>
+        this.o.logger.error('listener error; still listening', { channel: this.name, code: 'PSL_LISTENER_ERROR', reason: (err as NodeJS.ErrnoException).code, error: err.message }),
+      );
+      this.server.on('refused', (e: { reason: string }) => this.refusals.note(e.reason.startsWith('tls') ? 'tls' : e.reason));
       const addr = await this.server.listen();
       this.boundPort = addr.port;
       this.o.logger.info('listening', { channel: this.name, port: addr.port, host: addr.host });
@@ -139,14 +164,22 @@ export class Channel {
     this.server.reloadTls({ key: readFileSync(resolve(tls.key)), cert: readFileSync(resolve(tls.cert)), ca: tls.ca ? readFileSync(resolve(tls.ca)) : undefined });
   }
 
+  /**
+   * Stops within `drainDeadlineMs` in all: each step gets what the previous ones left (in-flight
+   * ACKs first, then the queues), never a full deadline of its own.
+   */
   async stop(drainDeadlineMs: number): Promise<void> {
+    const deadlineAt = Date.now() + drainDeadlineMs;
+    const left = (): number => Math.max(0, deadlineAt - Date.now());
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.redisWatch?.disconnect();
     await this.directory?.stop();
-    await this.server?.close({ drainDeadlineMs });
-    await this.flushing;
-    await this.pipeline.stop(drainDeadlineMs);
-    for (const d of this.destinations) await d.close();
+    await this.server?.close({ drainDeadlineMs: left() });
+    this.refusals.close();
+    // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
+    await waitAtMost(this.flushing, left());
+    await Promise.all([this.pipeline.stop(left()), this.appAcks?.stop(left())]);
+    await Promise.allSettled(this.destinations.map((d) => waitAtMost(d.close(), left())));
   }
 
   private queueForEnqueue(id: string, orderingKey: string): void {
@@ -229,7 +262,7 @@ export function makeDestination(
       logger: o.logger,
     });
   }
-  if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset ?? charset });
+  if (d.type === 'file') return new FileDestination({ name: d.name, directory: resolve(d.directory), fileName: d.fileName, charset: d.charset, defaultCharset: charset });
   return new MllpDestination({
     name: d.name,
     host: d.host,
@@ -239,7 +272,8 @@ export function makeDestination(
     // The client waits between connection attempts too; left at its own cap (30 s) it would keep a
     // peer that came back idle long after the destination's retry backoff allows the next try.
     reconnect: { baseMs: Math.min(500, d.retry.backoffBaseMs), maxMs: Math.min(30_000, d.retry.backoffMaxMs) },
-    charset: d.charset ?? charset,
+    charset: d.charset,
+    defaultCharset: charset,
     tls: d.tls
       ? {
           ca: d.tls.ca ? readFileSync(resolve(d.tls.ca)) : undefined,

@@ -53,6 +53,7 @@ export class Intake {
     let text: string;
     let charset: Charset;
     let msg: Message;
+    let invalidBytes = false;
     try {
       const decoded = decode(raw, {
         defaultCharset: this.channel.charset.default,
@@ -61,6 +62,7 @@ export class Intake {
       });
       text = decoded.text;
       charset = decoded.charset;
+      invalidBytes = decoded.invalidBytes;
       msg = Message.parse(text);
     } catch (e) {
       if (!(e instanceof Hl7Error)) throw e;
@@ -71,19 +73,22 @@ export class Intake {
     }
 
     if (msg.segment('FHS') || msg.segment('BHS') || msg.segments('MSH').length > 1) {
-      const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batches are taken by directory sources; send one message per MLLP frame' };
-      const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg) });
+      const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batch refused: this channel takes one message per frame (source.acceptBatches), or the batch could not be cut into messages' };
+      const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout });
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, 'PSL_BATCH_OVER_MLLP: ' + err.userMessage, receivedAt);
     }
 
     const verdict = accept(msg, this.profile);
     if (!verdict.accepted) {
-      const nak = buildAck(msg, { code: ackCodeFor(msg, verdict.outcome), errors: verdict.errors, controlId: this.ackControlId(msg) });
+      const nak = buildAck(msg, { code: ackCodeFor(msg, verdict.outcome), errors: verdict.errors, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout });
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, `HL7_${verdict.errors[0]?.hl7Code ?? 'REFUSED'}: ${verdict.reason}`, receivedAt, msg);
     }
 
+    // Bytes invalid in the declared charset were replaced (charset.strict refuses them instead): say so.
+    const warnings = invalidBytes ? [...verdict.warnings, invalidBytesWarning(charset)] : verdict.warnings;
+    if (invalidBytes) this.logger.warn('invalid bytes replaced', { channel: this.channel.name, controlId: msg.controlId, code: 'PSL_CHARSET_INVALID', reason: charset });
     const ack = encode(
-      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: verdict.warnings, controlId: this.ackControlId(msg) }).toString(),
+      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }).toString(),
       charset,
     );
     const orderingKey = orderingKeyOf(msg, this.channel.ordering.key);
@@ -107,6 +112,7 @@ export class Intake {
         code: ackCodeFor(msg, 'error'),
         errors: [{ hl7Code: 207, severity: 'E', userMessage: 'message store unavailable; resend later' }],
         controlId: this.ackControlId(msg),
+        errLayout: this.channel.ack.errLayout,
       });
       return { response: encode(nak.toString(), charset), state: 'store-failed', controlId: msg.controlId };
     }
@@ -156,6 +162,17 @@ export function orderingKeyOf(msg: Message, kind: 'placer-order' | 'patient' | '
   }
   const patient = msg.get('PID-3[1].1');
   return patient ? `patient:${patient}|${msg.get('PID-3[1].4.1')}` : '';
+}
+
+/** ERR with severity W: accepted, but the text is not exactly what was sent. */
+function invalidBytesWarning(charset: Charset): ErrDetail {
+  return {
+    hl7Code: 102,
+    severity: 'W',
+    location: { segment: 'MSH', sequence: 1, field: 18 },
+    userMessage: `bytes not valid ${charset}: accepted, but the text kept may differ from what was sent (UTF-8: replaced by U+FFFD)`,
+    appCode: 'PSL_CHARSET_INVALID',
+  };
 }
 
 function recoverControlId(text: string): string {

@@ -96,9 +96,9 @@ export class Pipeline {
     for (const q of this.destinationQueues.values()) await q.start();
   }
 
+  /** Every stage drains at once, under the same deadline (one after the other would add them up). */
   async stop(drainDeadlineMs: number): Promise<void> {
-    await this.inbound.stop({ drainDeadlineMs });
-    for (const q of this.destinationQueues.values()) await q.stop({ drainDeadlineMs });
+    await Promise.all([this.inbound, ...this.destinationQueues.values()].map((q) => q.stop({ drainDeadlineMs })));
   }
 
   /** Puts committed messages on the inbound queue, in order. */

@@ -25,6 +25,8 @@ const mllpSource = z.strictObject({
   maxFrameBytes: z.number().int().positive().default(16 * 1024 * 1024),
   idleTimeoutSeconds: z.number().int().min(0).default(300),
   maxConnections: z.number().int().positive().default(100),
+  /** HL7 batches (FHS/BHS) in one frame: each message taken on its own, one batch ACK back. false: refused (PSL_BATCH_OVER_MLLP). */
+  acceptBatches: z.boolean().default(true),
 });
 
 const directorySource = z.strictObject({
@@ -140,6 +142,14 @@ export const channelSchema = z.strictObject({
        * send one (CA/CE/CR in enhanced mode).
        */
       honourMsh15: z.boolean().default(false),
+      /** ERR layout of our ACKs: auto (by the message's MSH-12: below 2.5 → ERR-1), or forced v2.3 / v2.5 for a partner whose MSH-12 says otherwise. */
+      errLayout: z.enum(['auto', 'v2.3', 'v2.5']).default('auto'),
+      /**
+       * Enhanced-mode application ACKs (MSH-16 AL/ER/SU): once a message is processed (every
+       * destination done, filtered, or dead-lettered), an AA/AE/AR goes back to the sender as a
+       * new message over this outbound MLLP connection (docs/channels.md). Absent: none is sent.
+       */
+      application: mllpDestination.omit({ type: true, name: true }).optional(),
     })
     .prefault({}),
   dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),

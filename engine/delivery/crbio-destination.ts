@@ -42,6 +42,7 @@ export interface CrBioDestinationOptions {
 export class CrBioDestination implements Destination {
   readonly name: string;
   private readonly background = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(private readonly o: CrBioDestinationOptions) {
     this.name = o.name;
@@ -81,6 +82,7 @@ export class CrBioDestination implements Destination {
       writeFileSync(join(dir, `${profile}.validation-full.json`), JSON.stringify({ n3: r3, n1: r1 }, null, 2) + '\n');
       if (!r3.valid || !r1.valid) this.o.logger.warn('full ANS validation found errors', { destination: this.name, errors: r3.errors + r1.errors });
     } catch (e) {
+      if (this.closing) return; // engine stopping: counted once in close()
       this.o.logger.warn('full ANS validation failed to run', { destination: this.name, error: (e as Error).message });
     }
   }
@@ -90,7 +92,11 @@ export class CrBioDestination implements Destination {
     void p.finally(() => this.background.delete(p));
   }
 
+  /** Waits for the full validations still running (the caller bounds the wait: engine stop deadline). */
   async close(): Promise<void> {
+    this.closing = true;
+    const n = this.background.size;
+    if (n > 0) this.o.logger.info('waiting for full ANS validations before stop; those unfinished at the deadline are abandoned', { destination: this.name, count: n });
     await Promise.all([...this.background]);
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encode, type Charset } from '../hl7';
+import type { Charset } from '../hl7';
+import { wireBytes } from './wire-charset';
 import { PasserelleError } from '../errors';
 import type { Destination, OutboundMessage } from './destination';
 
@@ -11,8 +12,10 @@ export interface FileDestinationOptions {
   directory: string;
   /** Name template: `${id}` is the store id, `${MSH-10}` (any path) a message field. Default `${MSH-10}.hl7`. */
   fileName?: string;
-  /** Output charset. Default: utf-8. */
+  /** Forced output charset, MSH-18 rewritten to match. Default: the charset MSH-18 declares. */
   charset?: Charset;
+  /** Charset for messages whose MSH-18 is empty. Default utf-8. */
+  defaultCharset?: Charset;
   /** fsync each file before renaming it into place (survives power loss, not only a crash). Default true. */
   fsync?: boolean;
 }
@@ -23,12 +26,12 @@ export interface FileDestinationOptions {
  */
 export class FileDestination implements Destination {
   readonly name: string;
-  private readonly opts: Required<FileDestinationOptions>;
+  private readonly opts: Required<Omit<FileDestinationOptions, 'charset'>> & Pick<FileDestinationOptions, 'charset'>;
   private dirReady: Promise<unknown> | undefined;
 
   constructor(opts: FileDestinationOptions) {
     this.name = opts.name;
-    this.opts = { fileName: '${MSH-10}.hl7', charset: 'utf-8', fsync: true, ...opts };
+    this.opts = { fileName: '${MSH-10}.hl7', defaultCharset: 'utf-8', fsync: true, ...opts };
   }
 
   async deliver(out: OutboundMessage): Promise<string> {
@@ -40,7 +43,7 @@ export class FileDestination implements Destination {
       await this.dirReady;
       const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(encode(out.message.toString(), this.opts.charset));
+        await fh.writeFile(wireBytes(out.message, this.opts));
         if (this.opts.fsync) await fh.sync();
       } finally {
         await fh.close();

@@ -1,12 +1,15 @@
-import { Message, encode, type Charset } from '../hl7';
+import { Message, type Charset } from '../hl7';
+import { wireBytes, type WireCharsetOptions } from './wire-charset';
 import { MllpClient, type MllpClientOptions } from '../mllp';
 import { PasserelleError } from '../errors';
 import type { Destination, OutboundMessage } from './destination';
 
 export interface MllpDestinationOptions extends MllpClientOptions {
   name: string;
-  /** Output charset. Default utf-8. */
+  /** Forced output charset, MSH-18 rewritten to match. Default: the charset MSH-18 declares. */
   charset?: Charset;
+  /** Charset for messages whose MSH-18 is empty. Default utf-8. */
+  defaultCharset?: Charset;
 }
 
 /**
@@ -17,16 +20,16 @@ export interface MllpDestinationOptions extends MllpClientOptions {
 export class MllpDestination implements Destination {
   readonly name: string;
   private readonly client: MllpClient;
-  private readonly charset: Charset;
+  private readonly charsets: WireCharsetOptions;
 
   constructor(opts: MllpDestinationOptions) {
     this.name = opts.name;
-    this.charset = opts.charset ?? 'utf-8';
+    this.charsets = { charset: opts.charset, defaultCharset: opts.defaultCharset };
     this.client = new MllpClient(opts);
   }
 
   async deliver(out: OutboundMessage): Promise<string> {
-    const response = await this.client.send(encode(out.message.toString(), this.charset));
+    const response = await this.client.send(wireBytes(out.message, this.charsets));
     return classifyAck(response.toString('latin1'), out.controlId, this.name);
   }
 

@@ -26,6 +26,18 @@ export interface AckOptions {
   now?: Date;
   /** MSA-3 (deprecated in 2.5, still expected by many partners) */
   text?: string;
+  /**
+   * ERR layout. `v2.5`: ERR-2 location, ERR-3 HL70357 code, ERR-4 severity, ERR-5, ERR-7, ERR-8.
+   * `v2.3` (also 2.4 and older): everything in ERR-1, `segment^sequence^field^code&text&HL70357`
+   * (no severity field: MSA-3 carries the first error's text). `auto` (default) picks by MSH-12.
+   */
+  errLayout?: 'auto' | 'v2.3' | 'v2.5';
+}
+
+/** MSH-12 below 2.5 (2.1 … 2.4.x) answers with the ERR-1 layout older partners parse. */
+export function legacyErrLayout(version: string): boolean {
+  const m = /^\s*2\.(\d+)/.exec(version);
+  return !!m && Number(m[1]) < 5;
 }
 
 /** Header values of the acknowledged message, as wire text in `d`. */
@@ -97,6 +109,15 @@ function errSegment(e: ErrDetail, d: Delimiters): string {
   return fields.join(f);
 }
 
+/** v2.3/v2.4 ERR-1 (CM / ELD): segment^sequence^field^code&text&HL70357; fields absent stay empty. */
+function legacyErrSegment(e: ErrDetail, d: Delimiters): string {
+  const s = d.subcomponent;
+  const code = [String(e.hl7Code), escape(HL70357[e.hl7Code] ?? '', d), 'HL70357'].join(s);
+  const loc = e.location;
+  const parts = [loc ? escape(loc.segment, d) : '', loc ? String(loc.sequence ?? 1) : '', loc?.field !== undefined ? String(loc.field) : '', code];
+  return ['ERR', parts.join(d.component)].join(d.field);
+}
+
 function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
   const c = d.component;
   const msh = [
@@ -117,10 +138,15 @@ function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
     while (msh.length < 17) msh.push('');
     msh.push(h.charset);
   }
+  const layout = opts.errLayout && opts.errLayout !== 'auto' ? opts.errLayout : legacyErrLayout(h.version) ? 'v2.3' : 'v2.5';
+  const errors = opts.errors ?? [];
+  // Older partners read the reason in MSA-3 (their ERR has no text field).
+  const first = errors.find((e) => e.severity === 'E') ?? errors[0];
+  const text = opts.text ?? (layout === 'v2.3' && first ? (first.userMessage ?? first.diagnostic ?? HL70357[first.hl7Code]) : undefined);
   const msa = ['MSA', opts.code, h.controlId];
-  if (opts.text) msa.push(escape(opts.text, d));
+  if (text) msa.push(escape(text.slice(0, 80), d));
   const lines = [msh.join(d.field), msa.join(d.field)];
-  for (const e of opts.errors ?? []) lines.push(errSegment(e, d));
+  for (const e of errors) lines.push(layout === 'v2.3' ? legacyErrSegment(e, d) : errSegment(e, d));
   return lines.join('\r') + '\r';
 }
 

@@ -26,6 +26,8 @@ export interface Decoded {
   /** MSH-18 (first repetition) as found, '' when empty or unreadable */
   declared: string;
   warnings: string[];
+  /** Bytes invalid in the charset were replaced (U+FFFD for UTF-8): the text is not what was sent. */
+  invalidBytes: boolean;
 }
 
 /** HL7 table 0211 values (and common spellings) we can decode. */
@@ -132,7 +134,8 @@ export function decode(bytes: Buffer, opts: DecodeOptions = {}): Decoded {
     }
   }
   const body = bomLength(bytes) ? bytes.subarray(3) : bytes;
-  if (!validIn(body, charset)) {
+  const invalidBytes = !validIn(body, charset);
+  if (invalidBytes) {
     const msg = `bytes are not valid ${charset}${declared ? ` (MSH-18 ${JSON.stringify(declared)})` : ''}`;
     if (opts.strict === true) {
       throw new Hl7Error('HL7_BAD_CHARSET', msg, { hl7Code: 102, location: LOCATION_MSH18 });
@@ -149,11 +152,55 @@ export function decode(bytes: Buffer, opts: DecodeOptions = {}): Decoded {
     case 'ascii': text = body.toString('latin1'); break; // bytes > 0x7F already warned about
     default: text = iconv.decode(body, charset);
   }
-  return { text, charset, declared, warnings };
+  return { text, charset, declared, warnings, invalidBytes };
 }
 
-/** Encodes text for the wire. Characters the charset cannot hold become '?' (never raw UTF-8). */
-export function encode(text: string, charset: Charset): Buffer {
+export interface EncodeOptions {
+  /**
+   * The message's escape character (MSH-2, 3rd). Given, a character the charset cannot hold is
+   * written as an HL7 hexadecimal escape `\Xhh…\` of its UTF-8 bytes (HL7 v2 §2.7.4 leaves the
+   * meaning of \X data to the partners; UTF-8 bytes keep the character exact, and our parser
+   * reads them back). Without it such characters become '?' (never raw UTF-8 bytes).
+   */
+  escape?: string;
+}
+
+/** Per single-byte charset: which characters it can hold (built once from its 256 bytes). */
+const REPERTOIRE = new Map<Charset, Set<number>>();
+
+function repertoire(charset: Charset): Set<number> {
+  let set = REPERTOIRE.get(charset);
+  if (!set) {
+    const all = Buffer.from(Array.from({ length: charset === 'ascii' ? 128 : 256 }, (_, i) => i));
+    const text = charset === 'iso-8859-1' || charset === 'ascii' ? all.toString('latin1') : iconv.decode(all, charset);
+    set = new Set<number>();
+    for (const ch of text) if (ch !== '\ufffd') set.add(ch.codePointAt(0)!);
+    REPERTOIRE.set(charset, set);
+  }
+  return set;
+}
+
+/** Replaces every character `charset` cannot hold by `\Xhh…\` (its UTF-8 bytes). */
+function escapeUnencodable(text: string, charset: Charset, esc: string): string {
+  const can = repertoire(charset);
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80 || can.has(c)) continue;
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const hex = Buffer.from(String.fromCodePoint(cp), 'utf8').toString('hex').toUpperCase();
+    out += text.slice(last, i) + esc + 'X' + hex + esc;
+    i += width - 1;
+    last = i + 1;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+/** Encodes text for the wire; see EncodeOptions for characters the charset cannot hold. */
+export function encode(text: string, charset: Charset, opts: EncodeOptions = {}): Buffer {
   if (charset === 'utf-8') return Buffer.from(text, 'utf8');
-  return iconv.encode(text, charset);
+  const t = opts.escape ? escapeUnencodable(text, charset, opts.escape) : text;
+  return iconv.encode(t, charset);
 }

@@ -8,7 +8,7 @@ export { DEFAULT_DELIMITERS, delimitersFrom, encodingCharacters } from './delimi
 export type { Delimiters } from './delimiters';
 export { escape, unescape } from './escape';
 export { charsetForMsh18, decode, encode, msh18For, readMsh18 } from './charset';
-export type { Charset, Decoded, DecodeOptions } from './charset';
+export type { Charset, Decoded, DecodeOptions, EncodeOptions } from './charset';
 export { parseFieldPath, parsePath } from './path';
 export type { Hl7Path } from './path';
 export { Message } from './message';
@@ -17,7 +17,7 @@ export { splitBatch } from './batch';
 export type { BatchSplit } from './batch';
 export { composite, generateControlId, hl7Timestamp, MessageBuilder } from './builder';
 export type { MessageBuilderOptions } from './builder';
-export { ackCodeFor, ackModeOf, buildAck, formatErl, nakFromRaw, shouldSendAck } from './ack';
+export { ackCodeFor, ackModeOf, buildAck, formatErl, legacyErrLayout, nakFromRaw, shouldSendAck } from './ack';
 export type { AckCode, AckOptions, ErrDetail, Outcome } from './ack';
 export { accept } from './acceptance';
 export type { Acceptance, AcceptanceProfile } from './acceptance';

@@ -51,6 +51,10 @@ import {
   type MessageRow,
   type OpenDeliveryRow,
 } from './common';
+import { guardStoreErrors } from './transient';
+
+/** receive() codes its own failures (PSL_STORE_UNAVAILABLE); init/close run at start and stop. */
+const UNGUARDED = ['receive', 'init', 'close'];
 
 export interface PgStoreOptions {
   connectionString: string;
@@ -98,6 +102,8 @@ export class PgStore implements MessageStore {
     // An idle connection dropped by the server must not crash the process; the next query
     // on the pool reports the problem to its caller.
     this.pool.on('error', () => undefined);
+    // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
+    return guardStoreErrors(this, UNGUARDED);
   }
 
   async init(): Promise<void> {

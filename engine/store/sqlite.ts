@@ -55,6 +55,10 @@ import {
   type MessageRow,
   type OpenDeliveryRow,
 } from './common';
+import { guardStoreErrors } from './transient';
+
+/** receive() codes its own failures (PSL_STORE_UNAVAILABLE); init/close run at start and stop. */
+const UNGUARDED = ['receive', 'init', 'close'];
 
 export interface SqliteStoreOptions {
   /** Database file; parent directories are created. */
@@ -281,6 +285,8 @@ export class SqliteStore implements MessageStore {
       throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     }
     this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+    // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
+    return guardStoreErrors(this, UNGUARDED);
   }
 
   async init(): Promise<void> {

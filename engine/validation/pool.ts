@@ -64,6 +64,7 @@ export function withXsd(report: ValidationReport, schema: CdaSchema, xml: string
 export class ValidationPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
+  private closed = false;
   /** main-thread kit, used for the XSD only (libxmljs must stay on the main thread) */
   private readonly kit: AnsKit;
 
@@ -106,8 +107,10 @@ export class ValidationPool {
   }
 
   async validate(xml: string | Buffer, options: ValidateOptions = {}): Promise<ValidationReport> {
+    if (this.closed) throw poolClosed();
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     await slot.ready;
+    if (this.closed) throw poolClosed();
     const id = this.nextId++;
     const text = typeof xml === 'string' ? xml : xml.toString('utf8');
     const { report, xml: extracted } = await new Promise<{ report: ValidationReport; xml?: string }>((resolve, reject) => {
@@ -117,7 +120,17 @@ export class ValidationPool {
     return withXsd(report, this.kit.schema(), extracted ?? text);
   }
 
+  /** Terminates the workers at once; validations in flight or asked for later fail transient (PSL_VALIDATION_WORKER). */
   async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) {
+      for (const p of s.pending.values()) p.reject(poolClosed());
+      s.pending.clear();
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+function poolClosed(): PasserelleError {
+  return new PasserelleError('PSL_VALIDATION_WORKER', 'validation pool closed (engine stopping)');
 }

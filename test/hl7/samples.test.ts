@@ -18,7 +18,7 @@
  *  - re-serialisation: '\r' files byte-identical; '\n' / '\r\n' files equal to the input
  *    with terminators normalised to '\r' (trailing blank lines collapse into one '\r').
  */
-import { decode, encode, Hl7Error, Message, splitBatch, nakFromRaw } from '../../engine/hl7';
+import { decode, encode, Hl7Error, legacyErrLayout, Message, splitBatch, nakFromRaw } from '../../engine/hl7';
 import { normaliseTerminators } from './fixtures';
 import { loadManifest, readSample, type ManifestEntry } from '../support/hl7-corpus';
 
@@ -145,9 +145,16 @@ describe.each(malformed.map((e) => [e.file, e] as const))('malformed %s', (_file
     const ack = Message.parse(nak);
     expect(ack.get('MSA-1')).toBe('AR');
     expect(ack.segment('ERR')).toBeDefined();
-    expect(ack.get('ERR-3.1')).toBe(String((err as Hl7Error).hl7Code));
-    expect(ack.get('ERR-3.3')).toBe('HL70357');
-    expect(ack.get('ERR-4')).toBe('E');
+    if (legacyErrLayout(ack.get('MSH-12'))) {
+      // v2.3/2.4 partners: the code in ERR-1 (segment^sequence^field^code&text&HL70357), the text in MSA-3.
+      expect(ack.get('ERR-1.4.1')).toBe(String((err as Hl7Error).hl7Code));
+      expect(ack.get('ERR-1.4.3')).toBe('HL70357');
+      expect(ack.get('MSA-3')).not.toBe('');
+    } else {
+      expect(ack.get('ERR-3.1')).toBe(String((err as Hl7Error).hl7Code));
+      expect(ack.get('ERR-3.3')).toBe('HL70357');
+      expect(ack.get('ERR-4')).toBe('E');
+    }
   });
 });
 
