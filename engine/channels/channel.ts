@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { MllpServer } from '../mllp';
+import { MllpServer, type ConnectionInfo, type FrameReply } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
 import { CrBioDestination } from '../delivery/crbio-destination';
@@ -14,6 +14,7 @@ import type { Logger } from '../ops/logger';
 import { Intake } from './intake';
 import { Pipeline } from './pipeline';
 import { DirectorySource } from './directory-source';
+import { NakLimiter } from './nak-limiter';
 import { loadHandler, loadMapping } from './transform';
 
 export interface ChannelRuntimeOptions {
@@ -53,6 +54,9 @@ export class Channel {
   private redisWatch?: Redis;
   private boundPort?: number;
   private readonly destinations: Destination[];
+  private nakLimiter?: NakLimiter;
+  private shedSinceLog = 0;
+  private lastShedLog = 0;
 
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
@@ -96,10 +100,11 @@ export class Channel {
     if (!this.o.listen) return;
     const src = this.o.config.source;
     if (src.type === 'mllp') {
+      this.nakLimiter = new NakLimiter(src.nakRate);
       this.server = new MllpServer({
         host: src.host,
         port: src.port,
-        handler: (frame) => this.intake.handleFrame(frame),
+        handler: (frame, conn) => this.answer(frame, conn),
         maxFrameBytes: src.maxFrameBytes,
         idleTimeoutMs: src.idleTimeoutSeconds * 1000,
         maxConnections: src.maxConnections,
@@ -128,6 +133,31 @@ export class Channel {
     }
   }
 
+  /**
+   * One MLLP frame: intake, then, for a refusal, the connection's NAK budget (source.nakRate):
+   * answered now, after a wait, or answered and the connection closed. Accepted messages never wait.
+   */
+  private async answer(frame: Buffer, conn: ConnectionInfo): Promise<Buffer | null | FrameReply> {
+    const outcome = await this.intake.handle(frame);
+    if (outcome.state !== 'refused' || !this.nakLimiter) return outcome.response;
+    const d = this.nakLimiter.take(conn);
+    if (d.action === 'now') return outcome.response;
+    if (d.action === 'delay') {
+      await new Promise((r) => setTimeout(r, d.ms));
+      return outcome.response;
+    }
+    this.shedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastShedLog >= 10_000) {
+      this.o.logger.warn('refused messages over the connection budget: connection closed', {
+        channel: this.name, code: 'PSL_NAK_RATE', remote: conn.remoteAddress, conn: conn.id, count: this.shedSinceLog,
+      });
+      this.lastShedLog = now;
+      this.shedSinceLog = 0;
+    }
+    return { response: outcome.response, close: true };
+  }
+
   /** Reloads TLS material for new handshakes; connections stay up. */
   reloadTls(): void {
     const tls = this.o.config.source.type === 'mllp' ? this.o.config.source.tls : undefined;
@@ -140,6 +170,7 @@ export class Channel {
     this.redisWatch?.disconnect();
     await this.directory?.stop();
     await this.server?.close({ drainDeadlineMs });
+    await this.intake.refusals.settled();
     await this.flushing;
     await this.pipeline.stop(drainDeadlineMs);
     for (const d of this.destinations) await d.close();
@@ -218,6 +249,7 @@ function makeDestination(d: ChannelConfig['destinations'][number], charset: Chan
       renderPool: o.renderPool,
       fullValidator: d.fullValidation ? o.validationPool : undefined,
       visibility: d.visibility,
+      limits: d.limits,
       logger: o.logger,
     });
   }

@@ -121,8 +121,13 @@ function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
   if (opts.text) msa.push(escape(opts.text, d));
   const lines = [msh.join(d.field), msa.join(d.field)];
   for (const e of opts.errors ?? []) lines.push(errSegment(e, d));
-  return lines.join('\r') + '\r';
+  // Values copied from the message may hold control bytes; a VT or FS in an ACK would break
+  // the sender's MLLP framing (found by the fuzzer), and none has a meaning in HL7 text.
+  return lines.join('\r').replace(ACK_CONTROL, '') + '\r';
 }
+
+// eslint-disable-next-line no-control-regex
+const ACK_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
 /** Builds the acknowledgement of a parsed message (same delimiters, header swapped). */
 export function buildAck(original: Message, opts: AckOptions): Message {

@@ -25,11 +25,16 @@ import type {
   MessageState,
   MessageStore,
   ReceiveResult,
+  RefusalQuota,
+  RefusalStats,
   StoreCounts,
   StoredMessage,
 } from './types';
 import {
   PRUNE_CHUNK,
+  REFUSALS_DROPPED,
+  checkQuota,
+  refusalVictimsSql,
   checkDeliveryState,
   checkInbound,
   checkLimit,
@@ -115,6 +120,16 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 
 
+/** Per-channel counters (refusals dropped by the quota). Its own statement: schema changes elsewhere merge apart. */
+const COUNTERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS counters (
+  channel TEXT    NOT NULL,
+  name    TEXT    NOT NULL,
+  value   INTEGER NOT NULL,
+  PRIMARY KEY (channel, name)
+) WITHOUT ROWID;
+`;
+
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
@@ -183,6 +198,17 @@ function prepareStatements(db: Database.Database) {
     counts: db.prepare<[string], { state: string; n: number }>(
       'SELECT state, COUNT(*) AS n FROM messages WHERE channel = ? GROUP BY state',
     ),
+    refusalTotals: db.prepare<[string], { n: number; b: number }>(
+      `SELECT count(*) AS n, coalesce(sum(length(raw) + length(ack)), 0) AS b FROM messages WHERE channel = ? AND state = 'refused'`,
+    ),
+    refusalPrune: db.prepare<[string, string, number, number]>(
+      `DELETE FROM messages WHERE channel = ? AND state = 'refused' AND seq IN (${refusalVictimsSql('messages', ['?', '?', '?'], 'length')})`,
+    ),
+    counterAdd: db.prepare<[string, string, number]>(
+      `INSERT INTO counters (channel, name, value) VALUES (?, ?, ?)
+       ON CONFLICT (channel, name) DO UPDATE SET value = counters.value + excluded.value`,
+    ),
+    counterGet: db.prepare<[string, string], { value: number }>('SELECT value FROM counters WHERE channel = ? AND name = ?'),
     pruneChunk: db.prepare<[number, number, number]>(
       `DELETE FROM messages WHERE seq IN (
          SELECT seq FROM messages
@@ -243,7 +269,10 @@ export class SqliteStore implements MessageStore {
       this.db = db;
     }
     const db = this.db;
-    db.transaction(() => db.exec(SCHEMA)).immediate();
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.exec(COUNTERS_SCHEMA);
+    }).immediate();
     this.st = prepareStatements(db);
     this.writeOne = db.transaction((w: Waiting) => this.applyOne(w));
     // Fast path: the whole batch without savepoints; if any item fails, the transaction rolls
@@ -458,6 +487,25 @@ export class SqliteStore implements MessageStore {
       if (n < PRUNE_CHUNK) return total;
       await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  async pruneRefusals(channel: string, quota: RefusalQuota): Promise<number> {
+    checkQuota(quota);
+    const st = this.statements();
+    return this.db!.transaction(() => {
+      // Cheap check first (index on channel, state): most calls find the channel within quota.
+      const t = st.refusalTotals.get(channel)!;
+      if (t.n <= quota.maxCount && t.b <= quota.maxBytes) return 0;
+      const n = st.refusalPrune.run(channel, channel, quota.maxCount, quota.maxBytes).changes;
+      if (n > 0) st.counterAdd.run(channel, REFUSALS_DROPPED, n);
+      return n;
+    }).immediate();
+  }
+
+  async refusalStats(channel: string): Promise<RefusalStats> {
+    const st = this.statements();
+    const t = st.refusalTotals.get(channel)!;
+    return { count: t.n, bytes: t.b, dropped: st.counterGet.get(channel, REFUSALS_DROPPED)?.value ?? 0 };
   }
 
   private statements(): Statements {

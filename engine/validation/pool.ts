@@ -17,6 +17,8 @@ export interface PoolOptions extends KitOptions {
   size?: number;
   /** rule sets each worker prepares at start (default: none, lazy) */
   prepare?: string[];
+  /** Heap limit of each thread (V8 old generation, MB); a validation beyond fails, not the engine. Default 1024. */
+  memoryMb?: number;
 }
 
 interface Pending {
@@ -74,6 +76,7 @@ export class ValidationPool {
       const worker = new Worker(entry.file, {
         eval: entry.eval,
         workerData: { kitDir, cacheDir: options.cacheDir, prepare: options.prepare ?? [] },
+        resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? 1024 },
       });
       const pending = new Map<number, Pending>();
       const ready = new Promise<void>((resolve, reject) => {
@@ -89,11 +92,16 @@ export class ValidationPool {
           if (m.report) p.resolve({ report: m.report, xml: m.xml });
           else p.reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
         });
-        worker.on('error', (err) => {
+        const fail = (err: Error): void => {
           reject(err);
-          for (const p of pending.values()) p.reject(new PasserelleError('PSL_VALIDATION_WORKER', err.message, { cause: err }));
+          const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+          for (const p of pending.values()) {
+            p.reject(new PasserelleError(oom ? 'PSL_RENDER_OUT_OF_MEMORY' : 'PSL_VALIDATION_WORKER', err.message, { cause: err }));
+          }
           pending.clear();
-        });
+        };
+        worker.on('error', fail);
+        worker.on('exit', (code) => code !== 0 && fail(new Error(`validation worker exited with code ${code}`)));
       });
       ready.catch(() => undefined);
       this.slots.push({ worker, pending, ready });
