@@ -13,6 +13,8 @@ import type { Logger } from '../ops/logger';
 export class RefusalKeeper {
   private sincePrune = 0;
   private pruning: Promise<void> | undefined;
+  /** Refusals came in while a pruning ran: prune once more after it. */
+  private again = false;
   private droppedSinceLog = 0;
   private lastLog = 0;
   private readonly pruneEvery: number;
@@ -37,16 +39,25 @@ export class RefusalKeeper {
 
   /** Called after each stored refusal. */
   stored(): void {
-    if (++this.sincePrune < this.pruneEvery || this.pruning) return;
+    if (++this.sincePrune < this.pruneEvery) return;
+    if (this.pruning) {
+      this.again = true;
+      return;
+    }
     this.sincePrune = 0;
     this.pruning = this.prune().finally(() => {
       this.pruning = undefined;
+      if (this.again) {
+        this.again = false;
+        this.sincePrune = this.pruneEvery - 1;
+        this.stored();
+      }
     });
   }
 
   /** Resolves when no pruning is running (tests, shutdown). */
   async settled(): Promise<void> {
-    await this.pruning;
+    while (this.pruning) await this.pruning;
   }
 
   async prune(): Promise<void> {
