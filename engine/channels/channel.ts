@@ -171,6 +171,8 @@ export class Channel {
     await this.directory?.stop();
     await this.server?.close({ drainDeadlineMs });
     await this.intake.refusals.settled();
+    // The last refusals (fewer than one pruning step) are brought within the quota too.
+    if (this.o.listen) await this.intake.refusals.prune();
     await this.flushing;
     await this.pipeline.stop(drainDeadlineMs);
     for (const d of this.destinations) await d.close();
