@@ -151,7 +151,7 @@ export class Intake {
     } catch (e) {
       this.logger.error('store failed while keeping a refused message', { channel: this.channel.name, controlId: keptControlId, error: (e as Error).message });
     }
-    this.logger.info('refused', { channel: this.channel.name, id, controlId: keptControlId, messageType: keptType, reason: keptReason.split(':', 1)[0]!.slice(0, 60) });
+    this.refusals.logRefused({ channel: this.channel.name, id, controlId: keptControlId, messageType: keptType, reason: keptReason.split(':', 1)[0]!.slice(0, 60) });
     return { response, state: 'refused', id, controlId: keptControlId };
   }
 

@@ -3,6 +3,8 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';
 
+const LOG_PER_SECOND = 20;
+
 /**
  * What is kept of refused messages, and how many: each refused frame is stored as its first
  * `keepBytes` (a private copy, so the frame itself can be freed at once) with its size and
@@ -18,6 +20,10 @@ export class RefusalKeeper {
   private droppedSinceLog = 0;
   private lastLog = 0;
   private readonly pruneEvery: number;
+  /** 'refused' info lines: at most LOG_PER_SECOND a second per channel, the rest summed up. */
+  private logWindowStart = 0;
+  private loggedInWindow = 0;
+  private suppressed = 0;
 
   constructor(
     private readonly channel: Readonly<ChannelConfig>,
@@ -35,6 +41,25 @@ export class RefusalKeeper {
     if (raw.length <= keep) return { stored: Buffer.from(raw), summary: '' };
     const sha = createHash('sha256').update(raw).digest('hex');
     return { stored: Buffer.from(raw.subarray(0, keep)), summary: ` [frame of ${raw.length} bytes, sha256 ${sha}; first ${keep} bytes kept]` };
+  }
+
+  /**
+   * The per-message 'refused' info line, bounded: a sender flooding bad frames would otherwise
+   * write a log line per frame (gigabytes a day). Beyond LOG_PER_SECOND a second, lines are
+   * counted and one 'refused messages not logged one by one' line gives the count.
+   */
+  logRefused(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.logWindowStart >= 1000) {
+      if (this.suppressed > 0) {
+        this.logger.warn('refused messages not logged one by one', { channel: this.channel.name, count: this.suppressed });
+        this.suppressed = 0;
+      }
+      this.logWindowStart = now;
+      this.loggedInWindow = 0;
+    }
+    if (this.loggedInWindow++ < LOG_PER_SECOND) this.logger.info('refused', fields);
+    else this.suppressed++;
   }
 
   /** Called after each stored refusal. */

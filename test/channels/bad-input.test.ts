@@ -84,3 +84,29 @@ describe('ACK bytes never break MLLP framing (fuzzer findings)', () => {
     await store.close();
   });
 });
+
+describe('refusal log lines are bounded', () => {
+  test('a burst of refusals logs at most 20 lines a second one by one, the rest as a count', async () => {
+    const { createLogger } = await import('../../engine/ops/logger');
+    const { Writable } = await import('node:stream');
+    const winston = (await import('winston')).default;
+    const lines: { message: string; count?: number }[] = [];
+    const logger = createLogger({ level: 'info' });
+    logger.clear().add(new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) }));
+    const store = new SqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'psl-bad-')), 's.db') });
+    await store.init();
+    const channel = channelSchema.parse({ name: 't', source: { type: 'mllp', port: 0 }, acceptance: { messageTypes: ['ORU^R01'] } });
+    const intake = new Intake(channel, store, () => undefined, logger);
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) await intake.handle(Buffer.from(`XYZ|not hl7 ${i}\r`));
+    const elapsedSeconds = Math.ceil((Date.now() - started) / 1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    await intake.handle(Buffer.from('XYZ|one more\r')); // the next second: the count of the previous ones comes out
+    await new Promise((r) => setImmediate(r));
+    const oneByOne = lines.filter((l) => l.message === 'refused').length;
+    const summed = lines.filter((l) => l.message === 'refused messages not logged one by one').reduce((a, l) => a + (l.count ?? 0), 0);
+    expect(oneByOne).toBeLessThanOrEqual(20 * (elapsedSeconds + 1) + 1);
+    expect(oneByOne + summed).toBe(201);
+    await store.close();
+  });
+});
