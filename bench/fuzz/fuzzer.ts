@@ -3,7 +3,8 @@
  * engine process over several connections, and through the parser in-process. Frame n of seed
  * S is the same bytes on every run (its own PRNG stream), whatever the interleaving.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -89,6 +90,7 @@ function validMessage(id: string): Buffer {
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const corpus = loadCorpus();
+  const ownDir = o.dir === undefined;
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'psl-fuzz-'));
   mkdirSync(dir, { recursive: true });
   const connections = o.connections ?? 4;
@@ -96,11 +98,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const timeoutMs = o.timeoutMs ?? 30_000;
   const rssLimitMb = o.rssLimitMb ?? 500;
   const port = o.port ?? (await freePort());
+  const redisUrl = o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `pslfuzz-${randomUUID().slice(0, 8)}`;
   const engine = new EngineProcess({
     dir,
     port,
-    redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    prefix: `pslfuzz-${randomUUID().slice(0, 8)}`,
+    redisUrl,
+    prefix,
     channelExtra: o.channelExtra,
     crbio: o.crbio,
     nakPerSecond: o.nakPerSecond ?? 10_000,
@@ -178,6 +182,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   if (parserFindings.length > 0) failures.push(`${parserFindings.length} parser finding(s) (inputs in ${join(dir, 'findings')})`);
   if (finalAck !== 'AA') failures.push(`the final valid message got ${JSON.stringify(finalAck)}, not AA`);
   if (answered === 0 && o.frames > 0) failures.push('no frame was answered');
+  await deletePrefix(redisUrl, prefix).catch(() => undefined);
+  const storeBytes = engine.storeBytes();
+  // A temporary directory is removed after a clean run; kept (with findings and log) otherwise.
+  if (ownDir && failures.length === 0) rmSync(dir, { recursive: true, force: true });
   return {
     seed: o.seed,
     frames: o.frames,
@@ -187,7 +195,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     engineExit,
     crashes: engineExit ? 1 : 0,
     maxRssMb,
-    storeBytes: engine.storeBytes(),
+    storeBytes,
     counts,
     refusals,
     parserFindings,
@@ -195,6 +203,22 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     failures,
     dir,
   };
+}
+
+async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
 }
 
 export function formatReport(r: FuzzReport): string {
@@ -208,6 +232,6 @@ export function formatReport(r: FuzzReport): string {
     r.refusals ? `  refusals kept ${r.refusals.count} (${(r.refusals.bytes / 1024).toFixed(0)} KB stored), dropped by quota ${r.refusals.dropped}` : '  refusals: no quota figures (store without refusalStats)',
     `  final valid message: ${r.finalAck}`,
     r.failures.length ? `  FAILED: ${r.failures.join('; ')}` : '  OK',
-    `  work dir ${r.dir}`,
+    `  work dir ${r.dir}${r.failures.length === 0 && r.dir.includes('psl-fuzz-') ? ' (removed)' : ''}`,
   ].join('\n');
 }
