@@ -39,6 +39,8 @@ export interface FuzzOptions {
    * engine, not the throttle (the channel default, 20/s per connection, would pace the run).
    */
   nakPerSecond?: number;
+  /** The fuzzed channel's refusal quota (channel defaults unless `channelExtra` sets `refusals`). */
+  refusalQuota?: { maxCount: number; maxBytes: number };
   progress?: (line: string) => void;
 }
 
@@ -182,6 +184,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   if (parserFindings.length > 0) failures.push(`${parserFindings.length} parser finding(s) (inputs in ${join(dir, 'findings')})`);
   if (finalAck !== 'AA') failures.push(`the final valid message got ${JSON.stringify(finalAck)}, not AA`);
   if (answered === 0 && o.frames > 0) failures.push('no frame was answered');
+  const quota = o.refusalQuota ?? { maxCount: 10_000, maxBytes: 32 * 1024 * 1024 };
+  if (refusals && (refusals.count > quota.maxCount || refusals.bytes > quota.maxBytes)) {
+    failures.push(`refusals over the channel quota: ${refusals.count} kept (${refusals.bytes} bytes), quota ${quota.maxCount} (${quota.maxBytes} bytes)`);
+  }
   await deletePrefix(redisUrl, prefix).catch(() => undefined);
   const storeBytes = engine.storeBytes();
   // A temporary directory is removed after a clean run; kept (with findings and log) otherwise.
