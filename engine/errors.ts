@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   PSL_FRAME_TOO_LARGE: { retry: 'permanent', summary: 'an MLLP frame exceeded the maximum size' },
   PSL_LIMIT_SEGMENTS: { retry: 'permanent', summary: "a message has more segments than the channel's limits.maxSegments (NAK AR, ERR 198)" },
   PSL_LIMIT_SEGMENT_BYTES: { retry: 'permanent', summary: "a segment is longer than the channel's limits.maxSegmentBytes (NAK AR, ERR 104)" },
+  PSL_REFUSALS_DROPPED: { retry: 'permanent', summary: "the channel's refusal quota was reached: its oldest refused messages were deleted (counted, logged at warn)" },
   PSL_NAK_RATE: { retry: 'permanent', summary: 'a connection sent refused messages faster than source.nakRate allows; it was closed' },
   // processing
   PSL_TRANSFORM_FAILED: { retry: 'permanent', summary: 'a transform handler threw or returned invalid output' },
