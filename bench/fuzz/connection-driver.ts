@@ -20,10 +20,12 @@ export interface Tally {
   badAnswers: number;
   /** The first answer without MSA (for the report). */
   badSample?: string;
+  /** Frames (index, framing, mutations) that were waiting when a hang was called. */
+  hangFrames: { n: number; framing: string; mutations: string[]; bytes: number; waitingFor: 'answer' | 'close' }[];
 }
 
 export function newTally(): Tally {
-  return { sent: 0, answers: {}, closedUnanswered: 0, connectionsClosed: 0, hangs: 0, badAnswers: 0 };
+  return { sent: 0, answers: {}, closedUnanswered: 0, connectionsClosed: 0, hangs: 0, badAnswers: 0, hangFrames: [] };
 }
 
 /** MSA-1 of an answer, whatever its field separator; '' when none. */
@@ -39,6 +41,8 @@ export class ConnectionDriver {
   private socket: net.Socket | undefined;
   private decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 });
   private outstanding = 0;
+  /** What is in flight, oldest first (for the hang report). */
+  private inFlight: Tally['hangFrames'] = [];
   private closed = true;
   private waiter: (() => void) | undefined;
 
@@ -85,6 +89,7 @@ export class ConnectionDriver {
       }
       else this.tally.answers[code] = (this.tally.answers[code] ?? 0) + 1;
       if (this.outstanding > 0) this.outstanding--;
+      this.inFlight.shift();
     }
     this.wake();
   }
@@ -95,6 +100,7 @@ export class ConnectionDriver {
     this.tally.connectionsClosed++;
     this.tally.closedUnanswered += this.outstanding;
     this.outstanding = 0;
+    this.inFlight = [];
     this.socket = undefined;
     this.wake();
   }
@@ -117,7 +123,9 @@ export class ConnectionDriver {
       });
       if (!progressed) {
         this.tally.hangs += Math.max(1, this.outstanding);
+        if (this.tally.hangFrames.length < 50) this.tally.hangFrames.push(...this.inFlight.slice(0, 10));
         this.outstanding = 0;
+        this.inFlight = [];
         const s = this.socket;
         this.closed = true;
         this.socket = undefined;
@@ -127,8 +135,9 @@ export class ConnectionDriver {
     }
   }
 
-  async send(frame: FuzzFrame, rng: Rng): Promise<void> {
+  async send(frame: FuzzFrame, rng: Rng, n = -1): Promise<void> {
     if (this.closed) await this.connect();
+    const what = { n, framing: frame.framing, mutations: frame.mutations, bytes: frame.payload.length };
     const wire = wireBytes(rng, frame);
     const s = this.socket!;
     this.tally.sent++;
@@ -137,9 +146,10 @@ export class ConnectionDriver {
       if (this.closed) {
         // Closed while we waited for room: this frame never went out; send it on a new connection.
         this.tally.sent--;
-        return this.send(frame, rng);
+        return this.send(frame, rng, n);
       }
       this.outstanding++;
+      this.inFlight.push({ ...what, waitingFor: 'answer' });
       await this.write(s, wire, frame.framing === 'split' ? frame.cuts : []);
       return;
     }
@@ -148,8 +158,9 @@ export class ConnectionDriver {
     await this.waitUntil(() => this.closed || this.outstanding === 0);
     if (this.closed) {
       this.tally.sent--;
-      return this.send(frame, rng);
+      return this.send(frame, rng, n);
     }
+    this.inFlight = [{ ...what, waitingFor: 'close' }];
     await this.write(s, wire, []);
     s.end();
     await this.waitUntil(() => this.closed);

@@ -135,7 +135,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
           writeFileSync(join(dir, 'findings', `parser-${o.seed}-${n}.hl7`), frame.payload);
         }
       }
-      await driver.send(frame, rng);
+      await driver.send(frame, rng, n);
       const now = performance.now();
       if (o.progress && now - lastProgress > 5000) {
         lastProgress = now;
@@ -178,7 +178,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const maxRssMb = Math.round(engine.maxRssKb / 1024);
   const answered = Object.values(tally.answers).reduce((a, b) => a + b, 0);
   if (engineExit) failures.push(`engine exited during the run: ${JSON.stringify(engineExit)} (log: ${engine.logPath})`);
-  if (tally.hangs > 0) failures.push(`${tally.hangs} frame(s) got neither an answer nor a close within ${timeoutMs} ms`);
+  if (tally.hangs > 0) {
+    failures.push(`${tally.hangs} frame(s) got neither an answer nor a close within ${timeoutMs} ms: ${JSON.stringify(tally.hangFrames)}`);
+    mkdirSync(join(dir, 'findings'), { recursive: true });
+    for (const h of tally.hangFrames) if (h.n >= 0) writeFileSync(join(dir, 'findings', `hang-${o.seed}-${h.n}.hl7`), fuzzFrame(corpus, o.seed, h.n).frame.payload);
+  }
   if (tally.badAnswers > 0) failures.push(`${tally.badAnswers} answer(s) without MSA, first: ${JSON.stringify(tally.badSample)}`);
   if (maxRssMb > rssLimitMb) failures.push(`engine RSS reached ${maxRssMb} MB (limit ${rssLimitMb} MB)`);
   if (parserFindings.length > 0) failures.push(`${parserFindings.length} parser finding(s) (inputs in ${join(dir, 'findings')})`);
