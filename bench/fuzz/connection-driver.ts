@@ -22,10 +22,12 @@ export interface Tally {
   badSample?: string;
   /** Frames (index, framing, mutations) that were waiting when a hang was called. */
   hangFrames: { n: number; framing: string; mutations: string[]; bytes: number; waitingFor: 'answer' | 'close' }[];
+  /** For each hang: the frames sent on that connection, oldest first (the culprit may be an earlier one). */
+  hangHistory: number[][];
 }
 
 export function newTally(): Tally {
-  return { sent: 0, answers: {}, closedUnanswered: 0, connectionsClosed: 0, hangs: 0, badAnswers: 0, hangFrames: [] };
+  return { sent: 0, answers: {}, closedUnanswered: 0, connectionsClosed: 0, hangs: 0, badAnswers: 0, hangFrames: [], hangHistory: [] };
 }
 
 /** MSA-1 of an answer, whatever its field separator; '' when none. */
@@ -43,6 +45,8 @@ export class ConnectionDriver {
   private outstanding = 0;
   /** What is in flight, oldest first (for the hang report). */
   private inFlight: Tally['hangFrames'] = [];
+  /** Frames sent on the current connection (last 64). */
+  private history: number[] = [];
   private closed = true;
   private waiter: (() => void) | undefined;
 
@@ -63,6 +67,7 @@ export class ConnectionDriver {
             s.off('error', reject);
             this.socket = s;
             this.closed = false;
+            this.history = [];
             this.decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 });
             s.on('data', (c: Buffer) => this.onData(c));
             s.on('error', () => undefined);
@@ -81,6 +86,14 @@ export class ConnectionDriver {
 
   private onData(chunk: Buffer): void {
     for (const item of this.decoder.push(chunk)) {
+      if (item.type === 'oversize') {
+        // An answer over 1 MB: an answer, but a defect (an ACK must stay small).
+        this.tally.badAnswers++;
+        this.tally.badSample ??= `answer over 1 MB: ${item.prefix.toString('latin1').slice(0, 200)}`;
+        if (this.outstanding > 0) this.outstanding--;
+        this.inFlight.shift();
+        continue;
+      }
       if (item.type !== 'frame') continue;
       const code = ackCode(item.payload);
       if (code === '') {
@@ -124,6 +137,7 @@ export class ConnectionDriver {
       if (!progressed) {
         this.tally.hangs += Math.max(1, this.outstanding);
         if (this.tally.hangFrames.length < 50) this.tally.hangFrames.push(...this.inFlight.slice(0, 10));
+        if (this.tally.hangHistory.length < 10) this.tally.hangHistory.push([...this.history]);
         this.outstanding = 0;
         this.inFlight = [];
         const s = this.socket;
@@ -138,6 +152,8 @@ export class ConnectionDriver {
   async send(frame: FuzzFrame, rng: Rng, n = -1): Promise<void> {
     if (this.closed) await this.connect();
     const what = { n, framing: frame.framing, mutations: frame.mutations, bytes: frame.payload.length };
+    this.history.push(n);
+    if (this.history.length > 64) this.history.shift();
     const wire = wireBytes(rng, frame);
     const s = this.socket!;
     this.tally.sent++;

@@ -179,7 +179,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const answered = Object.values(tally.answers).reduce((a, b) => a + b, 0);
   if (engineExit) failures.push(`engine exited during the run: ${JSON.stringify(engineExit)} (log: ${engine.logPath})`);
   if (tally.hangs > 0) {
-    failures.push(`${tally.hangs} frame(s) got neither an answer nor a close within ${timeoutMs} ms: ${JSON.stringify(tally.hangFrames)}`);
+    failures.push(`${tally.hangs} frame(s) got neither an answer nor a close within ${timeoutMs} ms: ${JSON.stringify(tally.hangFrames)}; frames sent on those connections: ${JSON.stringify(tally.hangHistory)}`);
     mkdirSync(join(dir, 'findings'), { recursive: true });
     for (const h of tally.hangFrames) if (h.n >= 0) writeFileSync(join(dir, 'findings', `hang-${o.seed}-${h.n}.hl7`), fuzzFrame(corpus, o.seed, h.n).frame.payload);
   }

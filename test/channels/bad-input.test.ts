@@ -110,3 +110,13 @@ describe('refusal log lines are bounded', () => {
     await store.close();
   });
 });
+
+describe('ACK size is bounded (fuzzer finding: seed 1206, frame 80255)', () => {
+  test('a 1.4 MB MSH-6 is not echoed into a 1.4 MB NAK: header values are cut at 200 characters', () => {
+    const msh6 = '\ufffd'.repeat(700_000);
+    const msg = Message.parse(`MSH|^~\\&|LAB|SITE|PF|${msh6}|20261125120000||ADT^A01|CTL-9|P|2.5\rPID|1\r`);
+    const ack = buildAck(msg, { code: 'AR', errors: [{ hl7Code: 200, severity: 'E', diagnostic: 'x'.repeat(50_000) }] });
+    expect(ack.toString().length).toBeLessThan(2000);
+    expect([ack.get('MSH-3'), ack.get('MSH-4').length, ack.get('MSA-2'), ack.get('ERR-7').length]).toEqual(['PF', 200, 'CTL-9', 1000]);
+  });
+});
