@@ -85,7 +85,7 @@ export class Engine {
       this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
       return undefined;
     }
-    this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads });
+    this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads, memoryMb: this.config.renderMemoryMb });
     if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }

@@ -66,7 +66,8 @@ export class EngineProcess {
         PASSERELLE_SQLITE_SYNC: 'NORMAL',
         PASSERELLE_WATCH: '0',
         PASSERELLE_LOG_LEVEL: process.env.FUZZ_ENGINE_LOG_LEVEL ?? 'warn',
-        ...(o.crbio ? { PASSERELLE_ANS_KIT: o.crbio.kitDir, PASSERELLE_RENDER_THREADS: '1' } : {}),
+        // One render thread with a 192 MB heap: a runaway render fails coded, inside the RSS budget.
+        ...(o.crbio ? { PASSERELLE_ANS_KIT: o.crbio.kitDir, PASSERELLE_RENDER_THREADS: '1', PASSERELLE_RENDER_MEMORY_MB: '192' } : {}),
       },
       stdio: ['ignore', log, log],
     });
