@@ -5,7 +5,7 @@
  * channel's default limits (the huge frame is refused on its bytes) and with the segment limit
  * lifted (the frame is parsed and taken, as before the limits), in the same run.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -25,8 +25,9 @@ const q = (xs: number[], p: number): number => {
 };
 
 async function scenario(label: string, channelExtra: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-bench-bad-'));
   const engine = new EngineProcess({
-    dir: mkdtempSync(join(tmpdir(), 'psl-bench-bad-')),
+    dir,
     port: 20000 + Math.floor(Math.random() * 20000),
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     prefix: `pslbench-${randomUUID().slice(0, 8)}`,
@@ -65,6 +66,7 @@ async function scenario(label: string, channelExtra: string): Promise<string> {
     await valid.close();
     await big.close();
     await engine.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
