@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { MllpClient } from '../engine/mllp';
 import { EngineProcess } from './fuzz/engine-process';
 import { ackCode } from './fuzz/connection-driver';
+import { deletePrefix } from './fuzz/fuzzer';
 import { oru4k } from './fixtures/oru';
 
 function hugeOru(): Buffer {
@@ -26,11 +27,13 @@ const q = (xs: number[], p: number): number => {
 
 async function scenario(label: string, channelExtra: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'psl-bench-bad-'));
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `pslbench-${randomUUID().slice(0, 8)}`;
   const engine = new EngineProcess({
     dir,
     port: 20000 + Math.floor(Math.random() * 20000),
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    prefix: `pslbench-${randomUUID().slice(0, 8)}`,
+    redisUrl,
+    prefix,
     channelExtra,
   });
   await engine.start();
@@ -67,6 +70,7 @@ async function scenario(label: string, channelExtra: string): Promise<string> {
     await big.close();
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
+    await deletePrefix(redisUrl, prefix).catch(() => undefined);
   }
 }
 

@@ -215,7 +215,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   };
 }
 
-async function deletePrefix(url: string, prefix: string): Promise<void> {
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   r.on('error', () => undefined);
   try {
