@@ -1,11 +1,12 @@
-/** `npm run bench [-- parser|ingest|render|validation|isolation]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|render|validation|isolation|bad-input]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
 import { benchRender } from './render';
 import { runValidationBench } from './validation';
 import { benchIsolation } from './isolation';
+import { benchBadInput } from './bad-input';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, isolation: benchIsolation };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

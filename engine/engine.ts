@@ -100,7 +100,7 @@ export class Engine {
       });
       return undefined;
     }
-    this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads });
+    this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads, memoryMb: this.config.renderMemoryMb });
     if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }

@@ -31,6 +31,10 @@ export const ERROR_CATALOGUE = {
   PSL_CHARSET_INVALID: { retry: 'permanent', summary: 'a message declared UTF-8 carried bytes that are not UTF-8 (replaced by U+FFFD, or refused per channel policy)' },
   // store, outside intake: a lost connection, a database restarting, a store closing during shutdown
   PSL_STORE_TRANSIENT: { retry: 'transient', summary: 'a store operation failed for a reason that passes (connection lost, database restarting or busy, store closing)' },
+  PSL_LIMIT_SEGMENTS: { retry: 'permanent', summary: "a message has more segments than the channel's limits.maxSegments (NAK AR, ERR 198)" },
+  PSL_LIMIT_SEGMENT_BYTES: { retry: 'permanent', summary: "a segment is longer than the channel's limits.maxSegmentBytes (NAK AR, ERR 104)" },
+  PSL_REFUSALS_DROPPED: { retry: 'permanent', summary: "the channel's refusal quota was reached: its oldest refused messages were deleted (counted, logged at warn)" },
+  PSL_NAK_RATE: { retry: 'permanent', summary: 'a connection sent refused messages faster than source.nakRate allows; it was closed' },
   // processing
   PSL_TRANSFORM_FAILED: { retry: 'permanent', summary: 'a transform handler threw or returned invalid output' },
   PSL_FILTER_FAILED: { retry: 'permanent', summary: 'a filter threw' },
@@ -52,6 +56,7 @@ export const ERROR_CATALOGUE = {
   PSL_REPORT_MULTIPLE_PATIENTS: { retry: 'permanent', summary: 'the result message carries more than one patient' },
   PSL_REPORT_NO_RESULTS: { retry: 'permanent', summary: 'the result message has no OBR with results' },
   PSL_REPORT_BAD_VALUE: { retry: 'permanent', summary: 'an OBX value cannot be read for its value type' },
+  PSL_REPORT_TOO_LARGE: { retry: 'permanent', summary: "a report holds more results, comments or bytes than the CR-BIO destination's limits; not rendered" },
   PSL_REPORT_INVALID: { retry: 'permanent', summary: 'the result message could not be turned into a lab report' },
   // documents (PDF)
   PSL_INS_NOT_QUALIFIED: { retry: 'permanent', summary: 'an INS Datamatrix was asked for an identity that is not qualified' },
@@ -71,6 +76,7 @@ export const ERROR_CATALOGUE = {
   PSL_DOCUMENT_INCOMPLETE: { retry: 'permanent', summary: 'the report lacks a fact every CR-BIO must carry (e.g. the patient birth date)' },
   PSL_DOCUMENT_RENDER_FAILED: { retry: 'permanent', summary: 'rendering a document set failed for a reason without a code of its own' },
   PSL_RENDER_WORKER: { retry: 'transient', summary: 'a document render worker thread failed or exited' },
+  PSL_RENDER_OUT_OF_MEMORY: { retry: 'permanent', summary: 'a render or validation worker thread hit its memory limit on this message; the thread is replaced' },
   PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },
   PSL_INTERNAL: { retry: 'permanent', summary: 'an unexpected error without a code of its own (a bug: report it with the log line)' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },

@@ -17,6 +17,12 @@ import type { RenderRequest } from './render-worker';
 export interface RenderPoolOptions extends KitOptions {
   /** Worker threads. Default 2 (the machines we target have 2 cores or more). */
   size?: number;
+  /**
+   * Heap limit of each render thread (V8 old generation, MB). A render that needs more fails
+   * with PSL_RENDER_OUT_OF_MEMORY and its thread is replaced; the engine's own heap is untouched.
+   * Default 512.
+   */
+  memoryMb?: number;
 }
 
 interface Reply {
@@ -31,6 +37,7 @@ interface Reply {
 
 interface Slot {
   worker: Worker;
+  /** In posting order: a worker renders one request at a time, the first is the running one. */
   pending: Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>;
   ready: Promise<void>;
 }
@@ -41,31 +48,62 @@ export class RenderPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly kitDir: string, options: RenderPoolOptions = {}) {
+  constructor(readonly kitDir: string, private readonly options: RenderPoolOptions = {}) {
     this.kit = AnsKit.open(kitDir, options);
+    for (let i = 0; i < Math.max(1, options.size ?? 2); i++) this.slots.push(this.spawn());
+  }
+
+  /** A worker thread with its memory limit; a worker that dies is replaced in its slot. */
+  private spawn(): Slot {
     const entry = workerEntry(__dirname, 'render-worker');
-    for (let i = 0; i < Math.max(1, options.size ?? 2); i++) {
-      const worker = new Worker(entry.file, { eval: entry.eval, workerData: { kitDir, cacheDir: options.cacheDir } });
-      const pending: Slot['pending'] = new Map();
-      const ready = new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: Reply) => {
-          if (m.ready !== undefined) return m.ready ? resolve() : reject(codedError(m.error));
-          const p = m.id === undefined ? undefined : pending.get(m.id);
-          if (!p) return;
-          pending.delete(m.id!);
-          p.resolve(m);
-        });
-        const fail = (err: Error): void => {
-          reject(err);
-          for (const p of pending.values()) p.reject(new PasserelleError('PSL_RENDER_WORKER', `render worker failed: ${err.message}`, { cause: err }));
-          pending.clear();
-        };
-        worker.on('error', fail);
-        worker.on('exit', (code) => code !== 0 && fail(new Error(`exited with code ${code}`)));
+    const worker = new Worker(entry.file, {
+      eval: entry.eval,
+      workerData: { kitDir: this.kitDir, cacheDir: this.options.cacheDir },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.memoryMb ?? 512 },
+    });
+    const pending: Slot['pending'] = new Map();
+    const slot: Slot = { worker, pending, ready: Promise.resolve() };
+    let failed = false;
+    let wasReady = false;
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: Reply) => {
+        if (m.ready !== undefined) {
+          wasReady = m.ready;
+          return m.ready ? resolve() : reject(codedError(m.error));
+        }
+        const p = m.id === undefined ? undefined : pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id!);
+        p.resolve(m);
       });
-      ready.catch(() => undefined);
-      this.slots.push({ worker, pending, ready });
-    }
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        reject(err);
+        const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+        let first = true;
+        for (const p of pending.values()) {
+          // The request being rendered ran the thread out of memory: that message is the
+          // cause (permanent); the ones queued behind it only lost their thread (transient).
+          p.reject(
+            oom && first
+              ? new PasserelleError('PSL_RENDER_OUT_OF_MEMORY', `render thread over its ${this.options.memoryMb ?? 512} MB heap limit`, { cause: err })
+              : new PasserelleError('PSL_RENDER_WORKER', `render worker failed: ${err.message}`, { cause: err }),
+          );
+          first = false;
+        }
+        pending.clear();
+        // A thread that never became ready (kit unreadable) is not restarted in a loop.
+        if (!this.closed && wasReady) {
+          const i = this.slots.indexOf(slot);
+          if (i >= 0) this.slots[i] = this.spawn();
+        }
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => code !== 0 && fail(new Error(`exited with code ${code}`)));
+    });
+    slot.ready.catch(() => undefined);
+    return slot;
   }
 
   async ready(): Promise<void> {

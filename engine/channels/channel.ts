@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { MllpServer } from '../mllp';
+import { MllpServer, type ConnectionInfo, type FrameReply } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
 import { CrBioDestination } from '../delivery/crbio-destination';
@@ -21,6 +21,7 @@ import { Pipeline, type RecoverOptions } from './pipeline';
 /** Periodic recovery scans skip what changed more recently than this (its stage is enqueueing it). */
 const RECOVERY_GRACE_MS = 5000;
 import { DirectorySource } from './directory-source';
+import { NakLimiter } from './nak-limiter';
 import { loadHandler, loadMapping } from './transform';
 
 export interface ChannelRuntimeOptions {
@@ -66,6 +67,9 @@ export class Channel {
   private readonly appAcks?: ApplicationAcks;
   /** Refused connections: one log line per interval with a count, never one per connection. */
   private readonly refusals: ThrottledLog;
+  private nakLimiter?: NakLimiter;
+  private shedSinceLog = 0;
+  private lastShedLog = 0;
 
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
@@ -120,10 +124,11 @@ export class Channel {
     if (!this.o.listen) return;
     const src = this.o.config.source;
     if (src.type === 'mllp') {
+      this.nakLimiter = new NakLimiter(src.nakRate);
       this.server = new MllpServer({
         host: src.host,
         port: src.port,
-        handler: (frame) => (src.acceptBatches && BatchIntake.isBatch(frame) ? this.batches.handle(frame) : this.intake.handleFrame(frame)),
+        handler: (frame, conn) => this.answer(frame, conn),
         maxFrameBytes: src.maxFrameBytes,
         idleTimeoutMs: src.idleTimeoutSeconds * 1000,
         maxConnections: src.maxConnections,
@@ -157,6 +162,34 @@ export class Channel {
     }
   }
 
+  /**
+   * One MLLP frame: intake, then, for a refusal, the connection's NAK budget (source.nakRate):
+   * answered now, after a wait, or answered and the connection closed. Accepted messages never wait.
+   */
+  private async answer(frame: Buffer, conn: ConnectionInfo): Promise<Buffer | null | FrameReply> {
+    const src = this.o.config.source;
+    // A batch (FHS/BHS) is answered by one batch ACK; its messages go through the same intake.
+    if (src.type === 'mllp' && src.acceptBatches && BatchIntake.isBatch(frame)) return this.batches.handle(frame);
+    const outcome = await this.intake.handle(frame);
+    if (outcome.state !== 'refused' || !this.nakLimiter) return outcome.response;
+    const d = this.nakLimiter.take(conn);
+    if (d.action === 'now') return outcome.response;
+    if (d.action === 'delay') {
+      await new Promise((r) => setTimeout(r, d.ms));
+      return outcome.response;
+    }
+    this.shedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastShedLog >= 10_000) {
+      this.o.logger.warn('refused messages over the connection budget: connection closed', {
+        channel: this.name, code: 'PSL_NAK_RATE', remote: conn.remoteAddress, conn: conn.id, count: this.shedSinceLog,
+      });
+      this.lastShedLog = now;
+      this.shedSinceLog = 0;
+    }
+    return { response: outcome.response, close: true };
+  }
+
   /** Reloads TLS material for new handshakes; connections stay up. */
   reloadTls(): void {
     const tls = this.o.config.source.type === 'mllp' ? this.o.config.source.tls : undefined;
@@ -176,6 +209,9 @@ export class Channel {
     await this.directory?.stop();
     await this.server?.close({ drainDeadlineMs: left() });
     this.refusals.close();
+    await waitAtMost(this.intake.refusals.settled(), left());
+    // The last refusals (fewer than one pruning step) are brought within the quota too.
+    if (this.o.listen) await waitAtMost(this.intake.refusals.prune(), left());
     // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
     await waitAtMost(this.flushing, left());
     await Promise.all([this.pipeline.stop(left()), this.appAcks?.stop(left())]);
@@ -259,6 +295,7 @@ export function makeDestination(
       renderPool: o.renderPool,
       fullValidator: d.fullValidation ? o.validationPool : undefined,
       visibility: d.visibility,
+      limits: d.limits,
       logger: o.logger,
     });
   }

@@ -5,6 +5,8 @@ import {
 import type { MessageStore } from '../store/types';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { Logger } from '../ops/logger';
+import { checkFrameLimits } from './frame-limits';
+import { RefusalKeeper } from './refusal-keeper';
 
 /** Called once a message is committed, in commit order, to put its id on the channel's queue. */
 export type Enqueue = (id: string, orderingKey: string) => void;
@@ -25,6 +27,7 @@ export interface IntakeOutcome {
 export class Intake {
   private readonly profile: AcceptanceProfile;
   private readonly dedupeWindowMs: number;
+  readonly refusals: RefusalKeeper;
 
   constructor(
     private readonly channel: Readonly<ChannelConfig>,
@@ -41,6 +44,7 @@ export class Intake {
       versionRejectCode: a.versionRejectCode,
     };
     this.dedupeWindowMs = channel.dedupe.windowMinutes * 60_000;
+    this.refusals = new RefusalKeeper(channel, store, logger);
   }
 
   /** MLLP frame handler: never rejects (a failure is answered, not thrown). */
@@ -54,6 +58,18 @@ export class Intake {
     let charset: Charset;
     let msg: Message;
     let invalidBytes = false;
+    const breach = checkFrameLimits(raw, this.channel.limits);
+    if (breach) {
+      // Refused on the bytes: a message over the limits is never decoded nor parsed.
+      const head = headText(raw);
+      const err: ErrDetail =
+        breach.kind === 'segments'
+          ? { hl7Code: 198, severity: 'E', userMessage: `message has more than ${breach.limit} segments` }
+          : { hl7Code: 104, severity: 'E', location: { segment: '', sequence: breach.segment }, userMessage: `segment ${breach.segment} is longer than ${breach.limit} bytes` };
+      const code = breach.kind === 'segments' ? 'PSL_LIMIT_SEGMENTS' : 'PSL_LIMIT_SEGMENT_BYTES';
+      const nak = nakFromRaw(head, err, { code: 'AR' });
+      return this.refuse(raw, latin1Bytes(nak), recoverControlId(head), '', 'latin1', `${code}: ${err.userMessage}`, receivedAt);
+    }
     try {
       const decoded = decode(raw, {
         defaultCharset: this.channel.charset.default,
@@ -66,10 +82,10 @@ export class Intake {
       msg = Message.parse(text);
     } catch (e) {
       if (!(e instanceof Hl7Error)) throw e;
-      // Unparseable: answer from whatever the MSH line gives, keep the bytes for operators.
-      const fallback = raw.toString('latin1');
-      const nak = nakFromRaw(fallback, e, { code: 'AR' });
-      return this.refuse(raw, Buffer.from(nak, 'latin1'), recoverControlId(fallback), '', 'latin1', `${e.code}: ${e.message}`, receivedAt);
+      // Unparseable: answer from whatever the MSH line gives, keep an excerpt for operators.
+      const head = headText(raw);
+      const nak = nakFromRaw(head, e, { code: 'AR' });
+      return this.refuse(raw, latin1Bytes(nak), recoverControlId(head), '', 'latin1', `${e.code}: ${e.message}`, receivedAt);
     }
 
     if (msg.segment('FHS') || msg.segment('BHS') || msg.segments('MSH').length > 1) {
@@ -123,17 +139,26 @@ export class Intake {
     msg?: Message,
   ): Promise<IntakeOutcome> {
     let id: string | undefined;
+    // Only bounded copies outlive this call: an excerpt of the frame, and short header values
+    // copied out of the frame's text (a substring would keep the whole decoded frame alive).
+    const { stored, summary } = this.refusals.excerpt(raw);
+    const keptControlId = detach(controlId.slice(0, 200));
+    const keptType = detach(messageType.slice(0, 50));
+    const sender = msg ? detach(`${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}`.slice(0, 400)) : '';
+    const response = msg ? this.answerIfAsked(msg, false, nak) : nak;
+    const keptReason = detach(reason.slice(0, 1000)) + summary;
     try {
       const r = await this.store.receive(
-        { channel: this.channel.name, controlId, sender: msg ? `${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}` : '', messageType, orderingKey: '', charset, raw, ack: nak, receivedAt, state: 'refused', reason },
+        { channel: this.channel.name, controlId: keptControlId, sender, messageType: keptType, orderingKey: '', charset, raw: stored, ack: nak, receivedAt, state: 'refused', reason: keptReason },
         0,
       );
       id = r.id;
+      this.refusals.stored();
     } catch (e) {
-      this.logger.error('store failed while keeping a refused message', { channel: this.channel.name, controlId, error: (e as Error).message });
+      this.logger.error('store failed while keeping a refused message', { channel: this.channel.name, controlId: keptControlId, error: (e as Error).message });
     }
-    this.logger.info('refused', { channel: this.channel.name, id, controlId, messageType, reason: reason.split(':')[0] });
-    return { response: msg ? this.answerIfAsked(msg, false, nak) : nak, state: 'refused', id, controlId };
+    this.refusals.logRefused({ channel: this.channel.name, id, controlId: keptControlId, messageType: keptType, reason: keptReason.split(':', 1)[0]!.slice(0, 60) });
+    return { response, state: 'refused', id, controlId: keptControlId };
   }
 
   /** Enhanced mode, when the channel honours MSH-15: NE never wants a commit ACK, ER only on errors, SU only on success. */
@@ -173,6 +198,25 @@ function invalidBytesWarning(charset: Charset): ErrDetail {
     userMessage: `bytes not valid ${charset}: accepted, but the text kept may differ from what was sent (UTF-8: replaced by U+FFFD)`,
     appCode: 'PSL_CHARSET_INVALID',
   };
+}
+
+/** The first 4 KB of a frame as latin1: all a NAK for an unparseable frame needs (MSH). */
+function headText(raw: Buffer): string {
+  return raw.toString('latin1', 0, Math.min(raw.length, 4096));
+}
+
+/**
+ * A NAK's text as latin1 bytes. Its diagnostic may quote decoded text with characters above
+ * U+00FF, which Buffer's latin1 would cut to their low byte — U+FF0B would become a VT and break
+ * the sender's framing (found by the fuzzer): those become '?'.
+ */
+function latin1Bytes(text: string): Buffer {
+  return Buffer.from(text.replace(/[^\x00-\xff]/g, '?'), 'latin1');
+}
+
+/** A flat copy of a short string, so it does not point into (and keep alive) a large parent string. */
+function detach(s: string): string {
+  return s.length === 0 ? '' : Buffer.from(s, 'utf8').toString('utf8');
 }
 
 function recoverControlId(text: string): string {

@@ -16,6 +16,8 @@ export async function messagesCommand(channel: string, state: string | undefined
   try {
     const counts = await store.counts(channel);
     out(Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`).join(' ') || 'no messages');
+    const r = await store.refusalStats(channel);
+    if (r.count > 0 || r.dropped > 0) out(`refusals kept ${r.count} (${Math.ceil(r.bytes / 1024)} KB), dropped by the quota ${r.dropped}`);
     for (const m of await store.list(channel, state as MessageState | undefined, limit)) {
       out([m.seq, m.id, m.state, m.controlId || '-', m.messageType || '-', m.receivedAt.toISOString(), m.reason ?? ''].join('\t'));
     }

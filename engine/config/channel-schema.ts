@@ -27,6 +27,18 @@ const mllpSource = z.strictObject({
   maxConnections: z.number().int().positive().default(100),
   /** HL7 batches (FHS/BHS) in one frame: each message taken on its own, one batch ACK back. false: refused (PSL_BATCH_OVER_MLLP). */
   acceptBatches: z.boolean().default(true),
+  /**
+   * Per connection, refusals (AR/AE) answered at once: a token bucket of `burst` refilled at
+   * `perSecond`. Beyond it the NAK waits for a token; a sender that would wait longer than
+   * `maxDelayMs` is disconnected (logged). Valid messages never wait.
+   */
+  nakRate: z
+    .strictObject({
+      perSecond: z.number().positive().default(20),
+      burst: z.number().int().positive().default(100),
+      maxDelayMs: z.number().int().min(0).default(2000),
+    })
+    .prefault({}),
 });
 
 const directorySource = z.strictObject({
@@ -85,6 +97,17 @@ const crbioDestination = z.strictObject({
   lab: z.string(),
   /** Also run the five ANS profile sets after the inline check; the report is stored beside the set. */
   fullValidation: z.boolean().default(true),
+  /** What a report may hold before it is rendered; beyond, the message is dead-lettered (PSL_REPORT_TOO_LARGE), not rendered. */
+  limits: z
+    .strictObject({
+      /** OBX segments (results). */
+      maxResults: z.number().int().positive().default(2000),
+      /** NTE segments (comments). */
+      maxComments: z.number().int().positive().default(2000),
+      /** Bytes of the message. */
+      maxBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    })
+    .prefault({}),
   /** DMP masking and visibility choices kept with the documents (DOC.15/16). */
   visibility: z
     .strictObject({
@@ -150,6 +173,26 @@ export const channelSchema = z.strictObject({
        * new message over this outbound MLLP connection (docs/channels.md). Absent: none is sent.
        */
       application: mllpDestination.omit({ type: true, name: true }).optional(),
+    })
+    .prefault({}),
+  /** Checked on the raw bytes before decoding and parsing: beyond them, AR with ERR (no parse, nothing rendered). */
+  limits: z
+    .strictObject({
+      /** Segments per message (ERR 198). */
+      maxSegments: z.number().int().positive().default(10_000),
+      /** Bytes of one segment, hence of any field or repetition in it (ERR 104). */
+      maxSegmentBytes: z.number().int().positive().default(8 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Refused messages kept for operators (state `refused`), bounded per message and per channel. */
+  refusals: z
+    .strictObject({
+      /** Bytes of each refused frame stored; the reason then gives its size and SHA-256. */
+      keepBytes: z.number().int().min(0).default(1024),
+      /** Refused messages kept per channel; the oldest go first (counted as dropped). */
+      maxCount: z.number().int().min(0).default(10_000),
+      /** Stored bytes (excerpt + NAK) of refused messages per channel. */
+      maxBytes: z.number().int().min(0).default(32 * 1024 * 1024),
     })
     .prefault({}),
   dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),

@@ -41,6 +41,8 @@ export const engineConfigSchema = z.strictObject({
   ansKitDir: z.string().default('var/ans-kit'),
   /** Worker threads that render CR-BIO document sets (PDF, CDA, inline validation). Env PASSERELLE_RENDER_THREADS. */
   renderThreads: z.number().int().min(1).max(64).default(2),
+  /** Heap limit of each render thread, MB: a render beyond fails with PSL_RENDER_OUT_OF_MEMORY, not the engine. Env PASSERELLE_RENDER_MEMORY_MB. */
+  renderMemoryMb: z.number().int().min(64).max(16384).default(512),
   /** Prepared Schematron rule sets, keyed by a hash of the kit; outside the repository. Env PASSERELLE_CACHE_DIR. */
   cacheDir: z.string().default(join(homedir(), '.cache', 'passerelle', 'schematron')),
 });
@@ -65,6 +67,7 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     ansKitDir: env.PASSERELLE_ANS_KIT,
     cacheDir: env.PASSERELLE_CACHE_DIR,
     renderThreads: env.PASSERELLE_RENDER_THREADS === undefined ? undefined : Number(env.PASSERELLE_RENDER_THREADS),
+    renderMemoryMb: env.PASSERELLE_RENDER_MEMORY_MB === undefined ? undefined : Number(env.PASSERELLE_RENDER_MEMORY_MB),
     recoveryIntervalMs: env.PASSERELLE_RECOVERY_MS === undefined ? undefined : Number(env.PASSERELLE_RECOVERY_MS),
   };
   const merged = { ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v !== undefined)), ...overrides };

@@ -28,7 +28,39 @@ export interface CrBioDestinationOptions {
    */
   fullValidator?: Pick<ValidationPool, 'validate'>;
   visibility?: RenderOptions['visibility'];
+  /** What a report may hold before it is rendered (defaults: docs/channels.md); beyond: PSL_REPORT_TOO_LARGE. */
+  limits?: ReportLimits;
   logger: Logger;
+}
+
+export interface ReportLimits {
+  maxResults: number;
+  maxComments: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_REPORT_LIMITS: Readonly<ReportLimits> = { maxResults: 2000, maxComments: 2000, maxBytes: 4 * 1024 * 1024 };
+
+/**
+ * Refuses, before any rendering, a message that would make a report beyond the limits: a PDF
+ * of 1.8 M comment lines is no report anyone reads, and rendering it would hold a thread and
+ * gigabytes. Counts segments only (no report is built).
+ */
+export function checkReportLimits(message: OutboundMessage['message'], limits: ReportLimits): void {
+  let results = 0;
+  let comments = 0;
+  let bytes = 0;
+  for (const seg of message.segments()) {
+    if (seg.name === 'OBX') results++;
+    else if (seg.name === 'NTE') comments++;
+    bytes += seg.toString().length + 1;
+    if (results > limits.maxResults || comments > limits.maxComments || bytes > limits.maxBytes) {
+      const what = results > limits.maxResults ? `more than ${limits.maxResults} results (OBX)` : comments > limits.maxComments ? `more than ${limits.maxComments} comments (NTE)` : `more than ${limits.maxBytes} bytes`;
+      throw new PasserelleError('PSL_REPORT_TOO_LARGE', `the report holds ${what}; not rendered (crbio limits)`, {
+        details: { results, comments, bytes },
+      });
+    }
+  }
 }
 
 /**
@@ -49,6 +81,7 @@ export class CrBioDestination implements Destination {
   }
 
   async deliver(out: OutboundMessage): Promise<string> {
+    checkReportLimits(out.message, this.o.limits ?? DEFAULT_REPORT_LIMITS);
     // Parsed here even with a pool: a message that is no report fails before any thread hop.
     const report = reportFromMessage(out.message);
     const folder = safeName(out.controlId || out.id);

@@ -104,7 +104,7 @@ function appCode(text: string, d: Delimiters): string {
 function errSegment(e: ErrDetail, d: Delimiters): string {
   const f = d.field;
   const code = `${e.hl7Code}${d.component}${escape(HL70357[e.hl7Code] ?? '', d)}${d.component}HL70357`;
-  const fields = ['ERR', '', e.location ? formatErl(e.location, d) : '', code, e.severity, e.appCode ? appCode(e.appCode, d) : '', '', e.diagnostic ? escape(e.diagnostic, d) : '', e.userMessage ? escape(e.userMessage, d) : ''];
+  const fields = ['ERR', '', e.location ? formatErl(e.location, d) : '', code, e.severity, e.appCode ? appCode(e.appCode, d) : '', '', e.diagnostic ? escape(e.diagnostic.slice(0, ERR_TEXT_MAX), d) : '', e.userMessage ? escape(e.userMessage.slice(0, ERR_TEXT_MAX), d) : ''];
   while (fields.length > 4 && fields[fields.length - 1] === '') fields.pop();
   return fields.join(f);
 }
@@ -147,12 +147,23 @@ function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
   if (text) msa.push(escape(text.slice(0, 80), d));
   const lines = [msh.join(d.field), msa.join(d.field)];
   for (const e of errors) lines.push(layout === 'v2.3' ? legacyErrSegment(e, d) : errSegment(e, d));
-  return lines.join('\r') + '\r';
+  // Values copied from the message may hold control bytes; a VT or FS in an ACK would break
+  // the sender's MLLP framing (found by the fuzzer), and none has a meaning in HL7 text.
+  return lines.join('\r').replace(ACK_CONTROL, '') + '\r';
 }
+
+/** Longest header value (and ERR text) an ACK echoes; HL7 v2.5 caps MSH-10 at 199. */
+const ACK_VALUE_MAX = 200;
+const ERR_TEXT_MAX = 1000;
+
+// eslint-disable-next-line no-control-regex
+const ACK_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
 /** Builds the acknowledgement of a parsed message (same delimiters, header swapped). */
 export function buildAck(original: Message, opts: AckOptions): Message {
-  const g = (p: string): string => original.getRaw(p);
+  // Header values are echoed at most ACK_VALUE_MAX characters each: an ACK must stay small
+  // whatever the message holds (the fuzzer found a 1.4 MB NAK echoing a 1.4 MB MSH-6).
+  const g = (p: string): string => original.getRaw(p).slice(0, ACK_VALUE_MAX);
   const h: AckHeader = {
     sendingApp: g('MSH-3'),
     sendingFacility: g('MSH-4'),

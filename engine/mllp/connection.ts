@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from './framing';
-import type { ConnectionInfo, FrameHandler, OversizeHook } from './types';
+import type { ConnectionInfo, FrameHandler, FrameReply, OversizeHook } from './types';
 
 /** Settings of one inbound connection; the server fills every field from its own options. */
 export interface MllpConnectionOptions {
@@ -14,6 +14,8 @@ export interface MllpConnectionOptions {
   idleTimeoutMs: number;
   /** Stop reading from the socket while this many frames await their response. */
   maxInFlight: number;
+  /** Stop reading while the frames whose handler has not finished hold this many bytes. */
+  maxInFlightBytes?: number;
   /** After we end the socket, destroy it if the peer has not closed within this delay. */
   endGraceMs?: number;
 }
@@ -56,6 +58,8 @@ export class MllpConnection {
   private readonly hooks: MllpConnectionHooks;
   private readonly decoder: FrameDecoder;
   private readonly slots: Slot[] = [];
+  /** Bytes of frames whose handler is still running (the decoder's partial frame is bounded apart). */
+  private handlingBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
   /** We paused the socket (flow control). */
@@ -152,21 +156,29 @@ export class MllpConnection {
   private startFrame(payload: Buffer): void {
     const slot: Slot = { state: 'pending', response: null, closeAfter: false };
     this.slots.push(slot);
+    const bytes = payload.length;
+    this.handlingBytes += bytes;
     // Promise.resolve().then: a handler that throws synchronously is treated like a rejection.
     Promise.resolve()
       .then(() => this.options.handler(payload, this.info))
-      .then((response: Buffer | null) => {
+      .then((reply: Buffer | null | FrameReply) => {
+        let response = reply;
+        if (reply && !Buffer.isBuffer(reply) && typeof reply === 'object' && reply.close === true) {
+          response = reply.response;
+          slot.closeAfter = true;
+        }
         if (response !== null && response !== undefined && !Buffer.isBuffer(response)) {
           throw new TypeError('MLLP handler must resolve to a Buffer or null');
         }
         slot.state = 'ready';
-        slot.response = response ?? null;
+        slot.response = (response as Buffer | null) ?? null;
       })
       .catch((error: unknown) => {
         slot.state = 'failed';
         this.hooks.handlerError(error);
       })
       .finally(() => {
+        this.handlingBytes -= bytes;
         this.flush();
         this.updateFlow();
         this.maybeFinish();
@@ -196,7 +208,11 @@ export class MllpConnection {
   /** Pause reading while too much is in flight or the peer is not reading our responses. */
   private updateFlow(): void {
     if (this.ending || this.isClosed) return;
-    const shouldPause = this.stopReading || this.waitingDrain || this.slots.length >= this.options.maxInFlight;
+    const shouldPause =
+      this.stopReading ||
+      this.waitingDrain ||
+      this.slots.length >= this.options.maxInFlight ||
+      this.handlingBytes >= (this.options.maxInFlightBytes ?? Infinity);
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();

@@ -10,4 +10,4 @@ export { MllpServer } from './server';
 export type { MllpServerOptions, MllpServerTlsOptions, MllpServerEvents } from './server';
 export { MllpClient } from './client';
 export type { MllpClientOptions, MllpClientTlsOptions } from './client';
-export type { ConnectionInfo, FrameHandler, OversizeHook } from './types';
+export type { ConnectionInfo, FrameHandler, FrameReply, OversizeHook } from './types';

@@ -38,6 +38,8 @@ export interface MllpServerOptions {
   maxConnections?: number;
   /** Per connection, stop reading while this many frames await their response. @defaultValue 64 */
   maxInFlightPerConnection?: number;
+  /** Per connection, stop reading while frames being handled hold this many bytes. @defaultValue 32 MiB */
+  maxInFlightBytesPerConnection?: number;
 }
 
 /** Typed events of `MllpServer`. */
@@ -62,6 +64,7 @@ const DEFAULTS = {
   idleTimeoutMs: 300_000,
   maxConnections: 100,
   maxInFlightPerConnection: 64,
+  maxInFlightBytesPerConnection: 32 * 1024 * 1024,
   drainDeadlineMs: 10_000,
 } as const;
 
@@ -96,6 +99,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? DEFAULTS.maxInFlightPerConnection,
+      maxInFlightBytesPerConnection: options.maxInFlightBytesPerConnection ?? DEFAULTS.maxInFlightBytesPerConnection,
     };
   }
 
@@ -221,6 +225,7 @@ export class MllpServer extends EventEmitter<MllpServerEvents> {
         onOversize: this.options.onOversize,
         idleTimeoutMs: this.options.idleTimeoutMs,
         maxInFlight: this.options.maxInFlightPerConnection,
+        maxInFlightBytes: this.options.maxInFlightBytesPerConnection,
       },
       {
         garbage: (bytes) => this.emit('garbage', { conn: info, bytes }),

@@ -19,7 +19,13 @@ export interface ConnectionInfo {
  * framing) or `null` for no response. A rejection closes that connection without a response,
  * so the sender resends: never resolve before the frame is safe (durably stored).
  */
-export type FrameHandler = (payload: Buffer, conn: ConnectionInfo) => Promise<Buffer | null>;
+export type FrameHandler = (payload: Buffer, conn: ConnectionInfo) => Promise<Buffer | null | FrameReply>;
+
+/** A response after which the connection is closed (a sender the handler sheds, e.g. a NAK flood). */
+export interface FrameReply {
+  response: Buffer | null;
+  close: true;
+}
 
 /**
  * Called when a frame passes the maximum size; `prefix` is the first ≤ 4 KB of its payload.

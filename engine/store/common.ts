@@ -184,3 +184,27 @@ export function toDelivery(r: DeliveryRow): DeliveryRecord {
     updatedAt: new Date(r.updated_at),
   };
 }
+
+/** Name of the per-channel counter of refused messages deleted by the quota. */
+export const REFUSALS_DROPPED = 'refusals_dropped';
+
+/**
+ * Refused rows of a channel beyond the quota, newest kept first: a row goes when the rows
+ * newer than it (itself included) pass the count or the byte budget. `$n` placeholders are
+ * written by the caller (`?` for SQLite, `$1..$3` for PostgreSQL): channel, maxCount, maxBytes.
+ */
+export function refusalVictimsSql(table: string, p: [string, string, string], lengthFn: 'length' | 'octet_length'): string {
+  const size = `${lengthFn}(raw) + ${lengthFn}(ack)`;
+  return `SELECT seq FROM (
+      SELECT seq,
+             count(*) OVER (ORDER BY seq DESC) AS n_newer,
+             sum(${size}) OVER (ORDER BY seq DESC) AS b_newer
+        FROM ${table} WHERE channel = ${p[0]} AND state = 'refused') r
+     WHERE n_newer > ${p[1]} OR b_newer > ${p[2]}`;
+}
+
+export function checkQuota(q: { maxCount: number; maxBytes: number }): void {
+  if (!Number.isInteger(q.maxCount) || q.maxCount < 0 || !Number.isInteger(q.maxBytes) || q.maxBytes < 0) {
+    throw new TypeError(`refusal quota must be non-negative integers, got ${JSON.stringify(q)}`);
+  }
+}

@@ -23,11 +23,16 @@ import type {
   OpenDelivery,
   ReceiveResult,
   RepairPage,
+  RefusalQuota,
+  RefusalStats,
   StoreCounts,
   StoredMessage,
 } from './types';
 import {
   PRUNE_CHUNK,
+  REFUSALS_DROPPED,
+  checkQuota,
+  refusalVictimsSql,
   checkDeliveryState,
   checkInbound,
   checkLimit,
@@ -79,7 +84,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string };
   private forceSyncCommit = false;
   private initialised = false;
   private closed = false;
@@ -92,7 +97,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -171,6 +176,13 @@ export class PgStore implements MessageStore {
         )`);
       await c.query(`CREATE INDEX IF NOT EXISTS open_deliveries_line ON ${open} (channel, destination, ordering_key, seq)`);
       await c.query(`CREATE INDEX IF NOT EXISTS open_deliveries_by_seq ON ${open} (channel, seq, destination)`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.counters} (
+          channel TEXT   NOT NULL,
+          name    TEXT   NOT NULL,
+          value   BIGINT NOT NULL,
+          PRIMARY KEY (channel, name)
+        )`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
     });
@@ -502,6 +514,51 @@ export class PgStore implements MessageStore {
       total += n;
       if (n < PRUNE_CHUNK) return total;
     }
+  }
+
+  async pruneRefusals(channel: string, quota: RefusalQuota): Promise<number> {
+    checkQuota(quota);
+    this.checkReady();
+    const m = this.t.messages;
+    try {
+      return await this.inTransaction(async (c) => {
+        // One pruner per channel at a time across processes; others skip (the next call catches up).
+        const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [
+          [this.schema, 'refusals', channel].join('\u001f'),
+        ]);
+        if (!got.rows[0]?.ok) return 0;
+        const t = await c.query<{ n: string; b: string }>(
+          `SELECT count(*) AS n, coalesce(sum(octet_length(raw) + octet_length(ack)), 0) AS b FROM ${m} WHERE channel = $1 AND state = 'refused'`,
+          [channel],
+        );
+        if (Number(t.rows[0]!.n) <= quota.maxCount && Number(t.rows[0]!.b) <= quota.maxBytes) return 0;
+        const r = await c.query(
+          `DELETE FROM ${m} WHERE channel = $1 AND state = 'refused' AND seq IN (${refusalVictimsSql(m, ['$1', '$2', '$3'], 'octet_length')})`,
+          [channel, quota.maxCount, quota.maxBytes],
+        );
+        const n = r.rowCount ?? 0;
+        if (n > 0) {
+          await c.query(
+            `INSERT INTO ${this.t.counters} AS k (channel, name, value) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, name) DO UPDATE SET value = k.value + EXCLUDED.value`,
+            [channel, REFUSALS_DROPPED, n],
+          );
+        }
+        return n;
+      });
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+  }
+
+  async refusalStats(channel: string): Promise<RefusalStats> {
+    this.checkReady();
+    const t = await this.pool.query<{ n: string; b: string }>(
+      `SELECT count(*) AS n, coalesce(sum(octet_length(raw) + octet_length(ack)), 0) AS b FROM ${this.t.messages} WHERE channel = $1 AND state = 'refused'`,
+      [channel],
+    );
+    const d = await this.pool.query<{ value: string }>(`SELECT value FROM ${this.t.counters} WHERE channel = $1 AND name = $2`, [channel, REFUSALS_DROPPED]);
+    return { count: Number(t.rows[0]!.n), bytes: Number(t.rows[0]!.b), dropped: Number(d.rows[0]?.value ?? 0) };
   }
 
   private async inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {

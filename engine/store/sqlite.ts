@@ -27,11 +27,15 @@ import type {
   OpenDelivery,
   ReceiveResult,
   RepairPage,
+  RefusalQuota,
+  RefusalStats,
   StoreCounts,
   StoredMessage,
 } from './types';
 import {
   PRUNE_CHUNK,
+  REFUSALS_DROPPED,
+  checkQuota,
   checkDeliveryState,
   checkInbound,
   checkLimit,
@@ -146,6 +150,19 @@ CREATE INDEX IF NOT EXISTS open_deliveries_by_seq ON open_deliveries (channel, s
 
 
 
+/** Rows read per step when walking a channel's refusals (well under a millisecond each on a quiet machine). */
+const REFUSAL_PAGE = 500;
+
+/** Per-channel counters (refusals dropped by the quota). Its own statement: schema changes elsewhere merge apart. */
+const COUNTERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS counters (
+  channel TEXT    NOT NULL,
+  name    TEXT    NOT NULL,
+  value   INTEGER NOT NULL,
+  PRIMARY KEY (channel, name)
+) WITHOUT ROWID;
+`;
+
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
@@ -253,6 +270,22 @@ function prepareStatements(db: Database.Database) {
     counts: db.prepare<[string], { state: string; n: number }>(
       'SELECT state, COUNT(*) AS n FROM messages WHERE channel = ? GROUP BY state',
     ),
+    refusalTotals: db.prepare<[string], { n: number; b: number }>(
+      `SELECT count(*) AS n, coalesce(sum(length(raw) + length(ack)), 0) AS b FROM messages WHERE channel = ? AND state = 'refused'`,
+    ),
+    refusalSizes: db.prepare<[string, number, number], { seq: number; size: number }>(
+      `SELECT seq, length(raw) + length(ack) AS size FROM messages
+        WHERE channel = ? AND state = 'refused' AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    refusalDeleteChunk: db.prepare<[string, number, number]>(
+      `DELETE FROM messages WHERE seq IN (
+         SELECT seq FROM messages WHERE channel = ? AND state = 'refused' AND seq <= ? ORDER BY seq LIMIT ?)`,
+    ),
+    counterAdd: db.prepare<[string, string, number]>(
+      `INSERT INTO counters (channel, name, value) VALUES (?, ?, ?)
+       ON CONFLICT (channel, name) DO UPDATE SET value = counters.value + excluded.value`,
+    ),
+    counterGet: db.prepare<[string, string], { value: number }>('SELECT value FROM counters WHERE channel = ? AND name = ?'),
     pruneChunk: db.prepare<[number, number, number]>(
       `DELETE FROM messages WHERE seq IN (
          SELECT seq FROM messages
@@ -315,7 +348,10 @@ export class SqliteStore implements MessageStore {
       this.db = db;
     }
     const db = this.db;
-    db.transaction(() => db.exec(SCHEMA)).immediate();
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.exec(COUNTERS_SCHEMA);
+    }).immediate();
     this.st = prepareStatements(db);
     this.writeOne = db.transaction((w: Waiting) => this.applyOne(w));
     // Fast path: the whole batch without savepoints; if any item fails, the transaction rolls
@@ -570,6 +606,52 @@ export class SqliteStore implements MessageStore {
       if (n < PRUNE_CHUNK) return total;
       await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  /**
+   * Walks the channel's refusals newest first, in pages of REFUSAL_PAGE rows (each a short read
+   * on the event loop, yielding between pages), to the first row past the budget; then deletes
+   * that row and every older one, PRUNE_CHUNK rows per transaction.
+   */
+  async pruneRefusals(channel: string, quota: RefusalQuota): Promise<number> {
+    checkQuota(quota);
+    let before = Number.MAX_SAFE_INTEGER;
+    let count = 0;
+    let bytes = 0;
+    let cutoff = -1;
+    walk: for (;;) {
+      const rows = this.statements().refusalSizes.all(channel, before, REFUSAL_PAGE);
+      for (const r of rows) {
+        count++;
+        bytes += r.size;
+        if (count > quota.maxCount || bytes > quota.maxBytes) {
+          cutoff = r.seq;
+          break walk;
+        }
+      }
+      if (rows.length < REFUSAL_PAGE) break;
+      before = rows[rows.length - 1]!.seq;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (cutoff < 0) return 0;
+    let total = 0;
+    for (;;) {
+      const st = this.statements();
+      const n = this.db!.transaction(() => {
+        const k = st.refusalDeleteChunk.run(channel, cutoff, PRUNE_CHUNK).changes;
+        if (k > 0) st.counterAdd.run(channel, REFUSALS_DROPPED, k);
+        return k;
+      }).immediate();
+      total += n;
+      if (n < PRUNE_CHUNK) return total;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  async refusalStats(channel: string): Promise<RefusalStats> {
+    const st = this.statements();
+    const t = st.refusalTotals.get(channel)!;
+    return { count: t.n, bytes: t.b, dropped: st.counterGet.get(channel, REFUSALS_DROPPED)?.value ?? 0 };
   }
 
   private statements(): Statements {

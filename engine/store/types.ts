@@ -97,6 +97,23 @@ export interface RepairPage {
   settled: string[];
 }
 
+/** A channel's budget for refused messages (docs/channels.md `refusals`). */
+export interface RefusalQuota {
+  /** Refused messages kept; the oldest beyond are deleted. */
+  maxCount: number;
+  /** Bytes (stored raw + NAK) of refused messages kept; the oldest beyond are deleted. */
+  maxBytes: number;
+}
+
+export interface RefusalStats {
+  /** Refused messages the store holds for the channel. */
+  count: number;
+  /** Their stored bytes (raw excerpt + NAK). */
+  bytes: number;
+  /** Refused messages deleted by the quota since the store was created. */
+  dropped: number;
+}
+
 export interface StoreCounts {
   [state: string]: number;
 }
@@ -164,4 +181,11 @@ export interface MessageStore {
   counts(channel: string): Promise<StoreCounts>;
   /** Deletes terminal messages older than the date; returns how many. Chunked internally. */
   prune(olderThan: Date): Promise<number>;
+  /**
+   * Keeps the channel's refused messages within `quota`, deleting the oldest first, and adds
+   * what it deleted to the channel's dropped counter (same transaction). Returns how many.
+   */
+  pruneRefusals(channel: string, quota: RefusalQuota): Promise<number>;
+  /** What the channel's refused messages hold, and how many the quota dropped so far. */
+  refusalStats(channel: string): Promise<RefusalStats>;
 }

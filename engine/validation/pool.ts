@@ -17,6 +17,8 @@ export interface PoolOptions extends KitOptions {
   size?: number;
   /** rule sets each worker prepares at start (default: none, lazy) */
   prepare?: string[];
+  /** Heap limit of each thread (V8 old generation, MB); a validation beyond fails, not the engine. Default 1024. */
+  memoryMb?: number;
 }
 
 interface Pending {
@@ -70,35 +72,58 @@ export class ValidationPool {
 
   constructor(kitDir: string, options: PoolOptions = {}) {
     this.kit = AnsKit.open(kitDir, options);
+    for (let i = 0; i < Math.max(1, options.size ?? 1); i++) this.slots.push(this.spawn(kitDir, options));
+  }
+
+  /** A worker with its heap limit; one that dies after it was ready is replaced in its slot. */
+  private spawn(kitDir: string, options: PoolOptions): Slot {
     const entry = workerEntry();
-    for (let i = 0; i < Math.max(1, options.size ?? 1); i++) {
-      const worker = new Worker(entry.file, {
-        eval: entry.eval,
-        workerData: { kitDir, cacheDir: options.cacheDir, prepare: options.prepare ?? [] },
+    const worker = new Worker(entry.file, {
+      eval: entry.eval,
+      workerData: { kitDir, cacheDir: options.cacheDir, prepare: options.prepare ?? [] },
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb ?? 1024 },
+    });
+    const pending = new Map<number, Pending>();
+    const slot: Slot = { worker, pending, ready: Promise.resolve() };
+    let wasReady = false;
+    let failed = false;
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { ready?: boolean; id?: number; report?: ValidationReport; xml?: string; error?: { code: string; message: string } }) => {
+        if (m.ready !== undefined) {
+          wasReady = m.ready;
+          if (m.ready) resolve();
+          else reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
+          return;
+        }
+        const p = m.id === undefined ? undefined : pending.get(m.id);
+        if (!p || m.id === undefined) return;
+        pending.delete(m.id);
+        if (m.report) p.resolve({ report: m.report, xml: m.xml });
+        else p.reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
       });
-      const pending = new Map<number, Pending>();
-      const ready = new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: { ready?: boolean; id?: number; report?: ValidationReport; xml?: string; error?: { code: string; message: string } }) => {
-          if (m.ready !== undefined) {
-            if (m.ready) resolve();
-            else reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
-            return;
-          }
-          const p = m.id === undefined ? undefined : pending.get(m.id);
-          if (!p || m.id === undefined) return;
-          pending.delete(m.id);
-          if (m.report) p.resolve({ report: m.report, xml: m.xml });
-          else p.reject(new PasserelleError('PSL_VALIDATION_WORKER', m.error?.message, { details: { code: m.error?.code } }));
-        });
-        worker.on('error', (err) => {
-          reject(err);
-          for (const p of pending.values()) p.reject(new PasserelleError('PSL_VALIDATION_WORKER', err.message, { cause: err }));
-          pending.clear();
-        });
-      });
-      ready.catch(() => undefined);
-      this.slots.push({ worker, pending, ready });
-    }
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        reject(err);
+        const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+        let first = true;
+        for (const p of pending.values()) {
+          // The first pending request is the one the thread was running when its heap ran out.
+          p.reject(new PasserelleError(oom && first ? 'PSL_RENDER_OUT_OF_MEMORY' : 'PSL_VALIDATION_WORKER', err.message, { cause: err }));
+          first = false;
+        }
+        pending.clear();
+        // Replaced, or later requests would be posted to a dead thread and never answered.
+        if (!this.closed && wasReady) {
+          const i = this.slots.indexOf(slot);
+          if (i >= 0) this.slots[i] = this.spawn(kitDir, options);
+        }
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => code !== 0 && fail(new Error(`validation worker exited with code ${code}`)));
+    });
+    slot.ready.catch(() => undefined);
+    return slot;
   }
 
   /** Resolves when every worker has opened the kit and prepared the requested rule sets. */
