@@ -1,24 +1,14 @@
 /** The fuzzer's seed corpus: every message file of the third-party HL7 samples. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRootOf, resolveHl7Samples } from '../../engine/config/reference-data';
 
 /**
- * Where the HL7 sample corpus is. One function on purpose: the corpus lookup (../shared beside
- * the clone, or a fetched/vendored copy) is swapped here only.
+ * Where the HL7 sample corpus is: the one resolution the tests use too (PASSERELLE_HL7_SAMPLES,
+ * ../shared beside the clone, var/hl7-samples, else vendored + fetched pinned).
  */
 export function hl7CorpusDir(): string {
-  // dist/bench/fuzz → repository root is three levels up from bench/fuzz, four from dist/bench/fuzz.
-  const fromSource = resolve(__dirname, '../../..', 'shared/hl7/samples');
-  const fromDist = resolve(__dirname, '../../../..', 'shared/hl7/samples');
-  return exists(fromSource) ? fromSource : fromDist;
-}
-
-function exists(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
+  return resolveHl7Samples({ root: repoRootOf(__dirname) });
 }
 
 /** Every *.hl7 file under the corpus, sorted by path so a seed replays the same run. */

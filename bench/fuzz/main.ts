@@ -1,7 +1,7 @@
 /** `npm run fuzz -- --frames N --seed S [--connections C] [--window W] [--timeout MS] [--rss-mb MB] [--dir D] [--crbio] [--nak-rate N] [--no-parser]` */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatReport, runFuzz } from './fuzzer';
+import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -9,9 +9,9 @@ function arg(name: string, fallback?: string): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const kit = process.env.PASSERELLE_ANS_KIT ?? resolve(__dirname, '../../../..', 'shared/ans');
   const crbio = process.argv.includes('--crbio');
-  if (crbio && !existsSync(kit)) throw new Error(`--crbio needs the ANS kit (PASSERELLE_ANS_KIT or ../shared/ans); none at ${kit}`);
+  // --crbio needs the kit: the same resolution as the engine (env, ../shared/ans, var/ans-kit, pinned fetch); one line when none.
+  const kit = crbio ? resolveAnsKit({ root: repoRootOf(__dirname) }) : '';
   const report = await runFuzz({
     frames: Number(arg('frames', '10000')),
     seed: Number(arg('seed', '1')),

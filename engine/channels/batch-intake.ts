@@ -16,6 +16,8 @@ export class BatchIntake {
     private readonly intake: Intake,
     private readonly logger: Logger,
     private readonly channel: string,
+    /** limits.maxBatchMessages: a bigger batch goes the ordinary path, which refuses it whole. */
+    private readonly maxMessages = 1000,
   ) {}
 
   /** A frame starting with FHS/BHS, or holding more than one MSH line. */
@@ -39,6 +41,10 @@ export class BatchIntake {
     }
     // Not cuttable, or one message without batch headers (an "MSH…" line that starts no message): the ordinary path.
     if (batch.messages.length === 0 || (!batch.header && batch.messages.length === 1)) return (await this.intake.handle(raw)).response;
+    if (batch.messages.length > this.maxMessages) {
+      this.logger.warn('batch over limits.maxBatchMessages: refused whole', { channel: this.channel, count: batch.messages.length, code: 'PSL_BATCH_OVER_MLLP' });
+      return (await this.intake.handle(raw)).response;
+    }
     if (batch.declaredCount !== undefined && batch.declaredCount !== batch.messages.length) {
       this.logger.warn('batch count differs from BTS-1; every message taken', { channel: this.channel, count: batch.messages.length, reason: `BTS-1 ${batch.declaredCount}` });
     }

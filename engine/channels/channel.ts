@@ -95,7 +95,7 @@ export class Channel {
       o.logger.warn('connections refused', { channel: this.name, code: 'PSL_CONNECTION_REFUSED', reason, count }),
     );
     this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
-    this.batches = new BatchIntake(this.intake, o.logger, c.name);
+    this.batches = new BatchIntake(this.intake, o.logger, c.name, c.limits.maxBatchMessages);
   }
 
   get config(): Readonly<ChannelConfig> {

@@ -89,7 +89,7 @@ export class Intake {
     }
 
     if (msg.segment('FHS') || msg.segment('BHS') || msg.segments('MSH').length > 1) {
-      const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batch refused: this channel takes one message per frame (source.acceptBatches), or the batch could not be cut into messages' };
+      const err: ErrDetail = { hl7Code: 200, severity: 'E', userMessage: 'batch refused: this channel takes one message per frame (source.acceptBatches), the batch holds more than limits.maxBatchMessages messages, or it could not be cut into messages' };
       const nak = buildAck(msg, { code: ackCodeFor(msg, 'reject'), errors: [err], controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout });
       return this.refuse(raw, encode(nak.toString(), charset), msg.controlId, msg.messageType, charset, 'PSL_BATCH_OVER_MLLP: ' + err.userMessage, receivedAt);
     }

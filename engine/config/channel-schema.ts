@@ -182,6 +182,8 @@ export const channelSchema = z.strictObject({
       maxSegments: z.number().int().positive().default(10_000),
       /** Bytes of one segment, hence of any field or repetition in it (ERR 104). */
       maxSegmentBytes: z.number().int().positive().default(8 * 1024 * 1024),
+      /** Messages in one MLLP batch (source.acceptBatches); a bigger batch is refused whole (its ACK would be as big). */
+      maxBatchMessages: z.number().int().positive().default(1000),
     })
     .prefault({}),
   /** Refused messages kept for operators (state `refused`), bounded per message and per channel. */

@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { Message } from '../../engine/hl7';
 import { FrameDecoder, encodeFrame } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
+import { SAMPLES_DIR } from '../support/hl7-corpus';
 
-const SAMPLES = resolve(__dirname, '../../../shared/hl7/samples/batch');
+const SAMPLES = resolve(SAMPLES_DIR, 'batch');
 
 function exchange(port: number, payload: Buffer): Promise<Buffer> {
   return new Promise((done, fail) => {
@@ -49,6 +50,7 @@ beforeAll(async () => {
   te = await startTestEngine({
     'lab.yaml': channelYaml('lab', `acceptance:\n  messageTypes: [ORU^R01, SIU]\n`),
     'single.yaml': channelYaml('single', `  acceptBatches: false\nacceptance:\n  messageTypes: [ORU^R01]\n`),
+    'small.yaml': channelYaml('small', `acceptance:\n  messageTypes: [ORU^R01]\nlimits:\n  maxBatchMessages: 2\n`),
   });
 });
 afterAll(async () => {
@@ -112,6 +114,17 @@ test('a channel with acceptBatches: false refuses the batch whole with PSL_BATCH
   expect(ack.get('MSA-1')).toBe('AR');
   const s = await te.engine.messageStore.list('single', 'refused', 10);
   expect(s[0]?.reason).toMatch(/^PSL_BATCH_OVER_MLLP/);
+});
+
+test('a batch over limits.maxBatchMessages is refused whole (AR, PSL_BATCH_OVER_MLLP), none of its messages taken', async () => {
+  const ack = Message.parse((await exchange(te.port('small'), Buffer.from(`${oru('L1')}${oru('L2')}${oru('L3')}`))).toString('latin1'));
+  expect(ack.get('MSA-1')).toBe('AR');
+  const all = await te.engine.messageStore.list('small', undefined, 10);
+  expect(all.map((m) => m.state)).toEqual(['refused']);
+  expect(all[0]!.reason).toMatch(/^PSL_BATCH_OVER_MLLP: .*maxBatchMessages/);
+  // Within the limit the same channel takes a batch.
+  const { acks } = readBatchAck(await exchange(te.port('small'), Buffer.from(`${oru('L4')}${oru('L5')}`)));
+  expect(acks.map((a) => a.get('MSA-1'))).toEqual(['AA', 'AA']);
 });
 
 test('a batch that cannot be cut into messages is refused whole and kept with the reason', async () => {
