@@ -54,7 +54,7 @@ async function engine(): Promise<number> {
     `name: ltw\nsource:\n  type: mllp\n  host: 127.0.0.1\n  port: 0\nacceptance:\n  messageTypes: [ORU^R01]\n` +
       `destinations:\n  - name: out\n    type: file\n    directory: ${join(dir, 'out')}\n`,
   );
-  const sync = store === 'sqlite-full' ? 'FULL' : 'NORMAL';
+  const sync = store.startsWith('sqlite-full') ? 'FULL' : 'NORMAL';
   const e = new Engine(
     engineConfigFromEnv({}, {
       channelsDir: join(dir, 'channels'),
@@ -63,6 +63,7 @@ async function engine(): Promise<number> {
       prefix,
       store: store.startsWith('postgres') ? store : `sqlite:${join(dir, 'store.db')}`,
       sqliteSynchronous: sync,
+      sqliteIntakeThread: !store.endsWith('-inline'),
       role: 'listener',
       watchChannels: false,
     }),

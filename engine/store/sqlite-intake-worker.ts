@@ -1,0 +1,59 @@
+/**
+ * Writer thread of the SQLite store: commits intake groups on its own connection so the engine's
+ * event loop never waits for a commit (nor, at synchronous FULL, for its fsync). One group per
+ * message, its bytes in one transferred ArrayBuffer (no copy on the way in). Imports nothing of
+ * the engine but sqlite-intake.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { SqliteIntakeWriter, type IntakeRow, type RowOutcome } from './sqlite-intake';
+import type { GroupReply, GroupRequest, WriterData } from './sqlite-intake-protocol';
+
+const port = parentPort!;
+const cfg = workerData as WriterData;
+
+function plainError(e: unknown): { message: string; code?: string } {
+  const err = e as { message?: unknown; code?: unknown };
+  return { message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined };
+}
+
+let db: Database.Database | undefined;
+let writer: SqliteIntakeWriter;
+try {
+  db = new Database(cfg.path);
+  db.pragma(`busy_timeout = ${cfg.busyTimeoutMs}`);
+  db.pragma(`synchronous = ${cfg.synchronous}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('wal_autocheckpoint = 16384'); // per connection: this one makes most of the commits
+  writer = new SqliteIntakeWriter(db);
+  port.postMessage({ type: 'ready' });
+} catch (e) {
+  port.postMessage({ type: 'failed', error: plainError(e) });
+}
+
+port.on('message', (m: GroupRequest | { type: 'close' }) => {
+  if (m.type === 'close') {
+    db?.close();
+    db = undefined;
+    port.postMessage({ type: 'closed' });
+    return;
+  }
+  const rows: IntakeRow[] = m.rows.map((r) => ({
+    ...r,
+    raw: Buffer.from(m.bytes, r.rawAt, r.rawLength),
+    ack: Buffer.from(m.bytes, r.ackAt, r.ackLength),
+  }));
+  let reply: GroupReply;
+  try {
+    if (!db) throw new Error('SqliteStore writer: closed');
+    const outcomes = writer.write(rows);
+    reply = {
+      type: 'done',
+      group: m.group,
+      outcomes: outcomes.map((o: RowOutcome) => (o.ok ? { dup: o.dup ? { id: o.dup.id, ack: new Uint8Array(o.dup.ack) } : null } : { error: plainError(o.error) })),
+    };
+  } catch (e) {
+    reply = { type: 'done', group: m.group, fatal: plainError(e) };
+  }
+  port.postMessage(reply);
+});
