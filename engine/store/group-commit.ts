@@ -24,6 +24,7 @@ export interface GroupCommitOptions<T> {
 export class GroupCommit<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private running: Promise<void> | undefined;
+  private committed = 0;
 
   constructor(
     /** Commits one group in one transaction; one outcome per item, in order. Throwing fails the whole group. */
@@ -43,6 +44,11 @@ export class GroupCommit<T, R> {
     return this.waiting.length;
   }
 
+  /** Groups committed so far (messages / groups = mean group size). */
+  get groups(): number {
+    return this.committed;
+  }
+
   /** Resolves once everything submitted so far is settled. */
   async drain(): Promise<void> {
     while (this.running) await this.running;
@@ -59,6 +65,7 @@ export class GroupCommit<T, R> {
         for (const w of group) w.reject(e);
         continue;
       }
+      this.committed++;
       group.forEach((w, i) => {
         const o = outcomes[i];
         if (!o) w.reject(new Error('group commit: no outcome for an item'));

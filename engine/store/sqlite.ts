@@ -250,6 +250,11 @@ export class SqliteStore implements MessageStore {
     this.st = undefined;
   }
 
+  /** Intake transactions committed by this handle (each holds one group of receives). */
+  get intakeGroups(): number {
+    return this.group.groups;
+  }
+
   receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
     try {
       checkInbound(msg, dedupeWindowMs);
