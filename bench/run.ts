@@ -1,10 +1,11 @@
-/** `npm run bench [-- parser|ingest|render|validation]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|render|validation|scale]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
 import { benchRender } from './render';
 import { runValidationBench } from './validation';
+import { benchScale } from './scale';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, scale: benchScale };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
