@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { IntakeRow, RowOutcome } from './sqlite-intake';
-import type { GroupReply, GroupRequest, PackedRow, PlainError, WriterData } from './sqlite-intake-protocol';
+import { encodeGroup, type GroupReply, type GroupRequest, type PlainError, type WriterData } from './sqlite-intake-protocol';
 
 type Reply = GroupReply | { type: 'ready' } | { type: 'failed'; error: PlainError } | { type: 'closed' };
 
@@ -24,8 +24,8 @@ function workerEntry(): { file: string; eval: boolean } {
 }
 
 /**
- * Main-thread end of the SQLite writer thread. One group per round trip: the rows' bytes are
- * copied once into one ArrayBuffer that is transferred (not cloned) to the thread. A thread
+ * Main-thread end of the SQLite writer thread. One group per round trip: the rows are written
+ * once into one ArrayBuffer that is transferred (not cloned) to the thread. A thread
  * that died fails its group (the senders get no AA and resend) and is started again for the
  * next group.
  */
@@ -33,7 +33,7 @@ export class SqliteIntakeThread {
   private worker: Worker | undefined;
   private starting: Promise<Worker> | undefined;
   private next = 1;
-  private readonly pending = new Map<number, { resolve(r: RowOutcome[]): void; reject(e: unknown): void }>();
+  private readonly pending = new Map<number, { count: number; resolve(r: RowOutcome[]): void; reject(e: unknown): void }>();
 
   constructor(private readonly data: WriterData) {}
 
@@ -73,24 +73,11 @@ export class SqliteIntakeThread {
 
   async commit(rows: IntakeRow[]): Promise<RowOutcome[]> {
     const w = await this.start();
-    let size = 0;
-    for (const r of rows) size += r.raw.length + r.ack.length;
-    const bytes = new ArrayBuffer(size);
-    const view = new Uint8Array(bytes);
-    let at = 0;
-    const packed: PackedRow[] = rows.map(({ raw, ack, ...rest }) => {
-      const rawAt = at;
-      view.set(raw, at);
-      at += raw.length;
-      const ackAt = at;
-      view.set(ack, at);
-      at += ack.length;
-      return { ...rest, rawAt, rawLength: raw.length, ackAt, ackLength: ack.length };
-    });
+    const bytes = encodeGroup(rows);
     const group = this.next++;
-    const req: GroupRequest = { type: 'group', group, rows: packed, bytes };
+    const req: GroupRequest = { type: 'group', group, count: rows.length, bytes };
     return new Promise<RowOutcome[]>((resolve, reject) => {
-      this.pending.set(group, { resolve, reject });
+      this.pending.set(group, { count: rows.length, resolve, reject });
       w.ref(); // a commit in flight keeps the process up
       w.postMessage(req, [bytes]);
     });
@@ -114,8 +101,9 @@ export class SqliteIntakeThread {
     this.pending.delete(m.group);
     if (this.pending.size === 0) this.worker?.unref();
     if (m.fatal) return p.reject(toError(m.fatal));
+    if (!m.outcomes) return p.resolve(Array.from({ length: p.count }, (): RowOutcome => ({ ok: true, dup: null })));
     p.resolve(
-      m.outcomes!.map((o): RowOutcome =>
+      m.outcomes.map((o): RowOutcome =>
         'error' in o ? { ok: false, error: toError(o.error) } : { ok: true, dup: o.dup ? { id: o.dup.id, ack: o.dup.ack } : null },
       ),
     );

@@ -1,13 +1,13 @@
 /**
  * Writer thread of the SQLite store: commits intake groups on its own connection so the engine's
  * event loop never waits for a commit (nor, at synchronous FULL, for its fsync). One group per
- * message, its bytes in one transferred ArrayBuffer (no copy on the way in). Imports nothing of
+ * message, its bytes in one transferred ArrayBuffer (sqlite-intake-protocol.ts). Imports nothing of
  * the engine but sqlite-intake.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { SqliteIntakeWriter, type IntakeRow, type RowOutcome } from './sqlite-intake';
-import type { GroupReply, GroupRequest, WriterData } from './sqlite-intake-protocol';
+import { SqliteIntakeWriter, type RowOutcome } from './sqlite-intake';
+import { decodeGroup, type GroupReply, type GroupRequest, type WriterData } from './sqlite-intake-protocol';
 
 const port = parentPort!;
 const cfg = workerData as WriterData;
@@ -38,20 +38,16 @@ port.on('message', (m: GroupRequest | { type: 'close' }) => {
     port.postMessage({ type: 'closed' });
     return;
   }
-  const rows: IntakeRow[] = m.rows.map((r) => ({
-    ...r,
-    raw: Buffer.from(m.bytes, r.rawAt, r.rawLength),
-    ack: Buffer.from(m.bytes, r.ackAt, r.ackLength),
-  }));
   let reply: GroupReply;
   try {
     if (!db) throw new Error('SqliteStore writer: closed');
-    const outcomes = writer.write(rows);
-    reply = {
-      type: 'done',
-      group: m.group,
-      outcomes: outcomes.map((o: RowOutcome) => (o.ok ? { dup: o.dup ? { id: o.dup.id, ack: new Uint8Array(o.dup.ack) } : null } : { error: plainError(o.error) })),
-    };
+    const outcomes = writer.write(decodeGroup(m.bytes, m.count));
+    reply = { type: 'done', group: m.group };
+    if (outcomes.some((o) => !o.ok || o.dup)) {
+      reply.outcomes = outcomes.map((o: RowOutcome) =>
+        o.ok ? { dup: o.dup ? { id: o.dup.id, ack: new Uint8Array(o.dup.ack) } : null } : { error: plainError(o.error) },
+      );
+    }
   } catch (e) {
     reply = { type: 'done', group: m.group, fatal: plainError(e) };
   }
