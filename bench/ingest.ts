@@ -2,18 +2,51 @@
  * Ingest benchmark: 20k ORU (4 KB) over 1 and 8 connections, each connection sending the next
  * message when the previous ACK arrived. Same run, same machine:
  *  - ceiling: bare net server that ACKs after a BullMQ add (no durability);
- *  - engine with SQLite synchronous NORMAL (WAL; survives kill -9 of the engine: the fastest safe mode);
- *  - engine with SQLite synchronous FULL (fsync per group commit: survives power loss).
- * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling.
+ *  - engine, SQLite synchronous NORMAL, group commit in the writer thread (survives kill -9 of
+ *    the engine: the recommended durable mode);
+ *  - engine, SQLite synchronous FULL, same (one fsync per group: survives power loss);
+ *  - engine, SQLite NORMAL with the commits on the event loop (PASSERELLE_SQLITE_INTAKE_THREAD=0);
+ *  - engine, PostgreSQL (synchronous_commit on: one round trip and one WAL flush per group), when
+ *    PASSERELLE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) answers.
+ * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling. BENCH_INGEST_MODES (comma
+ * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-inline, postgres)
+ * and BENCH_INGEST_TOTAL shorten a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { MllpClient } from '../engine/mllp';
 import { oru4k } from './fixtures/oru';
 
 const TOTAL = Number(process.env.BENCH_INGEST_TOTAL ?? 20_000);
+const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LABELS: Record<string, string> = {
+  ceiling: 'ceiling (no durability)',
+  'sqlite-normal': 'SQLite NORMAL, thread',
+  'sqlite-full': 'SQLite FULL, thread',
+  'sqlite-normal-inline': 'SQLite NORMAL, on loop',
+  postgres: 'PostgreSQL',
+};
+
+async function pgReachable(): Promise<boolean> {
+  const c = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => c.end());
+}
 
 interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number }
 
@@ -70,29 +103,36 @@ async function cleanup(prefix: string): Promise<void> {
 }
 
 export async function benchIngest(): Promise<RunResult[]> {
-  const modes: [string, string][] = [['ceiling', ''], ['engine', 'sqlite-normal'], ['engine', 'sqlite-full']];
+  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-inline,postgres').split(',');
+  if (!wanted.includes('ceiling')) wanted.unshift('ceiling'); // ratios need it
+  const withPg = wanted.includes('postgres') && (await pgReachable());
+  const modes = wanted.filter((m) => m !== 'postgres' || withPg);
   const results: RunResult[] = [];
   for (const connections of [1, 8]) {
-    for (const [mode, store] of modes) {
+    for (const mode of modes) {
       const prefix = `pslbench-${randomUUID().slice(0, 8)}`;
-      const { child, port } = await startServer(mode, prefix, store);
+      const schema = prefix.replace(/-/g, '_');
+      const store = mode === 'postgres' ? `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}` : mode;
+      const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store);
       try {
         await load(port, connections, Math.min(2000, TOTAL / 10), `warm${connections}`); // warm-up
         const r = await load(port, connections, TOTAL, `run${connections}`);
-        results.push({ mode: store ? `${mode} (${store})` : mode, connections, ...r });
+        results.push({ mode, connections, ...r });
       } finally {
         child.kill('SIGKILL');
         await cleanup(prefix);
+        if (mode === 'postgres') await dropSchema(schema).catch(() => undefined);
       }
     }
   }
   process.stdout.write(`\ningest: ${TOTAL} ORU of ${Buffer.byteLength(oru4k())} bytes, sequential send/ACK per connection (node ${process.version})\n`);
+  if (!withPg && wanted.includes('postgres')) process.stdout.write(`  (PostgreSQL skipped: nothing answers at ${PG_URL.replace(/:[^:@/]+@/, ':***@')})\n`);
   for (const connections of [1, 8]) {
     const ceil = results.find((r) => r.connections === connections && r.mode === 'ceiling')!;
     process.stdout.write(`\n${connections} connection(s)\n`);
     for (const r of results.filter((x) => x.connections === connections)) {
       const ratio = (r.msgsPerSec / ceil.msgsPerSec).toFixed(2);
-      process.stdout.write(`  ${r.mode.padEnd(24)} ${String(r.msgsPerSec).padStart(6)} msgs/s  p50 ${r.p50} ms  p99 ${r.p99} ms  ratio to ceiling ${ratio}\n`);
+      process.stdout.write(`  ${(LABELS[r.mode] ?? r.mode).padEnd(24)} ${String(r.msgsPerSec).padStart(6)} msgs/s  p50 ${r.p50} ms  p99 ${r.p99} ms  ratio to ceiling ${ratio}\n`);
     }
   }
   return results;
