@@ -70,7 +70,11 @@ export class SqliteIntakeWriter {
   write(rows: IntakeRow[]): RowOutcome[] {
     try {
       return this.fast.immediate(rows);
-    } catch {
+    } catch (e) {
+      // A row SQLite refused (constraint, trigger, too big): find it, alone. The database
+      // itself failing (busy past the timeout, I/O, disk full, read-only) fails the group.
+      const code = String((e as { code?: unknown }).code ?? '');
+      if (!/^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/.test(code) || rows.length === 1) throw e;
       return this.careful.immediate(rows);
     }
   }

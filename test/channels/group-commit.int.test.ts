@@ -1,10 +1,19 @@
 /**
  * Group commit seen from a sender: frames pipelined on several connections at once are committed
  * in groups, and each connection still gets its ACKs in the order it sent, with the duplicate
- * inside a burst answered by the original's ACK and stored once.
+ * inside a burst answered by the original's ACK and stored once; a group the store cannot commit
+ * is answered AE/ERR 207, never AA.
  */
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Message } from '../../engine/hl7';
+import { Intake } from '../../engine/channels/intake';
+import { channelSchema } from '../../engine/config/channel-schema';
+import { SqliteStore } from '../../engine/store/sqlite';
+import { createLogger } from '../../engine/ops/logger';
 import { channelYaml, startTestEngine, type TestEngine } from '../support/engine-harness';
 
 const FS = '\x1c\r';
@@ -72,5 +81,32 @@ test('pipelined bursts on 4 connections: ACKs in send order per connection, a du
   for (let c = 0; c < 4; c++) {
     const mine = stored.filter((m) => m.controlId.startsWith(`C${c}-`)).map((m) => m.controlId);
     expect(mine).toEqual(bursts[c].filter((id, i) => bursts[c].indexOf(id) === i));
+  }
+});
+
+test('a group the store cannot commit (write lock held past the busy timeout): AE with ERR 207 for each, then AA once the lock is gone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-gc-'));
+  const store = new SqliteStore({ path: join(dir, 'm.db'), busyTimeoutMs: 50 });
+  await store.init();
+  const blocker = new Database(join(dir, 'm.db'));
+  const logger = createLogger({ level: 'error', file: join(dir, 'log.json') });
+  const ch = channelSchema.parse({ name: 'lock', source: { type: 'mllp', port: 0 }, acceptance: { messageTypes: ['ORU^R01'] } });
+  const enqueued: string[] = [];
+  const intake = new Intake(ch, store, (id) => enqueued.push(id), logger);
+  try {
+    blocker.exec('BEGIN IMMEDIATE');
+    const failed = await Promise.all(['L1', 'L2', 'L3'].map((id) => intake.handle(Buffer.from(frame(id, 'ORD-L').slice(1, -2)))));
+    for (const o of failed) {
+      const nak = Message.parse(o.response!.toString());
+      expect([o.state, nak.get('MSA-1'), nak.get('ERR-3.1')]).toEqual(['store-failed', 'AE', '207']);
+    }
+    expect(enqueued).toEqual([]);
+    blocker.exec('ROLLBACK');
+    const ok = await intake.handle(Buffer.from(frame('L1', 'ORD-L').slice(1, -2)));
+    expect([ok.state, Message.parse(ok.response!.toString()).get('MSA-1')]).toEqual(['accepted', 'AA']);
+    expect(enqueued).toEqual([ok.id]);
+  } finally {
+    blocker.close();
+    await store.close();
   }
 });
