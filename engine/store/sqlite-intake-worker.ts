@@ -24,7 +24,9 @@ try {
   db.pragma(`busy_timeout = ${cfg.busyTimeoutMs}`);
   db.pragma(`synchronous = ${cfg.synchronous}`);
   db.pragma('foreign_keys = ON');
-  db.pragma('wal_autocheckpoint = 16384'); // per connection: this one makes most of the commits
+  // Per connection, as on the main one: this connection makes most of the commits.
+  db.pragma('wal_autocheckpoint = 16384');
+  db.pragma('journal_size_limit = 134217728');
   writer = new SqliteIntakeWriter(db);
   port.postMessage({ type: 'ready' });
 } catch (e) {
