@@ -30,6 +30,8 @@ interface StoreHarness {
   destroy(): Promise<void>;
   /** Makes the database itself refuse inserts of this control id (a trigger), as a bad value would. */
   refuseControlId(controlId: string): Promise<void>;
+  /** PostgreSQL only: the id of the transaction that inserted each message (xmin). */
+  insertingTransactions?(ids: string[]): Promise<string[]>;
 }
 
 /** Both stores count their intake transactions (group commit). */
@@ -241,6 +243,11 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       const results = await Promise.all([first, ...rest]);
       expect(groupsOf(store) - before).toBe(2);
       expect(results.every((r) => !r.duplicate)).toBe(true);
+      if (harness.insertingTransactions) {
+        const xids = await harness.insertingTransactions(results.map((r) => r.id));
+        expect(new Set(xids.slice(1)).size).toBe(1); // the ten that waited: one transaction
+        expect(xids[0]).not.toBe(xids[1]);
+      }
       // arrival order is commit order
       const seqs = await Promise.all(results.map(async (r) => (await store.get(r.id))!.seq));
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -511,6 +518,17 @@ describeStore('PgStore', async () => {
       await c.connect();
       try {
         await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+    async insertingTransactions(ids) {
+      const c = new Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        const r = await c.query<{ id: string; xmin: string }>(`SELECT id, xmin::text AS xmin FROM "${schema}".messages WHERE id = ANY($1)`, [ids]);
+        const byId = new Map(r.rows.map((x) => [x.id, x.xmin]));
+        return ids.map((id) => byId.get(id) ?? '');
       } finally {
         await c.end();
       }
