@@ -263,7 +263,14 @@ async function run(workers: number, kitDir: string): Promise<RunResult> {
 
 /** The resource at its ceiling, from the CPU figures. */
 function limitOf(r: RunResult, cores: number): string {
-  if (r.machineBusy >= 0.9) return `cores (machine ${Math.round(r.machineBusy * 100)} % busy over ${cores} cores)`;
+  const ours = Object.values(r.cpu).reduce((a, b) => a + b, 0);
+  const others = Math.max(0, r.machineBusy * cores - ours);
+  if (r.machineBusy >= 0.9) {
+    return (
+      `cores (machine ${Math.round(r.machineBusy * 100)} % busy over ${cores} cores: these processes ${Math.round(ours * 100)} % of a core, ` +
+      `everything else ${Math.round(others * 100)} %${others > 0.3 ? ' — other load shares the machine, rerun on a quiet one' : ''})`
+    );
+  }
   if (r.cpu.redis! >= 0.9) return 'Redis (one core)';
   if (r.cpu.postgresql! >= 0.9 * cores) return 'the store (PostgreSQL)';
   const busiest = Object.entries(r.cpu).sort((a, b) => b[1] - a[1])[0]!;
