@@ -2,15 +2,17 @@
  * Ingest benchmark: 20k ORU (4 KB) over 1 and 8 connections, each connection sending the next
  * message when the previous ACK arrived. Same run, same machine:
  *  - ceiling: bare net server that ACKs after a BullMQ add (no durability);
- *  - engine, SQLite synchronous NORMAL, group commit in the writer thread (survives kill -9 of
- *    the engine: the recommended durable mode);
- *  - engine, SQLite synchronous FULL, same (one fsync per group: survives power loss);
- *  - engine, SQLite NORMAL with the commits on the event loop (PASSERELLE_SQLITE_INTAKE_THREAD=0);
+ *  - engine, SQLite synchronous NORMAL, group commits on the event loop (the default at NORMAL;
+ *    survives any crash of the engine process: the recommended fast durable mode);
+ *  - engine, SQLite synchronous FULL, group commits in the writer thread (the default at FULL;
+ *    one fsync per group: survives power loss);
+ *  - the same two with the other placement (PASSERELLE_SQLITE_INTAKE_THREAD=on / off), to
+ *    compare: sqlite-normal-thread, sqlite-full-inline;
  *  - engine, PostgreSQL (synchronous_commit on: one round trip and one WAL flush per group), when
  *    PASSERELLE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) answers.
  * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling (see benchIngest for how the
  * modes share a busy machine fairly). BENCH_INGEST_ROUNDS (default 5), BENCH_INGEST_MODES (comma
- * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-inline, postgres)
+ * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-thread, sqlite-full-inline, postgres)
  * and BENCH_INGEST_TOTAL shorten a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,9 +28,10 @@ const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
 const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LABELS: Record<string, string> = {
   ceiling: 'ceiling (no durability)',
-  'sqlite-normal': 'SQLite NORMAL, thread',
-  'sqlite-full': 'SQLite FULL, thread',
-  'sqlite-normal-inline': 'SQLite NORMAL, on loop',
+  'sqlite-normal': 'SQLite NORMAL (loop)',
+  'sqlite-full': 'SQLite FULL (thread)',
+  'sqlite-normal-thread': 'SQLite NORMAL, thread',
+  'sqlite-full-inline': 'SQLite FULL, on loop',
   postgres: 'PostgreSQL',
 };
 
@@ -120,7 +123,7 @@ async function cleanup(prefix: string): Promise<void> {
  * ratios to the ceiling (range beside it); msgs/s and latencies are over all slices.
  */
 export async function benchIngest(): Promise<RunResult[]> {
-  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-inline,postgres').split(',');
+  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-thread,sqlite-full-inline,postgres').split(',');
   if (!wanted.includes('ceiling')) wanted.unshift('ceiling'); // ratios need it
   const withPg = wanted.includes('postgres') && (await pgReachable());
   const modes = wanted.filter((m) => m !== 'postgres' || withPg);

@@ -9,10 +9,11 @@
  * Group commit (engine/store/group-commit.ts): one intake commit in flight at a time; the
  * `receive()` calls made while it runs go together in the next transaction (one `BEGIN
  * IMMEDIATE`, so at FULL one fsync per group). Rows are applied in call order, so a duplicate of
- * a message earlier in the same group is recognised; one bad row fails alone. By default the
- * intake commits run in a writer thread on their own connection (sqlite-intake-worker.ts): the
- * event loop keeps parsing and answering while SQLite writes and syncs. Everything else (state,
- * contents, deliveries, reads) runs on the main thread's connection.
+ * a message earlier in the same group is recognised; one bad row fails alone. At FULL (by
+ * default) the intake commits run in a writer thread on their own connection
+ * (sqlite-intake-worker.ts): the event loop keeps parsing and answering while SQLite writes and
+ * fsyncs. At NORMAL a commit is CPU work only (≈50 µs), cheaper on the loop than the thread hop.
+ * Everything else (state, contents, deliveries, reads) runs on the main thread's connection.
  *
  * Several processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE)
  * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too.
@@ -63,8 +64,9 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process holding the lock. Default 5 000 ms. */
   busyTimeoutMs?: number;
   /**
-   * Intake commits in a writer thread (default true) or on the event loop (false: one thread,
-   * but the loop stops for every commit, and at FULL for every fsync).
+   * Intake commits in a writer thread (true) or on the event loop (false: the loop stops for
+   * every commit, and at FULL for every fsync). Default: the thread at FULL, the loop at NORMAL,
+   * where a commit is only CPU work and the thread hop costs more than it frees (bench/ingest.ts).
    */
   intakeThread?: boolean;
 }
@@ -200,7 +202,7 @@ export class SqliteStore implements MessageStore {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     }
-    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? true };
+    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? synchronous === 'FULL' };
     this.group = new GroupCommit((rows) => this.commitGroup(rows), { maxItems: 512, maxBytes: 8 << 20, sizeOf: (r) => r.raw.length + r.ack.length });
   }
 
