@@ -17,7 +17,7 @@ import { engineConfigFromEnv } from '../engine/config/engine-config';
 import { silentLogger } from '../engine/ops/logger';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
-const [mode, prefix, store] = process.argv.slice(2) as ['ceiling' | 'engine', string, string];
+const [mode, prefix, store, workDir] = process.argv.slice(2) as ['ceiling' | 'engine', string, string, string | undefined];
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
 async function ceiling(): Promise<number> {
@@ -47,7 +47,7 @@ async function ceiling(): Promise<number> {
 }
 
 async function engine(): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'psl-bench-'));
+  const dir = workDir ?? mkdtempSync(join(tmpdir(), 'psl-ingest-bench-')); // the bench removes the one it passes
   mkdirSync(join(dir, 'channels'));
   writeFileSync(
     join(dir, 'channels', 'ltw.yaml'),

@@ -17,7 +17,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { MllpClient } from '../engine/mllp';
@@ -55,8 +57,8 @@ async function dropSchema(schema: string): Promise<void> {
 
 interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number; ratio: number; ratioMin: number; ratioMax: number }
 
-function startServer(mode: string, prefix: string, store: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(mode: string, prefix: string, store: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -129,14 +131,15 @@ export async function benchIngest(): Promise<RunResult[]> {
   const modes = wanted.filter((m) => m !== 'postgres' || withPg);
   const results: RunResult[] = [];
   for (const connections of [1, 8]) {
-    const servers: { mode: string; prefix: string; schema: string; child: ChildProcess; port: number }[] = [];
+    const servers: { mode: string; prefix: string; schema: string; child: ChildProcess; port: number; dir: string }[] = [];
     try {
       for (const mode of modes) {
         const prefix = `pslbench-${randomUUID().slice(0, 8)}`;
         const schema = prefix.replace(/-/g, '_');
         const store = mode === 'postgres' ? `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}` : mode;
-        const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store);
-        servers.push({ mode, prefix, schema, child, port });
+        const dir = mkdtempSync(join(tmpdir(), 'psl-ingest-bench-'));
+        const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store, dir);
+        servers.push({ mode, prefix, schema, child, port, dir });
         await load(port, connections, Math.min(2000, TOTAL / 10), `warm${connections}`); // warm-up
       }
       const slices = new Map<string, Slice[]>(modes.map((m) => [m, []]));
@@ -162,6 +165,8 @@ export async function benchIngest(): Promise<RunResult[]> {
     } finally {
       for (const s of servers) {
         s.child.kill('SIGKILL');
+        if (s.child.exitCode === null && s.child.signalCode === null) await new Promise((r) => s.child.once('exit', r));
+        rmSync(s.dir, { recursive: true, force: true });
         await cleanup(s.prefix);
         if (s.mode === 'postgres') await dropSchema(s.schema).catch(() => undefined);
       }

@@ -11,6 +11,8 @@ export interface WriterData {
   path: string;
   synchronous: 'FULL' | 'NORMAL';
   busyTimeoutMs: number;
+  /** The connection's autocheckpoint threshold (a safety net when a checkpointer thread runs). */
+  autocheckpointPages: number;
 }
 
 export interface GroupRequest {

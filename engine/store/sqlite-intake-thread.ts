@@ -10,11 +10,11 @@ function toError(p: PlainError): Error {
   return Object.assign(new Error(p.message), p.code ? { code: p.code } : {});
 }
 
-/** The worker script; under ts-jest (no compiled .js beside this file) the .ts is transpiled on the fly. */
-function workerEntry(): { file: string; eval: boolean } {
-  const js = path.join(__dirname, 'sqlite-intake-worker.js');
+/** A worker script of this folder; under ts-jest (no compiled .js beside this file) the .ts is transpiled on the fly. */
+export function workerEntry(name: string): { file: string; eval: boolean } {
+  const js = path.join(__dirname, `${name}.js`);
   if (fs.existsSync(js)) return { file: js, eval: false };
-  const ts = path.join(__dirname, 'sqlite-intake-worker.ts');
+  const ts = path.join(__dirname, `${name}.ts`);
   const code = `
     const fs = require('fs'); const ts = require('typescript');
     require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
@@ -40,7 +40,7 @@ export class SqliteIntakeThread {
   start(): Promise<Worker> {
     if (this.worker) return Promise.resolve(this.worker);
     this.starting ??= new Promise<Worker>((resolve, reject) => {
-      const entry = workerEntry();
+      const entry = workerEntry('sqlite-intake-worker');
       const w = new Worker(entry.file, { eval: entry.eval, workerData: this.data });
       w.unref();
       w.on('message', (m: Reply) => {

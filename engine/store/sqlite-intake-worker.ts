@@ -25,7 +25,7 @@ try {
   db.pragma(`synchronous = ${cfg.synchronous}`);
   db.pragma('foreign_keys = ON');
   // Per connection, as on the main one: this connection makes most of the commits.
-  db.pragma('wal_autocheckpoint = 16384');
+  db.pragma(`wal_autocheckpoint = ${cfg.autocheckpointPages}`);
   db.pragma('journal_size_limit = 134217728');
   writer = new SqliteIntakeWriter(db);
   port.postMessage({ type: 'ready' });

@@ -34,6 +34,7 @@ import type {
 import { GroupCommit, type ItemOutcome } from './group-commit';
 import { SqliteIntakeWriter, type IntakeRow, type RowOutcome } from './sqlite-intake';
 import { SqliteIntakeThread } from './sqlite-intake-thread';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 import {
   PRUNE_CHUNK,
   checkDeliveryState,
@@ -69,7 +70,16 @@ export interface SqliteStoreOptions {
    * where a commit is only CPU work and the thread hop costs more than it frees (bench/ingest.ts).
    */
   intakeThread?: boolean;
+  /**
+   * Checkpoints (WAL → database file, with its fsync) in a background thread, PASSIVE, every
+   * 250 ms (default true), so no commit on the intake path pays for one; the connections' own
+   * autocheckpoint stays as a safety net at a 4× higher threshold.
+   */
+  checkpointThread?: boolean;
 }
+
+const AUTOCHECKPOINT_PAGES = 16384;
+const CHECKPOINT_INTERVAL_MS = 250;
 
 
 
@@ -193,6 +203,7 @@ export class SqliteStore implements MessageStore {
   private readonly group: GroupCommit<IntakeRow, ReceiveResult>;
   private inline: SqliteIntakeWriter | undefined;
   private thread: SqliteIntakeThread | undefined;
+  private checkpointer: SqliteCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -202,7 +213,9 @@ export class SqliteStore implements MessageStore {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     }
-    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? synchronous === 'FULL' };
+    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? synchronous === 'FULL',
+      checkpointThread: options.checkpointThread ?? true,
+    };
     this.group = new GroupCommit((rows) => this.commitGroup(rows), { maxItems: 512, maxBytes: 8 << 20, sizeOf: (r) => r.raw.length + r.ack.length });
   }
 
@@ -223,7 +236,7 @@ export class SqliteStore implements MessageStore {
         db.pragma('foreign_keys = ON');
         // Fewer, larger checkpoints: each one fsyncs; the default (1,000 pages) checkpoints every
         // ≈900 messages of 4 KB.
-        db.pragma('wal_autocheckpoint = 16384');
+        db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         db.pragma('journal_size_limit = 134217728');
       } catch (e) {
         db.close();
@@ -234,8 +247,22 @@ export class SqliteStore implements MessageStore {
     const db = this.db;
     db.transaction(() => db.exec(SCHEMA)).immediate();
     this.st = prepareStatements(db);
+    let autocheckpointPages = AUTOCHECKPOINT_PAGES;
+    if (this.opts.checkpointThread && !this.checkpointer) {
+      const cp = new SqliteCheckpointer({ path: path.resolve(this.opts.path), intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: this.opts.busyTimeoutMs });
+      if (await cp.start()) {
+        this.checkpointer = cp;
+        autocheckpointPages = 4 * AUTOCHECKPOINT_PAGES;
+        db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
+      }
+    }
     if (this.opts.intakeThread) {
-      this.thread ??= new SqliteIntakeThread({ path: path.resolve(this.opts.path), synchronous: this.opts.synchronous, busyTimeoutMs: this.opts.busyTimeoutMs });
+      this.thread ??= new SqliteIntakeThread({
+        path: path.resolve(this.opts.path),
+        synchronous: this.opts.synchronous,
+        busyTimeoutMs: this.opts.busyTimeoutMs,
+        autocheckpointPages,
+      });
       await this.thread.start();
     } else {
       this.inline = new SqliteIntakeWriter(db);
@@ -247,6 +274,7 @@ export class SqliteStore implements MessageStore {
     this.closed = true;
     await this.group.drain(); // commit what was already asked for
     await this.thread?.close();
+    await this.checkpointer?.close();
     this.db?.close();
     this.db = undefined;
     this.st = undefined;
