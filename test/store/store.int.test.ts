@@ -580,6 +580,34 @@ describe('SqliteStore specifics', () => {
     await again.close();
   });
 
+  test('the WAL is checkpointed in the background: the database file alone soon holds what was committed', async () => {
+    const file = path.join(tmpRoot, `checkpoint-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await s.init();
+    try {
+      const ids = (await Promise.all(Array.from({ length: 20 }, () => s.receive(inbound({ channel: 'cp' }), HOUR)))).map((r) => r.id);
+      // A copy of the main file without its WAL sees only checkpointed pages; the connections'
+      // own autocheckpoint would not run before thousands of pages.
+      const copy = path.join(tmpRoot, `checkpoint-copy-${rnd()}.db`);
+      let found = 0;
+      for (let i = 0; i < 100 && found < ids.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        fs.copyFileSync(file, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          found = (db.prepare(`SELECT count(*) AS n FROM messages WHERE channel = 'cp'`).get() as { n: number }).n;
+        } catch {
+          found = 0; // schema not checkpointed yet
+        } finally {
+          db.close();
+        }
+      }
+      expect(found).toBe(ids.length);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('methods refuse to run before init()', async () => {
     const s = new SqliteStore({ path: path.join(tmpRoot, `noinit-${rnd()}.db`) });
     await expect(s.get('x')).rejects.toThrow(/init/);
