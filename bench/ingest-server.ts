@@ -17,7 +17,7 @@ import { engineConfigFromEnv } from '../engine/config/engine-config';
 import { silentLogger } from '../engine/ops/logger';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
-const [mode, prefix, store] = process.argv.slice(2) as ['ceiling' | 'engine', string, string];
+const [mode, prefix, store, workDir] = process.argv.slice(2) as ['ceiling' | 'engine', string, string, string | undefined];
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
 async function ceiling(): Promise<number> {
@@ -47,14 +47,14 @@ async function ceiling(): Promise<number> {
 }
 
 async function engine(): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'psl-bench-'));
+  const dir = workDir ?? mkdtempSync(join(tmpdir(), 'psl-ingest-bench-')); // the bench removes the one it passes
   mkdirSync(join(dir, 'channels'));
   writeFileSync(
     join(dir, 'channels', 'ltw.yaml'),
     `name: ltw\nsource:\n  type: mllp\n  host: 127.0.0.1\n  port: 0\nacceptance:\n  messageTypes: [ORU^R01]\n` +
       `destinations:\n  - name: out\n    type: file\n    directory: ${join(dir, 'out')}\n`,
   );
-  const sync = store === 'sqlite-full' ? 'FULL' : 'NORMAL';
+  const sync = store.startsWith('sqlite-full') ? 'FULL' : 'NORMAL';
   const e = new Engine(
     engineConfigFromEnv({}, {
       channelsDir: join(dir, 'channels'),
@@ -63,6 +63,7 @@ async function engine(): Promise<number> {
       prefix,
       store: store.startsWith('postgres') ? store : `sqlite:${join(dir, 'store.db')}`,
       sqliteSynchronous: sync,
+      sqliteIntakeThread: store.endsWith('-inline') ? 'off' : store.endsWith('-thread') ? 'on' : 'auto',
       role: 'listener',
       watchChannels: false,
     }),

@@ -2,23 +2,63 @@
  * Ingest benchmark: 20k ORU (4 KB) over 1 and 8 connections, each connection sending the next
  * message when the previous ACK arrived. Same run, same machine:
  *  - ceiling: bare net server that ACKs after a BullMQ add (no durability);
- *  - engine with SQLite synchronous NORMAL (WAL; survives kill -9 of the engine: the fastest safe mode);
- *  - engine with SQLite synchronous FULL (fsync per group commit: survives power loss).
- * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling.
+ *  - engine, SQLite synchronous NORMAL, group commits on the event loop (the default at NORMAL;
+ *    survives any crash of the engine process: the recommended fast durable mode);
+ *  - engine, SQLite synchronous FULL, group commits in the writer thread (the default at FULL;
+ *    one fsync per group: survives power loss);
+ *  - the same two with the other placement (PASSERELLE_SQLITE_INTAKE_THREAD=on / off), to
+ *    compare: sqlite-normal-thread, sqlite-full-inline;
+ *  - engine, PostgreSQL (synchronous_commit on: one round trip and one WAL flush per group), when
+ *    PASSERELLE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) answers.
+ * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling (see benchIngest for how the
+ * modes share a busy machine fairly). BENCH_INGEST_ROUNDS (default 5), BENCH_INGEST_MODES (comma
+ * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-thread, sqlite-full-inline, postgres)
+ * and BENCH_INGEST_TOTAL shorten a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { MllpClient } from '../engine/mllp';
 import { oru4k } from './fixtures/oru';
 
 const TOTAL = Number(process.env.BENCH_INGEST_TOTAL ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
+const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LABELS: Record<string, string> = {
+  ceiling: 'ceiling (no durability)',
+  'sqlite-normal': 'SQLite NORMAL (loop)',
+  'sqlite-full': 'SQLite FULL (thread)',
+  'sqlite-normal-thread': 'SQLite NORMAL, thread',
+  'sqlite-full-inline': 'SQLite FULL, on loop',
+  postgres: 'PostgreSQL',
+};
 
-interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number }
+async function pgReachable(): Promise<boolean> {
+  const c = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
 
-function startServer(mode: string, prefix: string, store: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function dropSchema(schema: string): Promise<void> {
+  const c = new Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => c.end());
+}
+
+interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number; ratio: number; ratioMin: number; ratioMax: number }
+
+function startServer(mode: string, prefix: string, store: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -30,7 +70,9 @@ function startServer(mode: string, prefix: string, store: string): Promise<{ chi
   });
 }
 
-async function load(port: number, connections: number, total: number, tag: string): Promise<{ msgsPerSec: number; p50: number; p99: number }> {
+interface Slice { messages: number; seconds: number; latencies: number[] }
+
+async function load(port: number, connections: number, total: number, tag: string): Promise<Slice> {
   const base = oru4k();
   const latencies: number[] = [];
   const perConn = Math.ceil(total / connections);
@@ -53,9 +95,16 @@ async function load(port: number, connections: number, total: number, tag: strin
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number => Number(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(2));
-  return { msgsPerSec: Math.round((perConn * connections) / secs), p50: q(0.5), p99: q(0.99) };
+  return { messages: perConn * connections, seconds: secs, latencies };
+}
+
+function quantile(sorted: number[], p: number): number {
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 async function cleanup(prefix: string): Promise<void> {
@@ -69,30 +118,72 @@ async function cleanup(prefix: string): Promise<void> {
   r.disconnect();
 }
 
+/**
+ * The machine may be shared: every mode's server runs at once and the load goes to them in
+ * interleaved slices (ROUNDS rounds, each mode once per round, order rotated), so a change in
+ * background load hits every mode alike. The ratio printed is the median of the per-round
+ * ratios to the ceiling (range beside it); msgs/s and latencies are over all slices.
+ */
 export async function benchIngest(): Promise<RunResult[]> {
-  const modes: [string, string][] = [['ceiling', ''], ['engine', 'sqlite-normal'], ['engine', 'sqlite-full']];
+  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-thread,sqlite-full-inline,postgres').split(',');
+  if (!wanted.includes('ceiling')) wanted.unshift('ceiling'); // ratios need it
+  const withPg = wanted.includes('postgres') && (await pgReachable());
+  const modes = wanted.filter((m) => m !== 'postgres' || withPg);
   const results: RunResult[] = [];
   for (const connections of [1, 8]) {
-    for (const [mode, store] of modes) {
-      const prefix = `pslbench-${randomUUID().slice(0, 8)}`;
-      const { child, port } = await startServer(mode, prefix, store);
-      try {
+    const servers: { mode: string; prefix: string; schema: string; child: ChildProcess; port: number; dir: string }[] = [];
+    try {
+      for (const mode of modes) {
+        const prefix = `pslbench-${randomUUID().slice(0, 8)}`;
+        const schema = prefix.replace(/-/g, '_');
+        const store = mode === 'postgres' ? `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}` : mode;
+        const dir = mkdtempSync(join(tmpdir(), 'psl-ingest-bench-'));
+        const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store, dir);
+        servers.push({ mode, prefix, schema, child, port, dir });
         await load(port, connections, Math.min(2000, TOTAL / 10), `warm${connections}`); // warm-up
-        const r = await load(port, connections, TOTAL, `run${connections}`);
-        results.push({ mode: store ? `${mode} (${store})` : mode, connections, ...r });
-      } finally {
-        child.kill('SIGKILL');
-        await cleanup(prefix);
+      }
+      const slices = new Map<string, Slice[]>(modes.map((m) => [m, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let k = 0; k < servers.length; k++) {
+          const s = servers[(k + round) % servers.length]!;
+          slices.get(s.mode)!.push(await load(s.port, connections, TOTAL / ROUNDS, `r${round}c${connections}`));
+        }
+      }
+      const rate = (x: Slice): number => x.messages / x.seconds;
+      const ceil = slices.get('ceiling')!;
+      for (const mode of modes) {
+        const mine = slices.get(mode)!;
+        const ratios = mine.map((x, i) => rate(x) / rate(ceil[i]!));
+        const lat = mine.flatMap((x) => x.latencies).sort((a, b) => a - b);
+        const messages = mine.reduce((n, x) => n + x.messages, 0);
+        const seconds = mine.reduce((n, x) => n + x.seconds, 0);
+        results.push({
+          mode, connections, msgsPerSec: Math.round(messages / seconds), p50: quantile(lat, 0.5), p99: quantile(lat, 0.99),
+          ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
+        });
+      }
+    } finally {
+      for (const s of servers) {
+        s.child.kill('SIGKILL');
+        if (s.child.exitCode === null && s.child.signalCode === null) await new Promise((r) => s.child.once('exit', r));
+        rmSync(s.dir, { recursive: true, force: true });
+        await cleanup(s.prefix);
+        if (s.mode === 'postgres') await dropSchema(s.schema).catch(() => undefined);
       }
     }
   }
-  process.stdout.write(`\ningest: ${TOTAL} ORU of ${Buffer.byteLength(oru4k())} bytes, sequential send/ACK per connection (node ${process.version})\n`);
+  process.stdout.write(
+    `\ningest: ${TOTAL} ORU of ${Buffer.byteLength(oru4k())} bytes per mode and connection count, sequential send/ACK per connection, ` +
+      `${ROUNDS} interleaved rounds (node ${process.version})\n`,
+  );
+  if (!withPg && wanted.includes('postgres')) process.stdout.write(`  (PostgreSQL skipped: nothing answers at ${PG_URL.replace(/:[^:@/]+@/, ':***@')})\n`);
   for (const connections of [1, 8]) {
-    const ceil = results.find((r) => r.connections === connections && r.mode === 'ceiling')!;
-    process.stdout.write(`\n${connections} connection(s)\n`);
+    process.stdout.write(`\n${connections} connection(s)                    msgs/s    p50 ms   p99 ms   ratio to ceiling: median (range over rounds)\n`);
     for (const r of results.filter((x) => x.connections === connections)) {
-      const ratio = (r.msgsPerSec / ceil.msgsPerSec).toFixed(2);
-      process.stdout.write(`  ${r.mode.padEnd(24)} ${String(r.msgsPerSec).padStart(6)} msgs/s  p50 ${r.p50} ms  p99 ${r.p99} ms  ratio to ceiling ${ratio}\n`);
+      process.stdout.write(
+        `  ${(LABELS[r.mode] ?? r.mode).padEnd(26)} ${String(r.msgsPerSec).padStart(7)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)}   ` +
+          `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)})\n`,
+      );
     }
   }
   return results;

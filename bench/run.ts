@@ -1,12 +1,13 @@
-/** `npm run bench [-- parser|ingest|render|validation|isolation|bad-input]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|render|validation|isolation|bad-input|scale]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
 import { benchRender } from './render';
 import { runValidationBench } from './validation';
 import { benchIsolation } from './isolation';
 import { benchBadInput } from './bad-input';
+import { benchScale } from './scale';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

@@ -205,7 +205,12 @@ export class Engine {
 /** `sqlite:<path>` or `postgres://…[?schema=name]` (schema default `passerelle`). */
 export function storeSettings(cfg: EngineConfig): Parameters<typeof createStore>[0] {
   if (!/^postgres(ql)?:/.test(cfg.store)) {
-    return { kind: 'sqlite', path: cfg.store.replace(/^sqlite:/, ''), synchronous: cfg.sqliteSynchronous };
+    return {
+      kind: 'sqlite',
+      path: cfg.store.replace(/^sqlite:/, ''),
+      synchronous: cfg.sqliteSynchronous,
+      intakeThread: cfg.sqliteIntakeThread === 'auto' ? undefined : cfg.sqliteIntakeThread === 'on',
+    };
   }
   const url = new URL(cfg.store);
   const schema = url.searchParams.get('schema') ?? undefined;

@@ -12,8 +12,13 @@
  * processes inserting the same key at once serialise on the lock; the second one's look-up
  * runs in a fresh snapshot (READ COMMITTED, new statement) taken after the first committed,
  * so it sees the first row. A hash collision only serialises two unrelated keys.
+ *
+ * Group commit (group-commit.ts): one intake transaction in flight per handle; the receives
+ * made meanwhile go together in the next one, sent as ONE query (pg-intake-group.ts). A group
+ * that PostgreSQL refuses for a value (data or constraint error) is written again message by
+ * message, so one bad message fails alone.
  */
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { DatabaseError, Pool, type PoolClient, type PoolConfig } from 'pg';
 import type {
   DeliveryRecord,
   DeliveryState,
@@ -28,6 +33,8 @@ import type {
   StoreCounts,
   StoredMessage,
 } from './types';
+import { GroupCommit, type ItemOutcome } from './group-commit';
+import { groupQuery, groupResults, literalSafe, lockKey, type PgIntakeItem } from './pg-intake-group';
 import {
   PRUNE_CHUNK,
   REFUSALS_DROPPED,
@@ -86,6 +93,11 @@ export class PgStore implements MessageStore {
   /** Qualified table names. */
   private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string };
   private forceSyncCommit = false;
+  private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
+    maxItems: 256,
+    maxBytes: 4 << 20, // twice that as hex literals in the query text
+    sizeOf: (i) => i.msg.raw.length + i.msg.ack.length,
+  });
   private initialised = false;
   private closed = false;
 
@@ -192,25 +204,77 @@ export class PgStore implements MessageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.group.drain(); // commit what was already asked for
     await this.pool.end();
+  }
+
+  /** Intake transactions committed by this handle (each holds one group of receives). */
+  get intakeGroups(): number {
+    return this.group.groups;
   }
 
   async receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
     checkInbound(msg, dedupeWindowMs);
     this.checkReady();
+    return this.group.submit({ id: newMessageId(), msg, windowMs: dedupeWindowMs });
+  }
+
+  /** One group, one transaction, one round trip (pg-intake-group.ts). */
+  private async commitGroup(items: PgIntakeItem[]): Promise<ItemOutcome<ReceiveResult>[]> {
+    if (!literalSafe(items)) return this.commitOneByOne(items);
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    const q = groupQuery(this.schema, this.t.messages, items, this.forceSyncCommit);
+    try {
+      const results = (await c.query(q.sql)) as unknown as { rows: { id: string; ack: Buffer }[] }[];
+      c.release();
+      return groupResults(items, q, results).map((value) => ({ ok: true, value }));
+    } catch (e) {
+      let broken: unknown;
+      try {
+        await c.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError; // the connection is unusable: do not give it back to the pool
+      }
+      c.release(broken instanceof Error ? broken : undefined);
+      // A statement PostgreSQL refused (a value, a constraint, a trigger): find it, alone.
+      // The connection or the server failing (no SQLSTATE, or classes 08, 53, 57, 58, XX)
+      // fails the group: retrying each message would only multiply the wait.
+      const code = (e as { code?: unknown }).code;
+      if (e instanceof DatabaseError && typeof code === 'string' && !/^(08|53|57|58|XX)/.test(code)) return this.commitOneByOne(items);
+      throw storeUnavailable(e);
+    }
+  }
+
+  private async commitOneByOne(items: PgIntakeItem[]): Promise<ItemOutcome<ReceiveResult>[]> {
+    const out: ItemOutcome<ReceiveResult>[] = [];
+    for (const i of items) {
+      try {
+        out.push({ ok: true, value: await this.receiveOne(i.msg, i.windowMs, i.id) });
+      } catch (error) {
+        out.push({ ok: false, error });
+      }
+    }
+    return out;
+  }
+
+  /** One message in its own transaction, with parameters (the fallback of a group that failed). */
+  private async receiveOne(msg: InboundMessage, dedupeWindowMs: number, id: string): Promise<ReceiveResult> {
     const withDedupe = dedupes(msg, dedupeWindowMs);
     try {
       if (!withDedupe && !this.forceSyncCommit) {
         // One statement, one implicit transaction: durable when the query returns.
-        const id = await this.insert(this.pool, msg);
+        await this.insert(this.pool, msg, id);
         return { duplicate: false, id };
       }
       return await this.inTransaction(async (c) => {
         if (this.forceSyncCommit) await c.query('SET LOCAL synchronous_commit TO on');
         if (withDedupe) {
-          await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-            [this.schema, msg.channel, msg.sender, msg.controlId].join('\u001f'),
-          ]);
+          await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(this.schema, msg)]);
           const dup = await c.query<{ id: string; ack: Buffer }>(
             `SELECT id, ack FROM ${this.t.messages}
               WHERE channel = $1 AND sender = $2 AND control_id = $3 AND received_at >= $4 AND state <> 'refused'
@@ -220,15 +284,15 @@ export class PgStore implements MessageStore {
           const row = dup.rows[0];
           if (row) return { duplicate: true, id: row.id, ack: row.ack };
         }
-        return { duplicate: false, id: await this.insert(c, msg) };
+        await this.insert(c, msg, id);
+        return { duplicate: false, id };
       });
     } catch (e) {
       throw storeUnavailable(e);
     }
   }
 
-  private async insert(c: Pool | PoolClient, msg: InboundMessage): Promise<string> {
-    const id = newMessageId();
+  private async insert(c: Pool | PoolClient, msg: InboundMessage, id: string): Promise<void> {
     await c.query(
       `INSERT INTO ${this.t.messages} (id, channel, control_id, sender, message_type, ordering_key, charset,
                                        received_at, state, reason, updated_at, ack, raw)
@@ -248,7 +312,6 @@ export class PgStore implements MessageStore {
         msg.raw,
       ],
     );
-    return id;
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {

@@ -6,11 +6,14 @@
  * the commit reaches the OS page cache but is not fsynced: safe against a crash of the engine
  * process (kill -9), not against a power cut or a kernel crash.
  *
- * Group commit: `receive()` calls made in the same event-loop turn (several connections
- * delivering frames at once) are queued and written in ONE `BEGIN IMMEDIATE` transaction on the
- * next `setImmediate`, then every promise resolves. Items are applied in call order inside the
- * transaction, so a duplicate of a message queued earlier in the same batch is recognised. Each
- * item runs in its own savepoint: one bad item is rejected alone, the others still commit.
+ * Group commit (engine/store/group-commit.ts): one intake commit in flight at a time; the
+ * `receive()` calls made while it runs go together in the next transaction (one `BEGIN
+ * IMMEDIATE`, so at FULL one fsync per group). Rows are applied in call order, so a duplicate of
+ * a message earlier in the same group is recognised; one bad row fails alone. At FULL (by
+ * default) the intake commits run in a writer thread on their own connection
+ * (sqlite-intake-worker.ts): the event loop keeps parsing and answering while SQLite writes and
+ * fsyncs. At NORMAL a commit is CPU work only (≈50 µs), cheaper on the loop than the thread hop.
+ * Everything else (state, contents, deliveries, reads) runs on the main thread's connection.
  *
  * Several processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE)
  * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too.
@@ -32,6 +35,10 @@ import type {
   StoreCounts,
   StoredMessage,
 } from './types';
+import { GroupCommit, type ItemOutcome } from './group-commit';
+import { SqliteIntakeWriter, type IntakeRow, type RowOutcome } from './sqlite-intake';
+import { SqliteIntakeThread } from './sqlite-intake-thread';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 import {
   PRUNE_CHUNK,
   REFUSALS_DROPPED,
@@ -74,18 +81,22 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a write waits for another process holding the lock. Default 5 000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * Intake commits in a writer thread (true) or on the event loop (false: the loop stops for
+   * every commit, and at FULL for every fsync). Default: the thread at FULL, the loop at NORMAL,
+   * where a commit is only CPU work and the thread hop costs more than it frees (bench/ingest.ts).
+   */
+  intakeThread?: boolean;
+  /**
+   * Checkpoints (WAL → database file, with its fsync) in a background thread, PASSIVE, every
+   * 250 ms (default true), so no commit on the intake path pays for one; the connections' own
+   * autocheckpoint stays as a safety net at a 4× higher threshold.
+   */
+  checkpointThread?: boolean;
 }
 
-
-
-interface Waiting {
-  msg: InboundMessage;
-  windowMs: number;
-  resolve(r: ReceiveResult): void;
-  reject(e: unknown): void;
-}
-
-type Outcome = { ok: true; result: ReceiveResult } | { ok: false; error: unknown };
+const AUTOCHECKPOINT_PAGES = 16384;
+const CHECKPOINT_INTERVAL_MS = 250;
 
 
 
@@ -169,17 +180,6 @@ function isForeignKeyError(e: unknown): boolean {
 
 function prepareStatements(db: Database.Database) {
   return {
-    findDuplicate: db.prepare<[string, string, string, number], { id: string; ack: Buffer }>(
-      `SELECT id, ack FROM messages
-        WHERE channel = ? AND sender = ? AND control_id = ? AND received_at >= ? AND state <> 'refused'
-        ORDER BY received_at DESC, seq DESC LIMIT 1`,
-    ),
-    insert: db.prepare(
-      `INSERT INTO messages (id, channel, control_id, sender, message_type, ordering_key, charset,
-                             received_at, state, reason, updated_at, ack, raw)
-       VALUES (@id, @channel, @controlId, @sender, @messageType, @orderingKey, @charset,
-               @receivedAt, @state, @reason, @updatedAt, @ack, @raw)`,
-    ),
     get: db.prepare<[string], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
     raw: db.prepare<[string], { raw: Buffer }>('SELECT raw FROM messages WHERE id = ?'),
     setState: db.prepare<[MessageState, number, string]>('UPDATE messages SET state = ?, updated_at = ? WHERE id = ?'),
@@ -303,11 +303,10 @@ export class SqliteStore implements MessageStore {
   private st: Statements | undefined;
   private closed = false;
 
-  private waiting: Waiting[] = [];
-  private flushTimer: NodeJS.Immediate | undefined;
-  private writeBatch: Database.Transaction<(batch: Waiting[]) => Outcome[]> | undefined;
-  private writeOne: Database.Transaction<(w: Waiting) => ReceiveResult> | undefined;
-  private writeFast: Database.Transaction<(batch: Waiting[]) => Outcome[]> | undefined;
+  private readonly group: GroupCommit<IntakeRow, ReceiveResult>;
+  private inline: SqliteIntakeWriter | undefined;
+  private thread: SqliteIntakeThread | undefined;
+  private checkpointer: SqliteCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -317,7 +316,10 @@ export class SqliteStore implements MessageStore {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     }
-    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? synchronous === 'FULL',
+      checkpointThread: options.checkpointThread ?? true,
+    };
+    this.group = new GroupCommit((rows) => this.commitGroup(rows), { maxItems: 512, maxBytes: 8 << 20, sizeOf: (r) => r.raw.length + r.ack.length });
     // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
     return guardStoreErrors(this, UNGUARDED);
   }
@@ -339,7 +341,7 @@ export class SqliteStore implements MessageStore {
         db.pragma('foreign_keys = ON');
         // Fewer, larger checkpoints: each one fsyncs; the default (1,000 pages) checkpoints every
         // ≈900 messages of 4 KB.
-        db.pragma('wal_autocheckpoint = 16384');
+        db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         db.pragma('journal_size_limit = 134217728');
       } catch (e) {
         db.close();
@@ -353,36 +355,42 @@ export class SqliteStore implements MessageStore {
       db.exec(COUNTERS_SCHEMA);
     }).immediate();
     this.st = prepareStatements(db);
-    this.writeOne = db.transaction((w: Waiting) => this.applyOne(w));
-    // Fast path: the whole batch without savepoints; if any item fails, the transaction rolls
-    // back and the batch is written again item by item (a savepoint each), so one bad item
-    // fails alone.
-    this.writeFast = db.transaction((batch: Waiting[]) => batch.map((w): Outcome => ({ ok: true, result: this.applyOne(w) })));
-    this.writeBatch = db.transaction((batch: Waiting[]) => {
-      const outcomes: Outcome[] = [];
-      for (const w of batch) {
-        try {
-          outcomes.push({ ok: true, result: this.writeOne!(w) }); // a savepoint per item
-        } catch (error) {
-          // SQLite may have rolled the whole transaction back (I/O error, disk full, busy):
-          // then nothing of the batch is safe, fail all of it.
-          if (!db.inTransaction) throw error;
-          outcomes.push({ ok: false, error });
-        }
+    let autocheckpointPages = AUTOCHECKPOINT_PAGES;
+    if (this.opts.checkpointThread && !this.checkpointer) {
+      const cp = new SqliteCheckpointer({ path: path.resolve(this.opts.path), intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: this.opts.busyTimeoutMs });
+      if (await cp.start()) {
+        this.checkpointer = cp;
+        autocheckpointPages = 4 * AUTOCHECKPOINT_PAGES;
+        db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
       }
-      return outcomes;
-    });
+    }
+    if (this.opts.intakeThread) {
+      this.thread ??= new SqliteIntakeThread({
+        path: path.resolve(this.opts.path),
+        synchronous: this.opts.synchronous,
+        busyTimeoutMs: this.opts.busyTimeoutMs,
+        autocheckpointPages,
+      });
+      await this.thread.start();
+    } else {
+      this.inline = new SqliteIntakeWriter(db);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.flushTimer) clearImmediate(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.db) this.flush(); // commit what was already asked for
+    await this.group.drain(); // commit what was already asked for
+    await this.thread?.close();
+    await this.checkpointer?.close();
     this.db?.close();
     this.db = undefined;
     this.st = undefined;
+  }
+
+  /** Intake transactions committed by this handle (each holds one group of receives). */
+  get intakeGroups(): number {
+    return this.group.groups;
   }
 
   receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
@@ -392,55 +400,9 @@ export class SqliteStore implements MessageStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<ReceiveResult>((resolve, reject) => {
-      this.waiting.push({ msg, windowMs: dedupeWindowMs, resolve, reject });
-      if (!this.flushTimer) this.flushTimer = setImmediate(() => this.flush());
-    });
-  }
-
-  /** Writes every queued `receive()` in one transaction, then settles their promises. */
-  private flush(): void {
-    this.flushTimer = undefined;
-    const batch = this.waiting;
-    this.waiting = [];
-    if (batch.length === 0) return;
-    let outcomes: Outcome[];
-    try {
-      // Only intake commits need the configured durability; see `fastUpdates` in init().
-      if (this.opts.synchronous === 'FULL') this.db!.pragma('synchronous = FULL');
-      try {
-        try {
-          outcomes = this.writeFast!.immediate(batch);
-        } catch {
-          outcomes = this.writeBatch!.immediate(batch);
-        }
-      } finally {
-        if (this.opts.synchronous === 'FULL') this.db!.pragma('synchronous = NORMAL');
-      }
-    } catch (e) {
-      const err = storeUnavailable(e);
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    batch.forEach((w, i) => {
-      const o = outcomes[i];
-      if (o.ok) w.resolve(o.result);
-      else w.reject(storeUnavailable(o.error));
-    });
-  }
-
-  /** Runs inside the batch transaction. */
-  private applyOne(w: Waiting): ReceiveResult {
-    const st = this.st!;
-    const { msg } = w;
     const receivedAt = msg.receivedAt.getTime();
-    if (dedupes(msg, w.windowMs)) {
-      const dup = st.findDuplicate.get(msg.channel, msg.sender, msg.controlId, receivedAt - w.windowMs);
-      if (dup) return { duplicate: true, id: dup.id, ack: dup.ack };
-    }
-    const id = newMessageId();
-    st.insert.run({
-      id,
+    return this.group.submit({
+      id: newMessageId(),
       channel: msg.channel,
       controlId: msg.controlId,
       sender: msg.sender,
@@ -453,8 +415,35 @@ export class SqliteStore implements MessageStore {
       updatedAt: Date.now(),
       ack: msg.ack,
       raw: msg.raw,
+      dedupeFrom: dedupes(msg, dedupeWindowMs) ? receivedAt - dedupeWindowMs : null,
     });
-    return { duplicate: false, id };
+  }
+
+  /** One group, one transaction (in the writer thread, or here); see the file comment. */
+  private async commitGroup(rows: IntakeRow[]): Promise<ItemOutcome<ReceiveResult>[]> {
+    let outcomes: RowOutcome[];
+    try {
+      outcomes = this.thread ? await this.thread.commit(rows) : this.commitInline(rows);
+    } catch (e) {
+      throw storeUnavailable(e);
+    }
+    return outcomes.map((o, i): ItemOutcome<ReceiveResult> => {
+      if (!o.ok) return { ok: false, error: storeUnavailable(o.error) };
+      if (!o.dup) return { ok: true, value: { duplicate: false, id: rows[i]!.id } };
+      const ack = Buffer.from(o.dup.ack.buffer, o.dup.ack.byteOffset, o.dup.ack.byteLength);
+      return { ok: true, value: { duplicate: true, id: o.dup.id, ack } };
+    });
+  }
+
+  private commitInline(rows: IntakeRow[]): RowOutcome[] {
+    if (!this.inline || !this.db) throw new Error('SqliteStore: closed');
+    // Only intake commits need the configured durability; see `fastUpdates` in init().
+    if (this.opts.synchronous === 'FULL') this.db.pragma('synchronous = FULL');
+    try {
+      return this.inline.write(rows);
+    } finally {
+      if (this.opts.synchronous === 'FULL') this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {

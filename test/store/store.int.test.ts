@@ -28,7 +28,14 @@ interface StoreHarness {
   open(): Promise<MessageStore>;
   /** Removes the database (file / schema). Handles are closed by the suite before. */
   destroy(): Promise<void>;
+  /** Makes the database itself refuse inserts of this control id (a trigger), as a bad value would. */
+  refuseControlId(controlId: string): Promise<void>;
+  /** PostgreSQL only: the id of the transaction that inserted each message (xmin). */
+  insertingTransactions?(ids: string[]): Promise<string[]>;
 }
+
+/** Both stores count their intake transactions (group commit). */
+const groupsOf = (s: MessageStore): number => (s as unknown as { intakeGroups: number }).intakeGroups;
 
 const rnd = (): string => randomBytes(5).toString('hex');
 
@@ -263,6 +270,59 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
         byKey.set(k, (byKey.get(k) ?? new Set()).add(r.id));
       });
       for (const ids of byKey.values()) expect(ids.size).toBe(1);
+    });
+
+    test('group commit: receives made while a commit is in flight go together in the next transaction', async () => {
+      const ch = channel();
+      const before = groupsOf(store);
+      const first = store.receive(inbound({ channel: ch, controlId: 'G0' }), HOUR);
+      await new Promise((r) => setImmediate(r)); // the first group's commit has started
+      const rest = Array.from({ length: 10 }, (_, i) => store.receive(inbound({ channel: ch, controlId: `G${i + 1}` }), HOUR));
+      const results = await Promise.all([first, ...rest]);
+      expect(groupsOf(store) - before).toBe(2);
+      expect(results.every((r) => !r.duplicate)).toBe(true);
+      if (harness.insertingTransactions) {
+        const xids = await harness.insertingTransactions(results.map((r) => r.id));
+        expect(new Set(xids.slice(1)).size).toBe(1); // the ten that waited: one transaction
+        expect(xids[0]).not.toBe(xids[1]);
+      }
+      // arrival order is commit order
+      const seqs = await Promise.all(results.map(async (r) => (await store.get(r.id))!.seq));
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect((await store.counts(ch)).received).toBe(11);
+    });
+
+    test('group commit: a duplicate of a message earlier in the same group is recognised', async () => {
+      const ch = channel();
+      const before = groupsOf(store);
+      const original = inbound({ channel: ch, controlId: 'DUP-IN-GROUP' });
+      const [a, b, c] = await Promise.all([
+        store.receive(original, HOUR),
+        store.receive(inbound({ channel: ch, controlId: 'OTHER' }), HOUR),
+        store.receive(inbound({ channel: ch, controlId: 'DUP-IN-GROUP', ack: Buffer.from('not this one') }), HOUR),
+      ]);
+      expect(groupsOf(store) - before).toBe(1);
+      expect([a.duplicate, b.duplicate]).toEqual([false, false]);
+      expect(c).toMatchObject({ duplicate: true, id: a.id });
+      expect(c.duplicate && c.ack.equals(original.ack)).toBe(true);
+      expect((await store.counts(ch)).received).toBe(2);
+    });
+
+    test('group commit: a message the database refuses fails alone, the rest of its group is stored', async () => {
+      const ch = channel();
+      const bad = `BAD${rnd()}`;
+      await harness.refuseControlId(bad);
+      const settled = await Promise.allSettled([
+        store.receive(inbound({ channel: ch, controlId: 'OK1' }), HOUR),
+        store.receive(inbound({ channel: ch, controlId: bad }), HOUR),
+        store.receive(inbound({ channel: ch, controlId: 'OK2' }), 0),
+        store.receive(inbound({ channel: ch, controlId: 'OK1' }), HOUR), // still deduplicated after the retry
+      ]);
+      expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'PSL_STORE_UNAVAILABLE' });
+      const first = (settled[0] as PromiseFulfilledResult<{ id: string; duplicate: boolean }>).value;
+      expect((settled[3] as PromiseFulfilledResult<{ id: string; duplicate: boolean }>).value).toMatchObject({ duplicate: true, id: first.id });
+      expect((await store.counts(ch)).received).toBe(2);
     });
 
     test('setState sets the state and manages the reason', async () => {
@@ -556,6 +616,32 @@ describeStore('SqliteStore', async () => {
     async destroy() {
       /* tmpRoot is removed at the end */
     },
+    async refuseControlId(controlId) {
+      const db = new Database(file);
+      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
+               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      db.close();
+    },
+  };
+});
+
+describeStore('SqliteStore, intake commits on the event loop', async () => {
+  const file = path.join(tmpRoot, `inline-${rnd()}.db`);
+  return {
+    async open() {
+      const s = new SqliteStore({ path: file, intakeThread: false });
+      await s.init();
+      return s;
+    },
+    async destroy() {
+      /* tmpRoot is removed at the end */
+    },
+    async refuseControlId(controlId) {
+      const db = new Database(file);
+      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
+               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      db.close();
+    },
   };
 });
 
@@ -572,6 +658,29 @@ describeStore('PgStore', async () => {
       await c.connect();
       try {
         await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+    async insertingTransactions(ids) {
+      const c = new Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        const r = await c.query<{ id: string; xmin: string }>(`SELECT id, xmin::text AS xmin FROM "${schema}".messages WHERE id = ANY($1)`, [ids]);
+        const byId = new Map(r.rows.map((x) => [x.id, x.xmin]));
+        return ids.map((id) => byId.get(id) ?? '');
+      } finally {
+        await c.end();
+      }
+    },
+    async refuseControlId(controlId) {
+      const c = new Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`CREATE FUNCTION "${schema}".refuse_${controlId}() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$`);
+        await c.query(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON "${schema}".messages FOR EACH ROW
+                       WHEN (NEW.control_id = '${controlId}') EXECUTE FUNCTION "${schema}".refuse_${controlId}()`);
       } finally {
         await c.end();
       }
@@ -635,6 +744,34 @@ describe('SqliteStore specifics', () => {
     const m = (await again.get(id))!;
     expect((await again.earlierPending('old', 'K', m.seq + 1, 10, 'out')).map((x) => x.id)).toEqual([id]);
     await again.close();
+  });
+
+  test('the WAL is checkpointed in the background: the database file alone soon holds what was committed', async () => {
+    const file = path.join(tmpRoot, `checkpoint-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await s.init();
+    try {
+      const ids = (await Promise.all(Array.from({ length: 20 }, () => s.receive(inbound({ channel: 'cp' }), HOUR)))).map((r) => r.id);
+      // A copy of the main file without its WAL sees only checkpointed pages; the connections'
+      // own autocheckpoint would not run before thousands of pages.
+      const copy = path.join(tmpRoot, `checkpoint-copy-${rnd()}.db`);
+      let found = 0;
+      for (let i = 0; i < 100 && found < ids.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        fs.copyFileSync(file, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          found = (db.prepare(`SELECT count(*) AS n FROM messages WHERE channel = 'cp'`).get() as { n: number }).n;
+        } catch {
+          found = 0; // schema not checkpointed yet
+        } finally {
+          db.close();
+        }
+      }
+      expect(found).toBe(ids.length);
+    } finally {
+      await s.close();
+    }
   });
 
   test('methods refuse to run before init()', async () => {

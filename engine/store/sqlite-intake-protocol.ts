@@ -1,0 +1,115 @@
+/**
+ * Messages between the SQLite store and its writer thread. A group travels as ONE ArrayBuffer,
+ * transferred (not cloned): structured cloning of row objects cost more than the commit saved.
+ * Layout per row: receivedAt, updatedAt, dedupeFrom (float64, NaN = no dedupe), then id,
+ * channel, controlId, sender, messageType, orderingKey, charset, state, reason (uint32 length +
+ * UTF-8; 0xFFFFFFFF = null), then ack and raw (uint32 length + bytes).
+ */
+import type { IntakeRow } from './sqlite-intake';
+
+export interface WriterData {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL';
+  busyTimeoutMs: number;
+  /** The connection's autocheckpoint threshold (a safety net when a checkpointer thread runs). */
+  autocheckpointPages: number;
+}
+
+export interface GroupRequest {
+  type: 'group';
+  group: number;
+  count: number;
+  bytes: ArrayBuffer;
+}
+
+export interface PlainError {
+  message: string;
+  code?: string;
+}
+
+export type PackedOutcome = { dup: { id: string; ack: Uint8Array } | null } | { error: PlainError };
+
+/** `outcomes` absent with no `fatal`: every row was inserted (the common case, kept small). */
+export interface GroupReply {
+  type: 'done';
+  group: number;
+  outcomes?: PackedOutcome[];
+  fatal?: PlainError;
+}
+
+const NULL_LENGTH = 0xffffffff;
+const STRINGS = ['id', 'channel', 'controlId', 'sender', 'messageType', 'orderingKey', 'charset', 'state'] as const;
+
+export function encodeGroup(rows: IntakeRow[]): ArrayBuffer {
+  let max = 0;
+  for (const r of rows) {
+    max += 24 + 4 * (STRINGS.length + 3) + r.ack.length + r.raw.length;
+    for (const k of STRINGS) max += r[k].length * 3;
+    if (r.reason !== null) max += r.reason.length * 3;
+  }
+  const bytes = new ArrayBuffer(max);
+  const buf = Buffer.from(bytes);
+  let at = 0;
+  const str = (s: string | null): void => {
+    if (s === null) {
+      buf.writeUInt32LE(NULL_LENGTH, at);
+      at += 4;
+      return;
+    }
+    const n = buf.write(s, at + 4, 'utf8');
+    buf.writeUInt32LE(n, at);
+    at += 4 + n;
+  };
+  const blob = (b: Uint8Array): void => {
+    buf.writeUInt32LE(b.length, at);
+    buf.set(b, at + 4);
+    at += 4 + b.length;
+  };
+  for (const r of rows) {
+    buf.writeDoubleLE(r.receivedAt, at);
+    buf.writeDoubleLE(r.updatedAt, at + 8);
+    buf.writeDoubleLE(r.dedupeFrom ?? Number.NaN, at + 16);
+    at += 24;
+    for (const k of STRINGS) str(r[k]);
+    str(r.reason);
+    blob(r.ack);
+    blob(r.raw);
+  }
+  return bytes;
+}
+
+/** Rows whose ack and raw are views on `bytes` (no copy). */
+export function decodeGroup(bytes: ArrayBuffer, count: number): IntakeRow[] {
+  const buf = Buffer.from(bytes);
+  let at = 0;
+  const str = (): string | null => {
+    const n = buf.readUInt32LE(at);
+    at += 4;
+    if (n === NULL_LENGTH) return null;
+    const s = buf.toString('utf8', at, at + n);
+    at += n;
+    return s;
+  };
+  const blob = (): Buffer => {
+    const n = buf.readUInt32LE(at);
+    const b = buf.subarray(at + 4, at + 4 + n);
+    at += 4 + n;
+    return b;
+  };
+  const rows: IntakeRow[] = [];
+  for (let i = 0; i < count; i++) {
+    const receivedAt = buf.readDoubleLE(at);
+    const updatedAt = buf.readDoubleLE(at + 8);
+    const from = buf.readDoubleLE(at + 16);
+    at += 24;
+    const [id, channel, controlId, sender, messageType, orderingKey, charset, state] = STRINGS.map(() => str() ?? '');
+    const reason = str();
+    const ack = blob();
+    const raw = blob();
+    rows.push({
+      id: id!, channel: channel!, controlId: controlId!, sender: sender!, messageType: messageType!, orderingKey: orderingKey!, charset: charset!,
+      state: state as IntakeRow['state'], reason, receivedAt, updatedAt, dedupeFrom: Number.isNaN(from) ? null : from, ack, raw,
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { IntakeRow, RowOutcome } from './sqlite-intake';
+import { encodeGroup, type GroupReply, type GroupRequest, type PlainError, type WriterData } from './sqlite-intake-protocol';
+
+type Reply = GroupReply | { type: 'ready' } | { type: 'failed'; error: PlainError } | { type: 'closed' };
+
+function toError(p: PlainError): Error {
+  return Object.assign(new Error(p.message), p.code ? { code: p.code } : {});
+}
+
+/** A worker script of this folder; under ts-jest (no compiled .js beside this file) the .ts is transpiled on the fly. */
+export function workerEntry(name: string): { file: string; eval: boolean } {
+  const js = path.join(__dirname, `${name}.js`);
+  if (fs.existsSync(js)) return { file: js, eval: false };
+  const ts = path.join(__dirname, `${name}.ts`);
+  const code = `
+    const fs = require('fs'); const ts = require('typescript');
+    require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
+      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
+    require(${JSON.stringify(ts)});`;
+  return { file: code, eval: true };
+}
+
+/**
+ * Main-thread end of the SQLite writer thread. One group per round trip: the rows are written
+ * once into one ArrayBuffer that is transferred (not cloned) to the thread. A thread
+ * that died fails its group (the senders get no AA and resend) and is started again for the
+ * next group.
+ */
+export class SqliteIntakeThread {
+  private worker: Worker | undefined;
+  private starting: Promise<Worker> | undefined;
+  private next = 1;
+  private readonly pending = new Map<number, { count: number; resolve(r: RowOutcome[]): void; reject(e: unknown): void }>();
+
+  constructor(private readonly data: WriterData) {}
+
+  start(): Promise<Worker> {
+    if (this.worker) return Promise.resolve(this.worker);
+    this.starting ??= new Promise<Worker>((resolve, reject) => {
+      const entry = workerEntry('sqlite-intake-worker');
+      const w = new Worker(entry.file, { eval: entry.eval, workerData: this.data });
+      w.unref();
+      w.on('message', (m: Reply) => {
+        if (m.type === 'ready') {
+          this.worker = w;
+          this.starting = undefined;
+          resolve(w);
+        } else if (m.type === 'failed') {
+          this.starting = undefined;
+          void w.terminate();
+          reject(toError(m.error));
+        } else if (m.type === 'done') {
+          this.settle(m);
+        }
+      });
+      const gone = (e: unknown): void => {
+        if (this.worker === w) this.worker = undefined;
+        if (this.starting) {
+          this.starting = undefined;
+          reject(e);
+        }
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      };
+      w.on('error', gone);
+      w.on('exit', (code) => gone(new Error(`SQLite writer thread exited (code ${code})`)));
+    });
+    return this.starting;
+  }
+
+  async commit(rows: IntakeRow[]): Promise<RowOutcome[]> {
+    const w = await this.start();
+    const bytes = encodeGroup(rows);
+    const group = this.next++;
+    const req: GroupRequest = { type: 'group', group, count: rows.length, bytes };
+    return new Promise<RowOutcome[]>((resolve, reject) => {
+      this.pending.set(group, { count: rows.length, resolve, reject });
+      w.ref(); // a commit in flight keeps the process up
+      w.postMessage(req, [bytes]);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker ?? (await this.starting?.catch(() => undefined));
+    if (!w) return;
+    this.worker = undefined;
+    await new Promise<void>((resolve) => {
+      w.on('message', (m: Reply) => m.type === 'closed' && resolve());
+      w.once('exit', () => resolve());
+      w.postMessage({ type: 'close' });
+    });
+    await w.terminate();
+  }
+
+  private settle(m: GroupReply): void {
+    const p = this.pending.get(m.group);
+    if (!p) return;
+    this.pending.delete(m.group);
+    if (this.pending.size === 0) this.worker?.unref();
+    if (m.fatal) return p.reject(toError(m.fatal));
+    if (!m.outcomes) return p.resolve(Array.from({ length: p.count }, (): RowOutcome => ({ ok: true, dup: null })));
+    p.resolve(
+      m.outcomes.map((o): RowOutcome =>
+        'error' in o ? { ok: false, error: toError(o.error) } : { ok: true, dup: o.dup ? { id: o.dup.id, ack: o.dup.ack } : null },
+      ),
+    );
+  }
+}
