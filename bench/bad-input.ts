@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { MllpClient } from '../engine/mllp';
 import { EngineProcess } from './fuzz/engine-process';
 import { ackCode } from './fuzz/connection-driver';
-import { deletePrefix } from './fuzz/fuzzer';
+import { deletePrefix } from './redis-keys';
 import { oru4k } from './fixtures/oru';
 
 function hugeOru(): Buffer {

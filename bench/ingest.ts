@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';
 import { Client } from 'pg';
 import { MllpClient } from '../engine/mllp';
 import { oru4k } from './fixtures/oru';
@@ -107,16 +107,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function cleanup(prefix: string): Promise<void> {
-  const r = new Redis({ host: '127.0.0.1', port: 6379 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await r.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
-}
 
 /**
  * The machine may be shared: every mode's server runs at once and the load goes to them in
@@ -167,7 +157,7 @@ export async function benchIngest(): Promise<RunResult[]> {
         s.child.kill('SIGKILL');
         if (s.child.exitCode === null && s.child.signalCode === null) await new Promise((r) => s.child.once('exit', r));
         rmSync(s.dir, { recursive: true, force: true });
-        await cleanup(s.prefix);
+        await deletePrefix(BENCH_REDIS_URL, s.prefix);
         if (s.mode === 'postgres') await dropSchema(s.schema).catch(() => undefined);
       }
     }

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';
 import { Pipeline } from '../engine/channels/pipeline';
 import { channelSchema } from '../engine/config/channel-schema';
 import { FileDestination, type Destination, type OutboundMessage } from '../engine/delivery';
@@ -65,16 +65,6 @@ class Recorder implements Destination {
   }
 }
 
-async function deletePrefix(prefix: string): Promise<void> {
-  const r = new Redis(REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await r.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
-}
 
 const until = async (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 3600_000): Promise<void> => {
   const end = Date.now() + timeoutMs;
@@ -170,7 +160,7 @@ async function run(outage: boolean): Promise<RunResult> {
   } finally {
     await pipeline.stop(5000);
     await store.close();
-    await deletePrefix(prefix);
+    await deletePrefix(BENCH_REDIS_URL, prefix);
     rmSync(dir, { recursive: true, force: true });
   }
 }

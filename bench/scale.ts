@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';
 import { MllpClient } from '../engine/mllp';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -250,12 +251,7 @@ async function run(workers: number, kitDir: string): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, 500));
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `pslscale-${id}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = nextCursor;
-    } while (cursor !== '0');
+    await deletePrefix(BENCH_REDIS_URL, `pslscale-${id}`);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,6 @@
  * S is the same bytes on every run (its own PRNG stream), whatever the interleaving.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +14,7 @@ import { ConnectionDriver, ackCode, newTally, type Tally } from './connection-dr
 import { EngineProcess } from './engine-process';
 import { mutate, prng, wireBytes, type FuzzFrame } from './mutate';
 import { probeParser } from './parser-probe';
+import { deletePrefix } from '../redis-keys';
 
 export interface FuzzOptions {
   frames: number;
@@ -215,21 +215,6 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   };
 }
 
-export async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
 
 export function formatReport(r: FuzzReport): string {
   const t = r.tally;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient, MllpServer } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
-import { captureLogger } from '../support/capture-logger';
+import { capturingLogger as captureLogger } from '../support/log-capture';
 import { waitFor } from '../support/wait';
 
 const latin1Oru = (id: string): Buffer =>

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { MllpClient } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
-import { captureLogger } from '../support/capture-logger';
+import { capturingLogger as captureLogger } from '../support/log-capture';
 import { LAB_PROFILE_FILE } from '../support/lab-profile';
 import { waitFor } from '../support/wait';
 
