@@ -62,6 +62,21 @@ export class BatchIntake {
   }
 }
 
+/** Longest received header value a batch ACK echoes (as ACK_VALUE_MAX in engine/hl7/ack.ts). */
+const ECHO_MAX = 200;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/**
+ * The separator a received FHS/BHS declares, if it is one we can write back: a printable ASCII
+ * character that is not a letter or digit. A control byte there (the fuzzer sent FS, the MLLP end
+ * byte) would break the sender's framing if echoed.
+ */
+function usableSeparator(header: string | undefined): string | undefined {
+  const c = header?.[3];
+  return c !== undefined && /^[!-~]$/.test(c) && !/[A-Za-z0-9]/.test(c) ? c : undefined;
+}
+
 /** The response batch: headers mirror the received ones with sender and receiver swapped. */
 function batchAck(batch: BatchSplit, acks: Buffer[]): Buffer {
   const headers = (batch.header ?? '').split('\r').filter(Boolean);
@@ -69,19 +84,20 @@ function batchAck(batch: BatchSplit, acks: Buffer[]): Buffer {
   const bhs = headers.find((h) => h.startsWith('BHS'));
   const now = new Date();
   const header = (tag: 'FHS' | 'BHS', received: string | undefined): string => {
-    const fs = received?.[3] ?? '|';
-    const f = received ? received.split(fs) : [];
+    const fs = usableSeparator(received);
+    // A header we cannot read back safely is not echoed: fresh header, our delimiters.
+    const f = received && fs ? received.split(fs).map((v) => v.replace(CONTROL, '').slice(0, ECHO_MAX)) : [];
+    const out = fs ?? '|';
     // FHS/BHS-1 is the separator itself, so split field n sits at index n - 1.
-    const enc = f[1] || '^~\\&';
-    return [tag, enc, f[4] ?? '', f[5] ?? '', f[2] ?? '', f[3] ?? '', hl7Timestamp(now), '', '', '', generateControlId(now), f[10] ?? ''].join(fs);
+    const enc = f[1] && f[1].length <= 5 ? f[1] : '^~\\&';
+    return [tag, enc, f[4] ?? '', f[5] ?? '', f[2] ?? '', f[3] ?? '', hl7Timestamp(now), '', '', '', generateControlId(now), f[10] ?? ''].join(out);
   };
   const lines: Buffer[] = [];
   const line = (s: string): void => void lines.push(Buffer.from(s + '\r', 'latin1'));
   if (fhs) line(header('FHS', fhs));
   line(header('BHS', bhs));
   lines.push(...acks.map((a) => (a[a.length - 1] === 0x0d ? a : Buffer.concat([a, Buffer.from('\r')]))));
-  const fs = bhs?.[3] ?? '|';
-  line(`BTS${fs}${acks.length}`);
-  if (fhs) line(`FTS${fhs[3] ?? '|'}1`);
+  line(`BTS${usableSeparator(bhs) ?? '|'}${acks.length}`);
+  if (fhs) line(`FTS${usableSeparator(fhs) ?? '|'}1`);
   return Buffer.concat(lines);
 }

@@ -127,6 +127,18 @@ test('a batch over limits.maxBatchMessages is refused whole (AR, PSL_BATCH_OVER_
   expect(acks.map((a) => a.get('MSA-1'))).toEqual(['AA', 'AA']);
 });
 
+test('batch headers with a control byte as separator are not echoed: the batch ACK stays one clean MLLP frame (fuzzer finding)', async () => {
+  // FS (0x1c), the MLLP end byte, as FHS/BHS field separator.
+  const frame = Buffer.from(`FHS\x1c^~\\&\x1cLAB\x1cSITE\rBHS\x1c^~\\&\x1cLAB\x1cSITE\r${oru('FS1')}${oru('FS2')}BTS\x1c2\rFTS\x1c1\r`, 'latin1');
+  const answer = await exchange(te.port('lab'), frame);
+  expect(answer.includes(0x1c)).toBe(false);
+  expect(answer.includes(0x0b)).toBe(false);
+  const { lines, acks } = readBatchAck(answer);
+  expect(lines[0]!.startsWith('FHS|^~\\&|')).toBe(true);
+  expect(lines).toContain('BTS|2');
+  expect(acks.map((a) => [a.get('MSA-1'), a.get('MSA-2')])).toEqual([['AA', 'FS1'], ['AA', 'FS2']]);
+});
+
 test('a batch that cannot be cut into messages is refused whole and kept with the reason', async () => {
   const before = new Set((await te.engine.messageStore.list('lab', 'refused', 100)).map((m) => m.id));
   // A BHS right after a message's segments, without a BTS, is a header inside a message.
