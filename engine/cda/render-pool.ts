@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
+import { rejectPending } from '../ops/worker-threads';
 import type { Message } from '../hl7';
 import type { LabProfile, RenderOptions } from '../lab/profile';
 import { AnsKit, withXsd, workerEntry, type KitOptions, type ValidationReport } from '../validation';
@@ -80,19 +81,12 @@ export class RenderPool {
         if (failed) return;
         failed = true;
         reject(err);
-        const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-        let first = true;
-        for (const p of pending.values()) {
-          // The request being rendered ran the thread out of memory: that message is the
-          // cause (permanent); the ones queued behind it only lost their thread (transient).
-          p.reject(
-            oom && first
-              ? new PasserelleError('PSL_RENDER_OUT_OF_MEMORY', `render thread over its ${this.options.memoryMb ?? 512} MB heap limit`, { cause: err })
-              : new PasserelleError('PSL_RENDER_WORKER', `render worker failed: ${err.message}`, { cause: err }),
-          );
-          first = false;
-        }
-        pending.clear();
+        rejectPending(
+          pending,
+          err,
+          (e) => new PasserelleError('PSL_RENDER_OUT_OF_MEMORY', `render thread over its ${this.options.memoryMb ?? 512} MB heap limit`, { cause: e }),
+          (e) => new PasserelleError('PSL_RENDER_WORKER', `render worker failed: ${e.message}`, { cause: e }),
+        );
         // A thread that never became ready (kit unreadable) is not restarted in a loop.
         if (!this.closed && wasReady) {
           const i = this.slots.indexOf(slot);

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
 import { Message, ackModeOf, buildAck, decode, type AckCode, type Charset, type ErrDetail } from '../hl7';
 import { MllpDestination } from '../delivery';
+import { readClientTls } from './client-tls';
 import { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { ChannelConfig } from '../config/channel-schema';
@@ -49,14 +48,7 @@ export class ApplicationAcks {
       responseTimeoutMs: c.responseTimeoutMs,
       charset: c.charset,
       defaultCharset: this.ch.charset.default,
-      tls: c.tls
-        ? {
-            ca: c.tls.ca ? readFileSync(resolve(c.tls.ca)) : undefined,
-            cert: c.tls.cert ? readFileSync(resolve(c.tls.cert)) : undefined,
-            key: c.tls.key ? readFileSync(resolve(c.tls.key)) : undefined,
-            servername: c.tls.servername,
-          }
-        : undefined,
+      tls: readClientTls(c.tls),
     });
     this.queue = new OrderedQueue({
       name: `${this.ch.name}.appack`,

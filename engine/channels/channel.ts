@@ -14,6 +14,7 @@ import type { Logger } from '../ops/logger';
 import { ThrottledLog } from '../ops/throttled-log';
 import { waitAtMost } from '../ops/deadline';
 import { Intake } from './intake';
+import { readClientTls } from './client-tls';
 import { BatchIntake } from './batch-intake';
 import { ApplicationAcks, observeTerminalStates } from './app-ack';
 import { Pipeline, type RecoverOptions } from './pipeline';
@@ -311,13 +312,6 @@ export function makeDestination(
     reconnect: { baseMs: Math.min(500, d.retry.backoffBaseMs), maxMs: Math.min(30_000, d.retry.backoffMaxMs) },
     charset: d.charset,
     defaultCharset: charset,
-    tls: d.tls
-      ? {
-          ca: d.tls.ca ? readFileSync(resolve(d.tls.ca)) : undefined,
-          cert: d.tls.cert ? readFileSync(resolve(d.tls.cert)) : undefined,
-          key: d.tls.key ? readFileSync(resolve(d.tls.key)) : undefined,
-          servername: d.tls.servername,
-        }
-      : undefined,
+    tls: readClientTls(d.tls),
   });
 }

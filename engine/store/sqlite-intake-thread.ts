@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { workerEntry as threadEntry } from '../ops/worker-threads';
 import { Worker } from 'node:worker_threads';
 import type { IntakeRow, RowOutcome } from './sqlite-intake';
 import { encodeGroup, type GroupReply, type GroupRequest, type PlainError, type WriterData } from './sqlite-intake-protocol';
@@ -10,17 +9,9 @@ function toError(p: PlainError): Error {
   return Object.assign(new Error(p.message), p.code ? { code: p.code } : {});
 }
 
-/** A worker script of this folder; under ts-jest (no compiled .js beside this file) the .ts is transpiled on the fly. */
+/** A worker script of this folder (see engine/ops/worker-threads.ts). */
 export function workerEntry(name: string): { file: string; eval: boolean } {
-  const js = path.join(__dirname, `${name}.js`);
-  if (fs.existsSync(js)) return { file: js, eval: false };
-  const ts = path.join(__dirname, `${name}.ts`);
-  const code = `
-    const fs = require('fs'); const ts = require('typescript');
-    require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
-      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
-    require(${JSON.stringify(ts)});`;
-  return { file: code, eval: true };
+  return threadEntry(__dirname, name);
 }
 
 /**

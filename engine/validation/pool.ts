@@ -4,9 +4,8 @@
  * sets come from the shared on-disk cache); SaxonJS nodes never cross threads (only XML text in,
  * plain report objects out).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { rejectPending, workerEntry as threadEntry } from '../ops/worker-threads';
 import { PasserelleError } from '../errors';
 import { AnsKit } from './kit';
 import type { KitOptions, ValidateOptions, ValidationReport } from './types';
@@ -31,20 +30,9 @@ interface Slot {
   ready: Promise<void>;
 }
 
-/**
- * The script a Worker runs for `<dir>/<name>.js`. In ts-jest/dev runs the worker is a .ts file:
- * transpile it (and what it imports) on the fly with the typescript devDependency.
- */
+/** The pool's worker script (see engine/ops/worker-threads.ts). */
 export function workerEntry(dir: string = __dirname, name = 'pool-worker'): { file: string; eval: boolean } {
-  const js = path.join(dir, `${name}.js`);
-  if (fs.existsSync(js)) return { file: js, eval: false };
-  const ts = path.join(dir, `${name}.ts`);
-  const code = `
-    const fs = require('fs'); const ts = require('typescript');
-    require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'),
-      { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
-    require(${JSON.stringify(ts)});`;
-  return { file: code, eval: true };
+  return threadEntry(dir, name);
 }
 
 /**
@@ -105,14 +93,12 @@ export class ValidationPool {
         if (failed) return;
         failed = true;
         reject(err);
-        const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-        let first = true;
-        for (const p of pending.values()) {
-          // The first pending request is the one the thread was running when its heap ran out.
-          p.reject(new PasserelleError(oom && first ? 'PSL_RENDER_OUT_OF_MEMORY' : 'PSL_VALIDATION_WORKER', err.message, { cause: err }));
-          first = false;
-        }
-        pending.clear();
+        rejectPending(
+          pending,
+          err,
+          (e) => new PasserelleError('PSL_RENDER_OUT_OF_MEMORY', e.message, { cause: e }),
+          (e) => new PasserelleError('PSL_VALIDATION_WORKER', e.message, { cause: e }),
+        );
         // Replaced, or later requests would be posted to a dead thread and never answered.
         if (!this.closed && wasReady) {
           const i = this.slots.indexOf(slot);
