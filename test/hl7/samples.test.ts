@@ -20,24 +20,10 @@
  */
 import { decode, encode, Hl7Error, legacyErrLayout, Message, splitBatch, nakFromRaw } from '../../engine/hl7';
 import { normaliseTerminators } from './fixtures';
-import { loadManifest, readSample, type ManifestEntry } from '../support/hl7-corpus';
+import { MALFORMED, loadManifest, readSample, type ManifestEntry } from '../support/hl7-corpus';
 
 const MANIFEST = loadManifest();
 
-const MALFORMED: Record<string, string> = {
-  'ans/oru-r01_crbio-n1n3_v2.0_init_bad-msh2-U02DC.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/lfh_msh2-doubled-backslash_literal-backslash-r.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_256-pipes.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_MSHH0.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_empty-file.hl7': 'HL7_EMPTY',
-  'malformed/nhapi_hang1.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_ioor1.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_leading-nul-before-msh.hl7': 'HL7_NO_MSH',
-  'malformed/nhapi_non-utf8-msh2.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_nul-bytes_lf-in-msh.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_regex1.hl7': 'HL7_BAD_DELIMITERS',
-  'malformed/nhapi_stackoverflow1.hl7': 'HL7_BAD_DELIMITERS',
-};
 
 const isMalformed = (e: ManifestEntry): boolean => e.file.startsWith('malformed/') || /MALFORMED/.test(e.note);
 const isBatch = (e: ManifestEntry): boolean => e.batch || e.messages > 1;

@@ -34,3 +34,19 @@ export function loadManifest(): ManifestEntry[] {
 export function readSample(file: string): Buffer {
   return fs.readFileSync(path.join(SAMPLES_DIR, file));
 }
+
+/** The corpus files our parser must refuse, with the code it refuses each with (HL7 and document tests). */
+export const MALFORMED: Readonly<Record<string, string>> = {
+  'ans/oru-r01_crbio-n1n3_v2.0_init_bad-msh2-U02DC.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/lfh_msh2-doubled-backslash_literal-backslash-r.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_256-pipes.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_MSHH0.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_empty-file.hl7': 'HL7_EMPTY',
+  'malformed/nhapi_hang1.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_ioor1.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_leading-nul-before-msh.hl7': 'HL7_NO_MSH',
+  'malformed/nhapi_non-utf8-msh2.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_nul-bytes_lf-in-msh.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_regex1.hl7': 'HL7_BAD_DELIMITERS',
+  'malformed/nhapi_stackoverflow1.hl7': 'HL7_BAD_DELIMITERS',
+};
