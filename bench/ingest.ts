@@ -30,8 +30,10 @@ const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
 const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LABELS: Record<string, string> = {
   ceiling: 'ceiling (no durability)',
-  'sqlite-normal': 'SQLite NORMAL (loop)',
+  'sqlite-normal': 'SQLite NORMAL, journal',
+  'sqlite-normal-nojournal': 'SQLite NORMAL, no journal',
   'sqlite-full': 'SQLite FULL (thread)',
+  'sqlite-full-journal': 'SQLite FULL, journal',
   'sqlite-normal-thread': 'SQLite NORMAL, thread',
   'sqlite-full-inline': 'SQLite FULL, on loop',
   postgres: 'PostgreSQL',

@@ -210,6 +210,7 @@ export function storeSettings(cfg: EngineConfig): Parameters<typeof createStore>
       path: cfg.store.replace(/^sqlite:/, ''),
       synchronous: cfg.sqliteSynchronous,
       intakeThread: cfg.sqliteIntakeThread === 'auto' ? undefined : cfg.sqliteIntakeThread === 'on',
+      intakeJournal: cfg.sqliteIntakeJournal === 'auto' ? undefined : cfg.sqliteIntakeJournal === 'on',
     };
   }
   const url = new URL(cfg.store);

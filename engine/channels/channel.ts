@@ -56,7 +56,7 @@ export class Channel {
   readonly pipeline: Pipeline;
   private server?: MllpServer;
   private directory?: DirectorySource;
-  private pendingEnqueue: { id: string; orderingKey: string }[] = [];
+  private pendingEnqueue: { id: string; orderingKey: string; stored?: Promise<void> }[] = [];
   private flushing: Promise<void> | undefined;
   private recoveryTimer?: NodeJS.Timeout;
   /** Set while a reconnect's recovery runs: direct enqueues wait so lost jobs go back first. */
@@ -95,7 +95,7 @@ export class Channel {
     this.refusals = new ThrottledLog((reason, count) =>
       o.logger.warn('connections refused', { channel: this.name, code: 'PSL_CONNECTION_REFUSED', reason, count }),
     );
-    this.intake = new Intake(c, o.store, (id, key) => this.queueForEnqueue(id, key), o.logger);
+    this.intake = new Intake(c, o.store, (id, key, stored) => this.queueForEnqueue(id, key, stored), o.logger);
     this.batches = new BatchIntake(this.intake, o.logger, c.name, c.limits.maxBatchMessages);
   }
 
@@ -219,8 +219,8 @@ export class Channel {
     await Promise.allSettled(this.destinations.map((d) => waitAtMost(d.close(), left())));
   }
 
-  private queueForEnqueue(id: string, orderingKey: string): void {
-    this.pendingEnqueue.push({ id, orderingKey });
+  private queueForEnqueue(id: string, orderingKey: string, stored?: Promise<void>): void {
+    this.pendingEnqueue.push({ id, orderingKey, stored });
     if (!this.flushing) this.flushing = this.flush();
   }
 
@@ -230,6 +230,8 @@ export class Channel {
       await this.barrier;
       const batch = this.pendingEnqueue.splice(0, 1000);
       try {
+        // Rows are indexed in commit order: the last one stored means all of them are.
+        await batch[batch.length - 1]!.stored;
         await this.pipeline.enqueue(batch);
       } catch (e) {
         this.o.logger.warn('enqueue failed; recovery will re-enqueue from the store', { channel: this.name, count: batch.length, error: (e as Error).message });

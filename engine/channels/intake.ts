@@ -8,8 +8,11 @@ import type { Logger } from '../ops/logger';
 import { checkFrameLimits } from './frame-limits';
 import { RefusalKeeper } from './refusal-keeper';
 
-/** Called once a message is committed, in commit order, to put its id on the channel's queue. */
-export type Enqueue = (id: string, orderingKey: string) => void;
+/**
+ * Called once a message is committed, in commit order, to put its id on the channel's queue;
+ * `stored` (journalled intake) settles once the store can read the message back: enqueue then.
+ */
+export type Enqueue = (id: string, orderingKey: string, stored?: Promise<void>) => void;
 
 export interface IntakeOutcome {
   /** Bytes to send back (the ACK/NAK), or null when the sender asked for none (enhanced NE). */
@@ -107,19 +110,25 @@ export class Intake {
       buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }).toString(),
       charset,
     );
-    const orderingKey = orderingKeyOf(msg, this.channel.ordering.key);
+    // Flat copies, not slices of the frame's text: these outlive the message (dedupe, queue, the
+    // journal's index lag), and a slice would keep the whole decoded frame alive past young-gen
+    // collections (issue 7: ≈5 KB promoted to the old generation per message).
+    const controlId = detach(msg.controlId);
+    const orderingKey = detach(orderingKeyOf(msg, this.channel.ordering.key));
+    const sender = detach(`${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}`);
+    const messageType = detach(msg.messageType);
     try {
       const r = await this.store.receive(
-        { channel: this.channel.name, controlId: msg.controlId, sender: `${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}`, messageType: msg.messageType, orderingKey, charset, raw, ack, receivedAt, state: 'received' },
+        { channel: this.channel.name, controlId, sender, messageType, orderingKey, charset, raw, ack, receivedAt, state: 'received' },
         this.dedupeWindowMs,
       );
       if (r.duplicate) {
-        this.logger.info('duplicate: original ACK replayed', { channel: this.channel.name, id: r.id, controlId: msg.controlId });
-        return { response: r.ack, state: 'duplicate', id: r.id, controlId: msg.controlId };
+        this.logger.info('duplicate: original ACK replayed', { channel: this.channel.name, id: r.id, controlId });
+        return { response: r.ack, state: 'duplicate', id: r.id, controlId };
       }
-      this.enqueue(r.id, orderingKey);
-      this.logger.info('received', { channel: this.channel.name, id: r.id, controlId: msg.controlId, messageType: msg.messageType });
-      return { response: this.answerIfAsked(msg, true, ack), state: 'accepted', id: r.id, controlId: msg.controlId };
+      this.enqueue(r.id, orderingKey, r.stored);
+      this.logger.info('received', { channel: this.channel.name, id: r.id, controlId, messageType });
+      return { response: this.answerIfAsked(msg, true, ack), state: 'accepted', id: r.id, controlId };
     } catch (e) {
       // Nothing durable: the sender must not get an AA; it resends.
       this.logger.error('store failed: message not accepted', { channel: this.channel.name, controlId: msg.controlId, error: (e as Error).message });

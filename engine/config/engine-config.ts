@@ -23,11 +23,17 @@ export const engineConfigSchema = z.strictObject({
   /** SQLite only: FULL survives power loss; NORMAL (WAL) survives a process crash and is faster. Env PASSERELLE_SQLITE_SYNC. */
   sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
   /**
-   * SQLite only: where intake commits run. `auto` (default): in a writer thread at FULL (the
-   * event loop never waits for an fsync), on the event loop at NORMAL (a commit is ≈50 µs of CPU,
-   * cheaper there than the thread hop). `on` / `off` force it. Env PASSERELLE_SQLITE_INTAKE_THREAD.
+   * SQLite only: where intake commits (or, with the journal, the indexing of journalled rows)
+   * run. `auto` (default): in a writer thread at FULL and with the journal, on the event loop
+   * otherwise. `on` / `off` force it. Env PASSERELLE_SQLITE_INTAKE_THREAD.
    */
   sqliteIntakeThread: z.enum(['auto', 'on', 'off']).default('auto'),
+  /**
+   * SQLite only: intake through an append-only journal (engine/store/sqlite-intake-journal.ts):
+   * ACK once the group is appended (fdatasynced at FULL), rows indexed into SQLite just after.
+   * `auto` (default): on at NORMAL, off at FULL. Env PASSERELLE_SQLITE_INTAKE_JOURNAL.
+   */
+  sqliteIntakeJournal: z.enum(['auto', 'on', 'off']).default('auto'),
   /** What this process runs: listeners (sources), workers (queue consumers) or both. Env PASSERELLE_ROLE. */
   role: z.enum(['all', 'listener', 'worker']).default('all'),
   /** Reload channel files when they change. Env PASSERELLE_WATCH=0 turns it off. */
@@ -67,6 +73,7 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     store: env.PASSERELLE_STORE,
     sqliteSynchronous: env.PASSERELLE_SQLITE_SYNC,
     sqliteIntakeThread: env.PASSERELLE_SQLITE_INTAKE_THREAD,
+    sqliteIntakeJournal: env.PASSERELLE_SQLITE_INTAKE_JOURNAL,
     role: env.PASSERELLE_ROLE,
     watchChannels: flag(env.PASSERELLE_WATCH),
     logLevel: env.PASSERELLE_LOG_LEVEL,

@@ -1,6 +1,24 @@
 /** What every pool of worker threads in the engine shares (render, validation, SQLite intake). */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+/**
+ * Lowers the scheduling priority of the calling thread (Linux: a thread has its own nice
+ * value), for work off the ACK path (journal indexing, checkpoints) that should run on CPU time
+ * the event loop leaves: on a busy machine it otherwise takes time slices from the loop and
+ * shows as ACK latency. Best effort: false when the platform does not allow it.
+ */
+export function lowerThreadPriority(nice = 10): boolean {
+  try {
+    const tid = Number(/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))?.[1]);
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    os.setPriority(tid, Math.max(os.getPriority(tid), nice));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The script a Worker runs for `<dir>/<name>.js`. In ts-jest/dev runs the worker is a .ts file:

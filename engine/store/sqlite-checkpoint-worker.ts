@@ -1,13 +1,16 @@
 /**
  * Checkpointer thread of the SQLite store: copies the WAL back into the database file (and
  * fsyncs it) every `intervalMs`, PASSIVE (never waits for, nor blocks, readers and writers), so
- * the commits on the intake path never pay for a checkpoint. Imports nothing of the engine.
+ * the commits on the intake path never pay for a checkpoint. Imports nothing of the engine but
+ * the worker-thread helpers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { lowerThreadPriority } from '../ops/worker-threads';
 
 const port = parentPort!;
 const cfg = workerData as { path: string; intervalMs: number; busyTimeoutMs: number };
+lowerThreadPriority(); // nothing waits for a checkpoint
 let db: Database.Database | undefined;
 try {
   db = new Database(cfg.path);

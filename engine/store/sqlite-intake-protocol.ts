@@ -13,6 +13,8 @@ export interface WriterData {
   busyTimeoutMs: number;
   /** The connection's autocheckpoint threshold (a safety net when a checkpointer thread runs). */
   autocheckpointPages: number;
+  /** Only indexes journalled rows (nothing waits for it): run at a lower priority. */
+  background?: boolean;
 }
 
 export interface GroupRequest {
@@ -20,6 +22,69 @@ export interface GroupRequest {
   group: number;
   count: number;
   bytes: ArrayBuffer;
+}
+
+/**
+ * Journalled rows to index (sqlite-intake-journal.ts): already ACKed, so inserted as they are,
+ * in one transaction, `INSERT OR IGNORE` (a retry or a replay is a no-op), no dedupe. The
+ * thread reads them from the journal file (page cache): nothing is copied between threads.
+ */
+export interface IndexRequest {
+  type: 'index';
+  group: number;
+  span: JournalSpan;
+}
+
+/** Whole records of a journal file: `length` bytes from `offset`. */
+export interface JournalSpan {
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/** Journal record: uint32 LE payload length, uint32 LE row count, uint32 LE CRC-32 of the payload, then the payload (`encodeGroup`). */
+export const RECORD_HEADER_BYTES = 12;
+
+/**
+ * The rows of the whole records in `data`, in order, up to the first torn or corrupt one
+ * (`crc32` given: checked); `end` is where reading stopped.
+ */
+export function decodeRecords(data: Buffer, crc32?: (b: Uint8Array) => number): { rows: IntakeRow[]; end: number } {
+  const rows: IntakeRow[] = [];
+  let at = 0;
+  while (at + RECORD_HEADER_BYTES <= data.length) {
+    const length = data.readUInt32LE(at);
+    const count = data.readUInt32LE(at + 4);
+    const body = data.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
+    if (body.length < length || (crc32 && crc32(body) !== data.readUInt32LE(at + 8))) break;
+    for (const r of decodeGroup(body, count)) rows.push(r);
+    at += RECORD_HEADER_BYTES + length;
+  }
+  return { rows, end: at };
+}
+
+/** Reads a span of a journal file (whole records). */
+export function readSpan(fs: typeof import('node:fs'), span: JournalSpan): Buffer {
+  const buf = Buffer.allocUnsafe(span.length);
+  const fd = fs.openSync(span.file, 'r');
+  try {
+    let got = 0;
+    while (got < span.length) {
+      const n = fs.readSync(fd, buf, got, span.length - got, span.offset + got);
+      if (n === 0) throw new Error(`journal ${span.file}: ${span.length - got} bytes missing at ${span.offset + got}`);
+      got += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf;
+}
+
+/** Rows encoded by `encodeGroup`: `length` bytes of `bytes` are used. */
+export interface EncodedGroup {
+  bytes: ArrayBuffer;
+  length: number;
+  count: number;
 }
 
 export interface PlainError {
@@ -35,12 +100,14 @@ export interface GroupReply {
   group: number;
   outcomes?: PackedOutcome[];
   fatal?: PlainError;
+  /** Index requests: rows SQLite refused on their own (the others committed). */
+  rejected?: { id: string; error: PlainError }[];
 }
 
 const NULL_LENGTH = 0xffffffff;
 const STRINGS = ['id', 'channel', 'controlId', 'sender', 'messageType', 'orderingKey', 'charset', 'state'] as const;
 
-export function encodeGroup(rows: IntakeRow[]): ArrayBuffer {
+export function encodeGroup(rows: IntakeRow[]): EncodedGroup {
   let max = 0;
   for (const r of rows) {
     max += 24 + 4 * (STRINGS.length + 3) + r.ack.length + r.raw.length;
@@ -75,12 +142,12 @@ export function encodeGroup(rows: IntakeRow[]): ArrayBuffer {
     blob(r.ack);
     blob(r.raw);
   }
-  return bytes;
+  return { bytes, length: at, count: rows.length };
 }
 
 /** Rows whose ack and raw are views on `bytes` (no copy). */
-export function decodeGroup(bytes: ArrayBuffer, count: number): IntakeRow[] {
-  const buf = Buffer.from(bytes);
+export function decodeGroup(bytes: ArrayBuffer | Uint8Array, count: number): IntakeRow[] {
+  const buf = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.from(bytes);
   let at = 0;
   const str = (): string | null => {
     const n = buf.readUInt32LE(at);

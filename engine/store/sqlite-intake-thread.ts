@@ -1,7 +1,7 @@
 import { workerEntry as threadEntry } from '../ops/worker-threads';
 import { Worker } from 'node:worker_threads';
-import type { IntakeRow, RowOutcome } from './sqlite-intake';
-import { encodeGroup, type GroupReply, type GroupRequest, type PlainError, type WriterData } from './sqlite-intake-protocol';
+import type { IntakeRow, RejectedRow, RowOutcome } from './sqlite-intake';
+import { encodeGroup, type GroupReply, type GroupRequest, type IndexRequest, type JournalSpan, type PlainError, type WriterData } from './sqlite-intake-protocol';
 
 type Reply = GroupReply | { type: 'ready' } | { type: 'failed'; error: PlainError } | { type: 'closed' };
 
@@ -24,7 +24,7 @@ export class SqliteIntakeThread {
   private worker: Worker | undefined;
   private starting: Promise<Worker> | undefined;
   private next = 1;
-  private readonly pending = new Map<number, { count: number; resolve(r: RowOutcome[]): void; reject(e: unknown): void }>();
+  private readonly pending = new Map<number, { count: number; resolve(r: RowOutcome[]): void; reject(e: unknown): void; rejected?(r: RejectedRow[]): void }>();
 
   constructor(private readonly data: WriterData) {}
 
@@ -64,7 +64,7 @@ export class SqliteIntakeThread {
 
   async commit(rows: IntakeRow[]): Promise<RowOutcome[]> {
     const w = await this.start();
-    const bytes = encodeGroup(rows);
+    const { bytes } = encodeGroup(rows);
     const group = this.next++;
     const req: GroupRequest = { type: 'group', group, count: rows.length, bytes };
     return new Promise<RowOutcome[]>((resolve, reject) => {
@@ -72,6 +72,23 @@ export class SqliteIntakeThread {
       w.ref(); // a commit in flight keeps the process up
       w.postMessage(req, [bytes]);
     });
+  }
+
+  /**
+   * Inserts the journalled rows of `span` (already ACKed) in one transaction; resolves with the
+   * rows SQLite refused on their own, rejects when nothing committed.
+   */
+  async index(span: JournalSpan): Promise<RejectedRow[]> {
+    const w = await this.start();
+    const group = this.next++;
+    const req: IndexRequest = { type: 'index', group, span };
+    let rejected: RejectedRow[] = [];
+    await new Promise<RowOutcome[]>((resolve, reject) => {
+      this.pending.set(group, { count: 0, resolve, reject, rejected: (r) => (rejected = r) });
+      w.ref();
+      w.postMessage(req);
+    });
+    return rejected;
   }
 
   async close(): Promise<void> {
@@ -92,6 +109,7 @@ export class SqliteIntakeThread {
     this.pending.delete(m.group);
     if (this.pending.size === 0) this.worker?.unref();
     if (m.fatal) return p.reject(toError(m.fatal));
+    if (m.rejected) p.rejected?.(m.rejected.map((r) => ({ id: r.id, error: toError(r.error) })));
     if (!m.outcomes) return p.resolve(Array.from({ length: p.count }, (): RowOutcome => ({ ok: true, dup: null })));
     p.resolve(
       m.outcomes.map((o): RowOutcome =>

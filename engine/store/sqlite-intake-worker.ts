@@ -7,10 +7,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteIntakeWriter, type RowOutcome } from './sqlite-intake';
-import { decodeGroup, type GroupReply, type GroupRequest, type WriterData } from './sqlite-intake-protocol';
+import { lowerThreadPriority } from '../ops/worker-threads';
+import fs from 'node:fs';
+import { decodeGroup, decodeRecords, readSpan, type GroupReply, type GroupRequest, type IndexRequest, type WriterData } from './sqlite-intake-protocol';
 
 const port = parentPort!;
 const cfg = workerData as WriterData;
+if (cfg.background) lowerThreadPriority();
 
 function plainError(e: unknown): { message: string; code?: string } {
   const err = e as { message?: unknown; code?: unknown };
@@ -33,7 +36,7 @@ try {
   port.postMessage({ type: 'failed', error: plainError(e) });
 }
 
-port.on('message', (m: GroupRequest | { type: 'close' }) => {
+port.on('message', (m: GroupRequest | IndexRequest | { type: 'close' }) => {
   if (m.type === 'close') {
     db?.close();
     db = undefined;
@@ -43,6 +46,13 @@ port.on('message', (m: GroupRequest | { type: 'close' }) => {
   let reply: GroupReply;
   try {
     if (!db) throw new Error('SqliteStore writer: closed');
+    if (m.type === 'index') {
+      const { rows, end } = decodeRecords(readSpan(fs, m.span));
+      if (end !== m.span.length) throw new Error(`journal ${m.span.file}: record cut at ${m.span.offset + end}`);
+      const rejected = writer.index(rows).map((r) => ({ id: r.id, error: plainError(r.error) }));
+      port.postMessage({ type: 'done', group: m.group, ...(rejected.length ? { rejected } : {}) } satisfies GroupReply);
+      return;
+    }
     const outcomes = writer.write(decodeGroup(m.bytes, m.count));
     reply = { type: 'done', group: m.group };
     if (outcomes.some((o) => !o.ok || o.dup)) {

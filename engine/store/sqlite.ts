@@ -36,7 +36,9 @@ import type {
   StoredMessage,
 } from './types';
 import { GroupCommit, type ItemOutcome } from './group-commit';
-import { SqliteIntakeWriter, type IntakeRow, type RowOutcome } from './sqlite-intake';
+import { FIND_DUPLICATE_SQL, SqliteIntakeWriter, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
+import { IntakeJournal, replayJournals, waitForIntake } from './sqlite-intake-journal';
+import { decodeRecords, readSpan, type JournalSpan } from './sqlite-intake-protocol';
 import { SqliteIntakeThread } from './sqlite-intake-thread';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import {
@@ -93,6 +95,17 @@ export interface SqliteStoreOptions {
    * autocheckpoint stays as a safety net at a 4× higher threshold.
    */
   checkpointThread?: boolean;
+  /**
+   * Intake through a journal file (sqlite-intake-journal.ts): a group is ACKed once appended to
+   * it (fdatasynced at FULL), and indexed into SQLite just after, in larger transactions of the
+   * writer thread. Default: on at NORMAL (the recommended durable mode), off at FULL.
+   */
+  intakeJournal?: boolean;
+  /**
+   * Problems of the intake journal that no caller sees (the messages were ACKed): indexing
+   * retried, a row SQLite refused kept aside. Default: `process.emitWarning`.
+   */
+  onIntakeEvent?: (level: 'warn' | 'error', message: string, details: Record<string, unknown>) => void;
 }
 
 const AUTOCHECKPOINT_PAGES = 16384;
@@ -307,6 +320,7 @@ export class SqliteStore implements MessageStore {
   private inline: SqliteIntakeWriter | undefined;
   private thread: SqliteIntakeThread | undefined;
   private checkpointer: SqliteCheckpointer | undefined;
+  private journal: IntakeJournal | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -316,12 +330,15 @@ export class SqliteStore implements MessageStore {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new TypeError(`SqliteStore: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     }
-    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? synchronous === 'FULL',
-      checkpointThread: options.checkpointThread ?? true,
+    const intakeJournal = options.intakeJournal ?? synchronous === 'NORMAL';
+    this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? (synchronous === 'FULL' || intakeJournal),
+      checkpointThread: options.checkpointThread ?? true, intakeJournal,
+      onIntakeEvent: options.onIntakeEvent ?? ((level, message, details) => process.emitWarning(`SqliteStore: ${message} ${JSON.stringify(details)}`, { code: 'PSL_STORE_UNAVAILABLE' })),
     };
     this.group = new GroupCommit((rows) => this.commitGroup(rows), { maxItems: 512, maxBytes: 8 << 20, sizeOf: (r) => r.raw.length + r.ack.length });
     // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
-    return guardStoreErrors(this, UNGUARDED);
+    // Calls other than intake first wait for the journalled rows written before them.
+    return guardStoreErrors(waitForIntake(this, () => this.journal?.barrier(), UNGUARDED), UNGUARDED);
   }
 
   async init(): Promise<void> {
@@ -355,6 +372,7 @@ export class SqliteStore implements MessageStore {
       db.exec(COUNTERS_SCHEMA);
     }).immediate();
     this.st = prepareStatements(db);
+    if (this.opts.intakeJournal && !this.journal) this.openJournal(db);
     let autocheckpointPages = AUTOCHECKPOINT_PAGES;
     if (this.opts.checkpointThread && !this.checkpointer) {
       const cp = new SqliteCheckpointer({ path: path.resolve(this.opts.path), intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: this.opts.busyTimeoutMs });
@@ -370,6 +388,7 @@ export class SqliteStore implements MessageStore {
         synchronous: this.opts.synchronous,
         busyTimeoutMs: this.opts.busyTimeoutMs,
         autocheckpointPages,
+        background: this.opts.intakeJournal,
       });
       await this.thread.start();
     } else {
@@ -381,6 +400,7 @@ export class SqliteStore implements MessageStore {
     if (this.closed) return;
     this.closed = true;
     await this.group.drain(); // commit what was already asked for
+    await this.journal?.close();
     await this.thread?.close();
     await this.checkpointer?.close();
     this.db?.close();
@@ -401,7 +421,7 @@ export class SqliteStore implements MessageStore {
       return Promise.reject(e);
     }
     const receivedAt = msg.receivedAt.getTime();
-    return this.group.submit({
+    const row: IntakeRow = {
       id: newMessageId(),
       channel: msg.channel,
       controlId: msg.controlId,
@@ -416,11 +436,46 @@ export class SqliteStore implements MessageStore {
       ack: msg.ack,
       raw: msg.raw,
       dedupeFrom: dedupes(msg, dedupeWindowMs) ? receivedAt - dedupeWindowMs : null,
+    };
+    return this.journal ? this.journal.receive(row, (r) => this.group.submit(r)) : this.group.submit(row);
+  }
+
+  /** Replays journals left by a process that ended, then journals this handle's intake. */
+  private openJournal(db: Database.Database): void {
+    const writer = new SqliteIntakeWriter(db);
+    const replayed = replayJournals(path.resolve(this.opts.path), (rows) => writer.index(rows));
+    if (replayed.files > 0) this.opts.onIntakeEvent('warn', 'intake journal of a stopped process replayed', { files: replayed.files, rows: replayed.rows, torn: replayed.torn });
+    for (const r of replayed.rejected) {
+      this.opts.onIntakeEvent('error', 'acknowledged message refused by the database, kept aside', { code: 'PSL_STORE_UNAVAILABLE', id: r.id, error: (r.error as Error).message, keptIn: replayed.keptIn.join(', ') });
+    }
+    const findDuplicate = db.prepare<[string, string, string, number], { id: string; ack: Buffer }>(FIND_DUPLICATE_SQL);
+    this.journal = new IntakeJournal({
+      dbPath: path.resolve(this.opts.path),
+      fsync: this.opts.synchronous === 'FULL',
+      index: (span) => (this.thread ? this.thread.index(span) : Promise.resolve().then(() => this.indexInline(span))),
+      findDuplicate: (channel, sender, controlId, from) => findDuplicate.get(channel, sender, controlId, from),
+      onIndexError: (e) => {
+        if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message });
+      },
+      onRejected: (rows, keptIn) => {
+        for (const r of rows) {
+          this.opts.onIntakeEvent('error', 'acknowledged message refused by the database, kept aside', { code: 'PSL_STORE_UNAVAILABLE', id: r.id, error: (r.error as Error).message, keptIn });
+        }
+      },
     });
   }
 
-  /** One group, one transaction (in the writer thread, or here); see the file comment. */
+  /** One group, one transaction (in the writer thread, or here), or one journal append; see the file comment. */
   private async commitGroup(rows: IntakeRow[]): Promise<ItemOutcome<ReceiveResult>[]> {
+    if (this.journal) {
+      let stored: Promise<void>;
+      try {
+        ({ stored } = await this.journal.write(rows));
+      } catch (e) {
+        throw storeUnavailable(e);
+      }
+      return rows.map((r) => ({ ok: true, value: { duplicate: false, id: r.id, stored } }));
+    }
     let outcomes: RowOutcome[];
     try {
       outcomes = this.thread ? await this.thread.commit(rows) : this.commitInline(rows);
@@ -433,6 +488,11 @@ export class SqliteStore implements MessageStore {
       const ack = Buffer.from(o.dup.ack.buffer, o.dup.ack.byteOffset, o.dup.ack.byteLength);
       return { ok: true, value: { duplicate: true, id: o.dup.id, ack } };
     });
+  }
+
+  private indexInline(span: JournalSpan): RejectedRow[] {
+    if (!this.inline) throw new Error('SqliteStore: closed');
+    return this.inline.index(decodeRecords(readSpan(fs, span)).rows);
   }
 
   private commitInline(rows: IntakeRow[]): RowOutcome[] {

@@ -59,7 +59,11 @@ export interface StoredMessage {
 }
 
 export type ReceiveResult =
-  | { duplicate: false; id: string }
+  /**
+   * `stored`, when present, settles once the message can be read back through the store's
+   * other calls (a journalled intake indexes it a moment after the ACK; enqueue it then).
+   */
+  | { duplicate: false; id: string; stored?: Promise<void> }
   /** Same (channel, sender, controlId) inside the dedupe window: replay `ack`, process nothing. */
   | { duplicate: true; id: string; ack: Buffer };
 

@@ -1,8 +1,9 @@
 /**
  * Done-means check: kill -9 of the engine AND of Redis in the middle of a send, then restart
  * both. Three runs:
- *  - Redis keeps nothing (no RDB, no AOF), 10,000 messages: the message store alone must make
- *    every ACKed message reach its destinations;
+ *  - Redis keeps nothing (no RDB, no AOF), 10,000 messages, the SQLite store at NORMAL (intake
+ *    journal: ACKed rows may be in the journal only at the kill): the message store alone must
+ *    make every ACKed message reach its destinations;
  *  - the MLLP destination is down before the kill and back only after the restart (4,000
  *    messages): the file destination must not wait for it, and it catches up once back;
  *  - Redis on AOF everysec, killed together with the engine (4,000 messages): it comes back with
@@ -58,6 +59,8 @@ interface Variant {
   eaiDownAt?: number;
   /** redis-server persistence arguments, given the run's directory. */
   redisArgs: (dir: string) => string[];
+  /** PASSERELLE_SQLITE_SYNC (default FULL); NORMAL takes messages in through the intake journal. */
+  sqliteSync?: 'FULL' | 'NORMAL';
 }
 
 const NO_PERSISTENCE = (): string[] => ['--save', '', '--appendonly', 'no'];
@@ -81,6 +84,7 @@ async function crashRun(v: Variant): Promise<void> {
     PASSERELLE_WATCH: '0',
     PASSERELLE_RECOVERY_MS: '2000',
     PASSERELLE_LOG_LEVEL: 'warn',
+    PASSERELLE_SQLITE_SYNC: v.sqliteSync ?? 'FULL',
   };
   const startEngine = (): ChildProcess => {
     const log = openSync(join(dir, 'engine.log'), 'a');
@@ -209,8 +213,8 @@ async function crashRun(v: Variant): Promise<void> {
 }
 
 describe('kill -9 of the engine and of Redis during a send', () => {
-  test('Redis without persistence, 10,000 messages: every ACKed message is delivered, nothing twice, per-order sequence kept', async () => {
-    await crashRun({ total: 10_000, killAt: 4_000, redisArgs: NO_PERSISTENCE });
+  test('Redis without persistence, store at NORMAL (intake journal), 10,000 messages: every ACKed message is delivered, nothing twice, per-order sequence kept', async () => {
+    await crashRun({ total: 10_000, killAt: 4_000, redisArgs: NO_PERSISTENCE, sqliteSync: 'NORMAL' });
   }, 600_000);
 
   test('MLLP destination down from before the kill to after the restart, 4,000 messages: the file destination completes, the MLLP one catches up', async () => {

@@ -32,6 +32,12 @@ interface StoreHarness {
   refuseControlId(controlId: string): Promise<void>;
   /** PostgreSQL only: the id of the transaction that inserted each message (xmin). */
   insertingTransactions?(ids: string[]): Promise<string[]>;
+  /**
+   * SQLite intake journal: the ACK comes before the row reaches the table, so a row the
+   * database refuses is kept aside (not NAKed), and another handle recognises a duplicate once
+   * the first handle indexed the original (milliseconds), not at once.
+   */
+  journal?: { rejectedEvents(): string[] };
 }
 
 /** Both stores count their intake transactions (group commit). */
@@ -134,7 +140,7 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       const receivedAt = new Date(Date.now() - 1234);
       const before = Date.now();
       const res = await store.receive(inbound({ channel: ch, controlId: 'X1', raw, ack, receivedAt }), 60_000);
-      expect(res).toEqual({ duplicate: false, id: expect.any(String) });
+      expect(res).toMatchObject({ duplicate: false, id: expect.any(String) });
       const m = (await store.get(res.id)) as StoredMessage;
       expect(m).toMatchObject({
         id: res.id,
@@ -248,6 +254,16 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
       const msgs = Array.from({ length: 20 }, (_, i) =>
         inbound({ channel: ch, controlId: 'SAME', ack: Buffer.from(`MSA|AA|SAME|${i}\r`) }),
       );
+      if (harness.journal) {
+        // Each handle dedupes exactly what it journals; the other sees it once indexed.
+        const mine = await Promise.all(msgs.slice(0, 10).map((m) => store.receive(m, HOUR)));
+        expect(mine.filter((r) => !r.duplicate).length).toBe(1);
+        await store.counts(ch); // waits for this handle's journalled rows to be indexed
+        const theirs = await Promise.all(msgs.slice(10).map((m) => other.receive(m, HOUR)));
+        expect(theirs.every((r) => r.duplicate && r.id === mine[0].id && r.ack.equals(msgs[0].ack))).toBe(true);
+        expect((await store.counts(ch)).received).toBe(1);
+        return;
+      }
       const results = await Promise.all(msgs.map((m, i) => (i % 2 ? other : store).receive(m, HOUR)));
       const stored = results.filter((r) => !r.duplicate);
       expect(stored.length).toBe(1);
@@ -318,6 +334,17 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
         store.receive(inbound({ channel: ch, controlId: 'OK2' }), 0),
         store.receive(inbound({ channel: ch, controlId: 'OK1' }), HOUR), // still deduplicated after the retry
       ]);
+      if (harness.journal) {
+        // Acknowledged once journalled; the database's refusal comes later: the row is kept
+        // aside with an error event, the others of its transaction are stored.
+        expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+        const values = settled.map((x) => (x as PromiseFulfilledResult<{ id: string; duplicate: boolean }>).value);
+        expect(values[3]).toMatchObject({ duplicate: true, id: values[0].id });
+        expect((await store.counts(ch)).received).toBe(2);
+        expect(await store.get(values[1].id)).toBeUndefined();
+        expect(harness.journal.rejectedEvents()).toContainEqual(expect.stringContaining(values[1].id));
+        return;
+      }
       expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
       expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'PSL_STORE_UNAVAILABLE' });
       const first = (settled[0] as PromiseFulfilledResult<{ id: string; duplicate: boolean }>).value;
@@ -642,6 +669,32 @@ describeStore('SqliteStore, intake commits on the event loop', async () => {
                BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
       db.close();
     },
+  };
+});
+
+describeStore('SqliteStore, NORMAL: intake journal', async () => {
+  const file = path.join(tmpRoot, `journal-${rnd()}.db`);
+  const events: string[] = [];
+  return {
+    async open() {
+      const s = new SqliteStore({
+        path: file,
+        synchronous: 'NORMAL', // the journal's default
+        onIntakeEvent: (level, message, details) => events.push(`${level} ${message} ${JSON.stringify(details)}`),
+      });
+      await s.init();
+      return s;
+    },
+    async destroy() {
+      /* tmpRoot is removed at the end */
+    },
+    async refuseControlId(controlId) {
+      const db = new Database(file);
+      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
+               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      db.close();
+    },
+    journal: { rejectedEvents: () => events.filter((e) => e.startsWith('error acknowledged message refused')) },
   };
 });
 

@@ -1,0 +1,388 @@
+/**
+ * Intake journal of the SQLite store (docs/design.md "Intake guarantee", issue 7): an intake
+ * group is durable once appended to a journal file, and its ACKs go out then; the rows reach
+ * the `messages` table a moment later, in larger transactions of the writer thread (or of the
+ * loop), off the ACK path. An SQLite commit of one 4 KB row cost ≈ 100 µs of CPU on the loop
+ * and a journal append of a group costs one `write`, which is what brings durable intake close
+ * to a bare server.
+ *
+ * Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
+ * the OS page cache (survives a crash of the process, like SQLite's WAL at NORMAL); at FULL
+ * the file is fdatasynced before the ACKs. The journal is emptied (truncated) once every row in
+ * it is in SQLite and it grew past `TRUNCATE_AT`; at start-up a journal left by a process that
+ * is gone is replayed (rows whose id is not stored yet are inserted, in order) and removed.
+ *
+ * Until a row is indexed: a duplicate of it is recognised from memory (`recent`), and every
+ * other store call waits for the rows written before it (`barrier()`), so a caller reads what
+ * `receive()` acknowledged. Dedupe is exact within the process; another process sharing the
+ * file sees the row once indexed (milliseconds later).
+ *
+ * Record layout: uint32 LE payload length, uint32 LE row count, uint32 LE CRC-32 of the
+ * payload, then the payload (`encodeGroup`). A torn or corrupt record ends the replay of its
+ * file: only its tail can be one, as appends are sequential.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { randomUUID } from 'node:crypto';
+import type { IntakeRow, RejectedRow } from './sqlite-intake';
+import type { ReceiveResult } from './types';
+import { RECORD_HEADER_BYTES, decodeRecords, encodeGroup, readSpan, type JournalSpan } from './sqlite-intake-protocol';
+
+/** A caught-up journal larger than this is truncated to zero. */
+const TRUNCATE_AT = 4 << 20;
+/** Rows in the journal not yet indexed, at most (bytes); intake waits beyond it. */
+const DEFAULT_MAX_UNINDEXED_BYTES = 64 << 20;
+/** Largest index transaction (bytes of encoded rows). */
+const MAX_INDEX_BYTES = 8 << 20;
+/**
+ * An index transaction waits this long for more rows unless INDEX_ROWS are queued: an SQLite
+ * transaction costs ≈ 100 µs for one 4 KB row and ≈ 30 µs a row for hundreds (bench/ingest.ts).
+ * It delays only the processing that follows intake, never an ACK.
+ */
+const INDEX_DELAY_MS = 20;
+const INDEX_ROWS = 256;
+/** Wait between two attempts to index after a failure. */
+const RETRY_MS = 500;
+
+/** Journal files of this process that are open: never replayed by another handle of the process. */
+const openJournals = new Set<string>();
+
+export interface IntakeJournalOptions {
+  /** The SQLite file; the journal sits beside it, named `<file>-intake-<pid>-<id>.jnl`. */
+  dbPath: string;
+  /** fdatasync each append before its ACKs (synchronous FULL). */
+  fsync: boolean;
+  /**
+   * Inserts the rows of a span of the journal (`INSERT OR IGNORE`, one transaction); resolves
+   * with the rows SQLite refused on their own (the others committed), rejects when nothing did.
+   */
+  index(span: JournalSpan): Promise<RejectedRow[]>;
+  /** The stored message a new one duplicates, if any (same query as the writer's). */
+  findDuplicate(channel: string, sender: string, controlId: string, from: number): { id: string; ack: Buffer } | undefined;
+  /** Told once per failed indexing attempt (the journal keeps the rows and tries again). */
+  onIndexError(error: unknown): void;
+  /**
+   * Told of acknowledged rows SQLite refused on their own: their records are copied to `keptIn`
+   * (same layout; `replayJournals` does not read it) for an operator, and indexing goes on.
+   */
+  onRejected(rows: RejectedRow[], keptIn: string): void;
+  maxUnindexedBytes?: number;
+}
+
+
+interface Recent {
+  id: string;
+  ack: Buffer;
+  receivedAt: number;
+  written: Promise<unknown>;
+}
+
+/** One appended record, not indexed yet. */
+interface Unindexed {
+  file: string;
+  offset: number;
+  /** Record bytes, header included. */
+  length: number;
+  count: number;
+  settle: { resolve(): void; reject(e: unknown): void };
+}
+
+export class IntakeJournal {
+  private current: string;
+  private fd: number | undefined;
+  private size = 0;
+  private readonly recent = new Map<string, Recent>();
+  private readonly queue: Unindexed[] = [];
+  private queuedBytes = 0;
+  private indexing: Promise<void> | undefined;
+  private lastStored: Promise<void> | undefined;
+  private closing = false;
+  private readonly spaceWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: IntakeJournalOptions) {
+    this.current = journalName(o.dbPath);
+  }
+
+  /** The file appended to now. */
+  get file(): string {
+    return this.current;
+  }
+
+  /**
+   * Dedupe against what is journalled but not indexed, then what is stored; a new row is handed
+   * to `submit` (the group commit, which calls `write`). A duplicate of a row still being
+   * written is answered once that row is durable.
+   */
+  receive(row: IntakeRow, submit: (row: IntakeRow) => Promise<ReceiveResult>): Promise<ReceiveResult> {
+    const from = row.dedupeFrom;
+    if (from === null) return submit(row);
+    const key = `${row.channel}\u0000${row.sender}\u0000${row.controlId}`;
+    const hit = this.recent.get(key);
+    if (hit && hit.receivedAt >= from) {
+      return hit.written.then((): ReceiveResult => ({ duplicate: true, id: hit.id, ack: hit.ack }));
+    }
+    const old = this.o.findDuplicate(row.channel, row.sender, row.controlId, from);
+    if (old) return Promise.resolve({ duplicate: true, id: old.id, ack: old.ack });
+    const written = submit({ ...row, dedupeFrom: null });
+    if (row.state !== 'received') return written; // a refusal is never the original of a duplicate
+    const entry: Recent = { id: row.id, ack: Buffer.from(row.ack), receivedAt: row.receivedAt, written };
+    this.recent.set(key, entry);
+    const forget = (): void => {
+      if (this.recent.get(key) === entry) this.recent.delete(key);
+    };
+    written.then((r) => (r.duplicate ? undefined : r.stored)).then(forget, forget);
+    return written;
+  }
+
+  /** Appends one group; resolves once it is durable (`stored` settles once it is indexed). */
+  async write(rows: IntakeRow[]): Promise<{ stored: Promise<void> }> {
+    if (this.closing) throw new Error('SqliteStore: closed');
+    const max = this.o.maxUnindexedBytes ?? DEFAULT_MAX_UNINDEXED_BYTES;
+    while (this.queuedBytes > max && !this.closing) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    const { header, body, count } = encodeRecord(rows);
+    const fd = this.open();
+    const before = this.size;
+    const file = this.current;
+    try {
+      writeAll(fd, [header, body]);
+      this.size += header.length + body.length;
+      if (this.o.fsync) await new Promise<void>((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
+    } catch (e) {
+      // A short write (disk full) must not leave a torn record before the next ones.
+      this.rewind(fd, before);
+      throw e;
+    }
+    const length = header.length + body.length;
+    const stored = new Promise<void>((resolve, reject) => {
+      this.queue.push({ file, offset: before, length, count, settle: { resolve, reject } });
+    });
+    stored.catch(() => undefined); // a caller may not wait for it; the failure is reported to onIndexError
+    this.queuedBytes += length;
+    this.lastStored = stored;
+    this.indexing ??= this.indexLoop();
+    return { stored };
+  }
+
+  /** Resolves once every row written so far is indexed (or could not be, the journal keeping it). */
+  barrier(): Promise<void> | undefined {
+    return this.queue.length > 0 ? this.lastStored?.then(noop, noop) : undefined;
+  }
+
+  /** Rows written and not yet indexed. */
+  get backlog(): number {
+    return this.queue.reduce((n, u) => n + u.count, 0);
+  }
+
+  /**
+   * Indexes what is left, trying until `deadlineMs`; then closes the file, and removes it when
+   * everything is indexed (otherwise the next start replays it).
+   */
+  async close(deadlineMs = 10_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (this.indexing && Date.now() < until) await Promise.race([this.indexing, sleep(Math.max(0, until - Date.now()))]);
+    this.closing = true;
+    for (const w of this.spaceWaiters.splice(0)) w();
+    const left = this.queue.splice(0);
+    for (const u of left) u.settle.reject(new Error('SqliteStore: closed before the message was indexed (it is replayed at the next start)'));
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+      if (left.length === 0) fs.rmSync(this.file, { force: true });
+    }
+    openJournals.delete(this.file);
+  }
+
+  private open(): number {
+    if (this.fd === undefined) {
+      this.fd = fs.openSync(this.current, 'a');
+      this.size = fs.fstatSync(this.fd).size;
+      openJournals.add(this.current);
+    }
+    return this.fd;
+  }
+
+  private rewind(fd: number, size: number): void {
+    try {
+      fs.ftruncateSync(fd, size);
+      this.size = size;
+    } catch {
+      // Cannot cut the torn record: go on in a new file (the old one is replayed up to the tear).
+      fs.closeSync(fd);
+      this.fd = undefined;
+      openJournals.delete(this.file);
+      this.current = journalName(this.o.dbPath);
+    }
+  }
+
+  /** One index transaction at a time, of everything queued (up to MAX_INDEX_BYTES), in order. */
+  private async indexLoop(): Promise<void> {
+    while (this.queue.length > 0 && !this.closing) {
+      if (this.backlog < INDEX_ROWS) await sleep(INDEX_DELAY_MS);
+      // Consecutive records of one file, up to MAX_INDEX_BYTES.
+      const first = this.queue[0]!;
+      let bytes = first.length;
+      let n = 1;
+      while (n < this.queue.length) {
+        const u = this.queue[n]!;
+        if (u.file !== first.file || u.offset !== first.offset + bytes || bytes + u.length > MAX_INDEX_BYTES) break;
+        bytes += u.length;
+        n++;
+      }
+      const batch = this.queue.slice(0, n);
+      try {
+        const span = { file: first.file, offset: first.offset, length: bytes };
+        const rejected = await this.o.index(span);
+        if (rejected.length > 0) this.o.onRejected(rejected, keepRejected(this.o.dbPath, span));
+      } catch (e) {
+        this.o.onIndexError(e);
+        await sleep(RETRY_MS);
+        continue;
+      }
+      this.queue.splice(0, n);
+      this.queuedBytes -= bytes;
+      for (const u of batch) u.settle.resolve();
+      for (const w of this.spaceWaiters.splice(0)) w();
+      if (this.queue.length === 0 && this.size > TRUNCATE_AT && this.fd !== undefined) {
+        fs.ftruncateSync(this.fd, 0);
+        this.size = 0;
+      }
+    }
+    this.indexing = undefined;
+  }
+}
+
+/**
+ * `store` seen through a proxy whose async methods (all but `skip`) first wait for `barrier()`
+ * when it gives a promise: a read made after an ACK sees the acknowledged message.
+ */
+export function waitForIntake<T extends object>(store: T, barrier: () => Promise<void> | undefined, skip: readonly string[]): T {
+  const direct = new Set(skip);
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
+      let w = wrapped.get(prop);
+      if (!w) {
+        const fn = value as (...args: unknown[]) => unknown;
+        // Methods run on the store itself, so its own calls never meet the proxy.
+        w = direct.has(prop) ? fn.bind(target) : function afterIntake(...args: unknown[]): unknown {
+          const wait = barrier();
+          return wait ? wait.then(() => fn.apply(target, args)) : fn.apply(target, args);
+        };
+        wrapped.set(prop, w);
+      }
+      return w;
+    },
+  });
+}
+
+/**
+ * Replays the journals beside `dbPath` that no live process writes (this process's own open
+ * ones excepted): their records, in order, through `insert` (`INSERT OR IGNORE`), then removes
+ * them; a file with rows the database refused is renamed to a `-intake-rejected-` file instead.
+ */
+export function replayJournals(
+  dbPath: string,
+  insert: (rows: IntakeRow[]) => RejectedRow[],
+): { files: number; rows: number; torn: number; rejected: RejectedRow[]; keptIn: string[] } {
+  const dir = path.dirname(dbPath);
+  const prefix = `${path.basename(dbPath)}-intake-`;
+  const out = { files: 0, rows: 0, torn: 0, rejected: [] as RejectedRow[], keptIn: [] as string[] };
+  for (const name of fs.readdirSync(dir)) {
+    const m = name.startsWith(prefix) && /^(\d+)-[0-9a-f]{8}\.jnl$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const file = path.join(dir, name);
+    const pid = Number(m[1]);
+    if (openJournals.has(file) || (pid !== process.pid && alive(pid))) continue;
+    const data = fs.readFileSync(file);
+    const { rows, end } = decodeRecords(data, crc32);
+    const rejected = rows.length > 0 ? insert(rows) : [];
+    out.rows += rows.length;
+    if (end < data.length) out.torn++;
+    out.files++;
+    if (rejected.length > 0) {
+      const kept = `${dbPath}-intake-rejected-${process.pid}-${randomUUID().slice(0, 8)}.jnl`;
+      fs.renameSync(file, kept);
+      out.rejected.push(...rejected);
+      out.keptIn.push(kept);
+    } else {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return out;
+}
+
+/** One journal record: header (payload length, row count, CRC-32) and payload. */
+export function encodeRecord(rows: IntakeRow[]): { header: Buffer; body: Uint8Array; count: number } {
+  const part = encodeGroup(rows);
+  const body = new Uint8Array(part.bytes, 0, part.length);
+  const header = Buffer.alloc(RECORD_HEADER_BYTES);
+  header.writeUInt32LE(part.length, 0);
+  header.writeUInt32LE(part.count, 4);
+  header.writeUInt32LE(crc32(body), 8);
+  return { header, body, count: part.count };
+}
+
+/** Copies a span to `<db>-intake-rejected-<pid>-<id>.jnl` and returns that file. */
+function keepRejected(dbPath: string, span: JournalSpan): string {
+  const file = `${dbPath}-intake-rejected-${process.pid}-${randomUUID().slice(0, 8)}.jnl`;
+  fs.writeFileSync(file, readSpan(fs, span));
+  return file;
+}
+
+function journalName(dbPath: string): string {
+  return `${dbPath}-intake-${process.pid}-${randomUUID().slice(0, 8)}.jnl`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function writeAll(fd: number, chunks: Uint8Array[]): void {
+  let written = fs.writevSync(fd, chunks);
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  // A short write is rare (signals, quotas): finish it from where it stopped.
+  while (written < total) {
+    let skip = written;
+    const rest: Uint8Array[] = [];
+    for (const c of chunks) {
+      if (skip >= c.length) skip -= c.length;
+      else {
+        rest.push(c.subarray(skip));
+        skip = 0;
+      }
+    }
+    const n = fs.writevSync(fd, rest);
+    if (n <= 0) throw new Error('journal: write made no progress');
+    written += n;
+  }
+}
+
+const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
+let table: Uint32Array | undefined;
+
+/** CRC-32 (zlib's, Node ≥ 20.15; the table version for older 20.x). */
+function crc32(data: Uint8Array): number {
+  if (zlibCrc32) return zlibCrc32(data) >>> 0;
+  table ??= Uint32Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function noop(): void {}

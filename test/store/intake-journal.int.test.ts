@@ -1,0 +1,226 @@
+/**
+ * The SQLite intake journal (engine/store/sqlite-intake-journal.ts): an ACK once the group is
+ * appended, the row in the table a moment later. What a user relies on: nothing ACKed is lost
+ * when the process dies before the rows are indexed, a duplicate is recognised before its
+ * original is indexed, a read after an ACK sees the message, a torn tail is not taken for data,
+ * and another live process's journal is left alone. The kill -9 child runs the compiled store
+ * (dist/…): `npm test` builds first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../engine/store';
+import type { InboundMessage } from '../../engine/store';
+import { encodeRecord } from '../../engine/store/sqlite-intake-journal';
+import type { IntakeRow } from '../../engine/store/sqlite-intake';
+
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-journal-'));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+const rnd = (): string => randomBytes(5).toString('hex');
+const HOUR = 3600_000;
+const distStore = path.resolve(__dirname, '../../dist/engine/store/sqlite.js');
+
+function inbound(controlId: string, over: Partial<InboundMessage> = {}): InboundMessage {
+  return {
+    channel: 'jnl',
+    controlId,
+    sender: 'LAB|FAC',
+    messageType: 'ORU^R01',
+    orderingKey: 'order:1',
+    charset: '8859/1',
+    raw: Buffer.from(`MSH|^~\\&|LAB|FAC|PSL|HOSP|20261206000000||ORU^R01|${controlId}|P|2.5\rOBX|1|TX|||Hématie ÿ\r`, 'latin1'),
+    ack: Buffer.from(`MSH|^~\\&|PSL|HOSP|LAB|FAC|20261206000001||ACK|ACK${controlId}|P|2.5\rMSA|AA|${controlId}\r`, 'latin1'),
+    receivedAt: new Date(),
+    state: 'received',
+    ...over,
+  };
+}
+
+const journals = (db: string): string[] =>
+  fs.readdirSync(path.dirname(db)).filter((f) => f.startsWith(`${path.basename(db)}-intake-`) && !f.includes('-rejected-'));
+
+/** Holds SQLite's write lock from another connection: the journal can append, nothing can be indexed. */
+function holdWriteLock(db: string): { release(): void } {
+  const conn = new Database(db);
+  conn.exec('BEGIN IMMEDIATE');
+  return {
+    release() {
+      conn.exec('COMMIT');
+      conn.close();
+    },
+  };
+}
+
+function record(rows: IntakeRow[]): Buffer {
+  const { header, body } = encodeRecord(rows);
+  return Buffer.concat([header, body]);
+}
+
+function row(id: string, controlId: string): IntakeRow {
+  const m = inbound(controlId);
+  return {
+    id, channel: m.channel, controlId, sender: m.sender, messageType: m.messageType, orderingKey: m.orderingKey, charset: m.charset,
+    receivedAt: Date.now(), state: 'received', reason: null, updatedAt: Date.now(), ack: m.ack, raw: m.raw, dedupeFrom: null,
+  };
+}
+
+/** A pid no process has: a child that already exited. */
+async function deadPid(): Promise<number> {
+  const c = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => c.once('exit', r));
+  return c.pid!;
+}
+
+describe('SQLite intake journal', () => {
+  test('ACKed while nothing can be indexed, then kill -9: the next start replays the journal, every ACKed message is there once', async () => {
+    if (!fs.existsSync(distStore)) throw new Error(`${distStore} is missing: build first (npm test does it)`);
+    const file = path.join(tmpRoot, `crash-${rnd()}.db`);
+    const script = path.join(tmpRoot, `child-${rnd()}.js`);
+    fs.writeFileSync(
+      script,
+      `'use strict';
+const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+const { SqliteStore } = require(${JSON.stringify(distStore)});
+const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', onIntakeEvent() {} });
+(async () => {
+  await store.init();
+  const lock = new Database(process.argv[2]);
+  lock.exec('BEGIN IMMEDIATE'); // the indexer waits on this lock until the kill
+  for (let n = 0; ; n++) {
+    const batch = [];
+    for (let i = 0; i < 1 + (n % 4); i++) {
+      const k = n * 4 + i;
+      const controlId = 'K' + k;
+      batch.push(store.receive({ channel: 'jnl', controlId, sender: 'LAB|FAC', messageType: 'ORU^R01', orderingKey: 'order:' + (k % 7),
+        charset: 'UTF-8', raw: Buffer.from('MSH|^~\\\\&|LAB|FAC|||||ORU^R01|' + controlId + '|P|2.5\\r' + 'x'.repeat(k % 3000)),
+        ack: Buffer.from('MSA|AA|' + controlId), receivedAt: new Date(), state: 'received' }, 3600000)
+        .then((r) => process.stdout.write(r.id + ' ' + k + '\\n')));
+    }
+    await Promise.all(batch);
+  }
+})().catch((e) => { console.error(e); process.exit(2); });
+`,
+    );
+    const printed: { id: string; k: number }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const child: ChildProcess = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let buf = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const [id, k] = buf.slice(0, nl).split(' ');
+          buf = buf.slice(nl + 1);
+          printed.push({ id: id!, k: Number(k) });
+        }
+        if (printed.length >= 400 && !child.killed) child.kill('SIGKILL');
+      });
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child ended by itself: ${stderr}`))));
+    });
+
+    // Nothing reached the table: every ACKed message is in the journal only.
+    const raw = new Database(file, { readonly: true });
+    expect((raw.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n).toBe(0);
+    raw.close();
+    expect(journals(file)).toHaveLength(1);
+
+    const events: string[] = [];
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: (level, message, d) => events.push(`${level} ${message} ${JSON.stringify(d)}`) });
+    await s.init();
+    try {
+      expect(journals(file)).toHaveLength(0);
+      expect(events.some((e) => e.startsWith('warn intake journal of a stopped process replayed'))).toBe(true);
+      for (const { id, k } of printed) {
+        const m = await s.get(id);
+        expect(m).toMatchObject({ controlId: `K${k}`, state: 'received', orderingKey: `order:${k % 7}` });
+        expect((await s.raw(id))!.toString()).toBe(`MSH|^~\\&|LAB|FAC|||||ORU^R01|K${k}|P|2.5\r${'x'.repeat(k % 3000)}`);
+      }
+      // Replayed rows dedupe like any other.
+      const last = printed[printed.length - 1]!;
+      const again = await s.receive({ ...inbound(`K${last.k}`), sender: 'LAB|FAC', ack: Buffer.from('other') }, HOUR);
+      expect(again).toMatchObject({ duplicate: true, id: last.id });
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  test('a duplicate of a message not yet indexed gets its ACK; a read after the ACK waits for the index', async () => {
+    const file = path.join(tmpRoot, `dup-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await s.init();
+    try {
+      const lock = holdWriteLock(file);
+      const first = await s.receive(inbound('D1'), HOUR);
+      const second = await s.receive(inbound('D1', { ack: Buffer.from('not this one') }), HOUR);
+      expect(first.duplicate).toBe(false);
+      expect(second).toMatchObject({ duplicate: true, id: first.id });
+      expect(second.duplicate && second.ack.equals(inbound('D1').ack)).toBe(true);
+      // A refusal is never the original of a duplicate, journalled or not.
+      await s.receive(inbound('R1', { state: 'refused', reason: 'HL7_207: test' }), HOUR);
+      expect(await s.receive(inbound('R1'), HOUR)).toMatchObject({ duplicate: false });
+
+      let read: unknown = 'pending';
+      const got = s.get(first.id).then((m) => (read = m));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(read).toBe('pending'); // not indexed yet: the read waits rather than miss it
+      lock.release();
+      await got;
+      expect(read).toMatchObject({ id: first.id, controlId: 'D1' });
+      expect((await s.counts('jnl')).received).toBe(2); // D1 and the accepted R1
+    } finally {
+      await s.close();
+    }
+    expect(journals(file)).toHaveLength(0); // a clean close leaves no journal
+  }, 30_000);
+
+  test('a torn record ends the replay; a journal of a live process is left alone', async () => {
+    const file = path.join(tmpRoot, `torn-${rnd()}.db`);
+    const setup = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await setup.init();
+    await setup.close();
+
+    const dead = await deadPid();
+    const good = record([row('T-1', 'C1'), row('T-2', 'C2')]);
+    const torn = record([row('T-3', 'C3')]);
+    fs.writeFileSync(`${file}-intake-${dead}-0000abcd.jnl`, Buffer.concat([good, torn.subarray(0, torn.length - 5)]));
+
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const liveFile = `${file}-intake-${sleeper.pid}-0000beef.jnl`;
+    fs.writeFileSync(liveFile, record([row('L-1', 'C9')]));
+
+    const events: string[] = [];
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: (level, message, d) => events.push(`${level} ${message} ${JSON.stringify(d)}`) });
+    try {
+      await s.init();
+      expect(await s.get('T-1')).toMatchObject({ controlId: 'C1' });
+      expect(await s.get('T-2')).toMatchObject({ controlId: 'C2' });
+      expect(await s.get('T-3')).toBeUndefined();
+      expect(await s.get('L-1')).toBeUndefined();
+      expect(fs.existsSync(liveFile)).toBe(true);
+      expect(events).toContainEqual(expect.stringMatching(/replayed .*"rows":2,"torn":1/));
+    } finally {
+      sleeper.kill('SIGKILL');
+      await s.close();
+    }
+  }, 30_000);
+
+  test('indexing on the event loop (intakeThread off) stores the same rows', async () => {
+    const file = path.join(tmpRoot, `inline-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL', intakeThread: false });
+    await s.init();
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => s.receive(inbound(`I${i}`), HOUR)));
+      expect((await s.counts('jnl')).received).toBe(50);
+      const seqs = await Promise.all(results.map(async (r) => (await s.get(r.id))!.seq));
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // arrival order is table order
+    } finally {
+      await s.close();
+    }
+  });
+});
