@@ -6,7 +6,8 @@
  * and a journal append of a group costs one `write`, which is what brings durable intake close
  * to a bare server.
  *
- * Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
+ * Files: `<db>-intake-<pid>-<handle>-<n>.jnl`, a new one past ROTATE_AT, the old removed once
+ * indexed. Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
  * the OS page cache (survives a crash of the process, like SQLite's WAL at NORMAL); at FULL
  * the file is fdatasynced before the ACKs. The journal is emptied (truncated) once every row in
  * it is in SQLite and it grew past `TRUNCATE_AT`; at start-up a journal left by a process that
@@ -31,6 +32,11 @@ import { RECORD_HEADER_BYTES, decodeRecords, encodeGroup, readSpan, type Journal
 
 /** A caught-up journal larger than this is truncated to zero. */
 const TRUNCATE_AT = 4 << 20;
+/**
+ * Past this size appends go to a new file, and the old one is removed once all of it is
+ * indexed: under a load that never lets the index catch up, the files stay bounded too.
+ */
+const ROTATE_AT = 32 << 20;
 /** Rows in the journal not yet indexed, at most (bytes); intake waits beyond it. */
 const DEFAULT_MAX_UNINDEXED_BYTES = 64 << 20;
 /** Largest index transaction (bytes of encoded rows). */
@@ -89,7 +95,11 @@ interface Unindexed {
 }
 
 export class IntakeJournal {
+  private readonly instance = randomUUID().slice(0, 8);
+  private serial = 0;
   private current: string;
+  /** Records not indexed yet, per file (the current one and the retired ones). */
+  private readonly unindexedIn = new Map<string, number>();
   private fd: number | undefined;
   private size = 0;
   private readonly recent = new Map<string, Recent>();
@@ -101,7 +111,7 @@ export class IntakeJournal {
   private readonly spaceWaiters: (() => void)[] = [];
 
   constructor(private readonly o: IntakeJournalOptions) {
-    this.current = journalName(o.dbPath);
+    this.current = this.nextName();
   }
 
   /** The file appended to now. */
@@ -141,6 +151,7 @@ export class IntakeJournal {
     const max = this.o.maxUnindexedBytes ?? DEFAULT_MAX_UNINDEXED_BYTES;
     while (this.queuedBytes > max && !this.closing) await new Promise<void>((r) => this.spaceWaiters.push(r));
     const { header, body, count } = encodeRecord(rows);
+    if (this.size >= ROTATE_AT) this.retire();
     const fd = this.open();
     const before = this.size;
     const file = this.current;
@@ -154,6 +165,7 @@ export class IntakeJournal {
       throw e;
     }
     const length = header.length + body.length;
+    this.unindexedIn.set(file, (this.unindexedIn.get(file) ?? 0) + 1);
     const stored = new Promise<void>((resolve, reject) => {
       this.queue.push({ file, offset: before, length, count, settle: { resolve, reject } });
     });
@@ -188,9 +200,11 @@ export class IntakeJournal {
     if (this.fd !== undefined) {
       fs.closeSync(this.fd);
       this.fd = undefined;
-      if (left.length === 0) fs.rmSync(this.file, { force: true });
+      if (left.length === 0) fs.rmSync(this.current, { force: true });
     }
-    openJournals.delete(this.file);
+    // Files with records not indexed stay for the next start's replay.
+    for (const file of this.unindexedIn.keys()) openJournals.delete(file);
+    openJournals.delete(this.current);
   }
 
   private open(): number {
@@ -207,12 +221,36 @@ export class IntakeJournal {
       fs.ftruncateSync(fd, size);
       this.size = size;
     } catch {
-      // Cannot cut the torn record: go on in a new file (the old one is replayed up to the tear).
-      fs.closeSync(fd);
-      this.fd = undefined;
-      openJournals.delete(this.file);
-      this.current = journalName(this.o.dbPath);
+      // Cannot cut the torn record: go on in a new file. The old one is removed once its whole
+      // records are indexed (or replayed up to the tear after a crash).
+      this.retire();
     }
+  }
+
+  /** Closes the current file and appends to a new one; the old one goes once indexed. */
+  private retire(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    if (!this.unindexedIn.has(this.current)) this.remove(this.current);
+    this.current = this.nextName();
+    this.size = 0;
+  }
+
+  private remove(file: string): void {
+    fs.rmSync(file, { force: true });
+    openJournals.delete(file);
+  }
+
+  private nextName(): string {
+    return `${this.o.dbPath}-intake-${process.pid}-${this.instance}-${++this.serial}.jnl`;
+  }
+
+  /** `count` records of `file` are indexed: a retired file with none left is removed. */
+  private indexed(file: string, count: number): void {
+    const left = (this.unindexedIn.get(file) ?? 0) - count;
+    if (left > 0) return void this.unindexedIn.set(file, left);
+    this.unindexedIn.delete(file);
+    if (file !== this.current) this.remove(file);
   }
 
   /** One index transaction at a time, of everything queued (up to MAX_INDEX_BYTES), in order. */
@@ -241,6 +279,7 @@ export class IntakeJournal {
       }
       this.queue.splice(0, n);
       this.queuedBytes -= bytes;
+      this.indexed(first.file, n);
       for (const u of batch) u.settle.resolve();
       for (const w of this.spaceWaiters.splice(0)) w();
       if (this.queue.length === 0 && this.size > TRUNCATE_AT && this.fd !== undefined) {
@@ -290,12 +329,20 @@ export function replayJournals(
   const dir = path.dirname(dbPath);
   const prefix = `${path.basename(dbPath)}-intake-`;
   const out = { files: 0, rows: 0, torn: 0, rejected: [] as RejectedRow[], keptIn: [] as string[] };
+  const found: { file: string; instance: string; serial: number; mtime: number }[] = [];
   for (const name of fs.readdirSync(dir)) {
-    const m = name.startsWith(prefix) && /^(\d+)-[0-9a-f]{8}\.jnl$/.exec(name.slice(prefix.length));
+    const m = name.startsWith(prefix) && /^(\d+)-([0-9a-f]{8})-(\d+)\.jnl$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const file = path.join(dir, name);
     const pid = Number(m[1]);
     if (openJournals.has(file) || (pid !== process.pid && alive(pid))) continue;
+    found.push({ file, instance: m[2]!, serial: Number(m[3]), mtime: fs.statSync(file).mtimeMs });
+  }
+  // In writing order: one handle's files by serial; handles by when they first wrote.
+  const firstWrite = new Map<string, number>();
+  for (const f of found) firstWrite.set(f.instance, Math.min(firstWrite.get(f.instance) ?? Infinity, f.mtime));
+  found.sort((a, b) => firstWrite.get(a.instance)! - firstWrite.get(b.instance)! || a.instance.localeCompare(b.instance) || a.serial - b.serial);
+  for (const { file } of found) {
     const data = fs.readFileSync(file);
     const { rows, end } = decodeRecords(data, crc32);
     const rejected = rows.length > 0 ? insert(rows) : [];
@@ -330,10 +377,6 @@ function keepRejected(dbPath: string, span: JournalSpan): string {
   const file = `${dbPath}-intake-rejected-${process.pid}-${randomUUID().slice(0, 8)}.jnl`;
   fs.writeFileSync(file, readSpan(fs, span));
   return file;
-}
-
-function journalName(dbPath: string): string {
-  return `${dbPath}-intake-${process.pid}-${randomUUID().slice(0, 8)}.jnl`;
 }
 
 function alive(pid: number): boolean {
