@@ -9,8 +9,8 @@
  * Files: `<db>-intake-<pid>-<handle>-<n>.jnl`, a new one past ROTATE_AT, the old removed once
  * indexed. Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
  * the OS page cache (survives a crash of the process, like SQLite's WAL at NORMAL); at FULL
- * the file is fdatasynced before the ACKs. The journal is emptied (truncated) once every row in
- * it is in SQLite and it grew past `TRUNCATE_AT`; at start-up a journal left by a process that
+ * the file is fdatasynced before the ACKs. A journal file is removed once every row in it is in
+ * SQLite and appends moved to the next one (RETIRE_AT, ROTATE_AT); at start-up a journal left by a process that
  * is gone is replayed (rows whose id is not stored yet are inserted, in order) and removed.
  *
  * Until a row is indexed: a duplicate of it is recognised from memory (`recent`), and every
@@ -28,15 +28,18 @@ import zlib from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import type { IntakeRow, RejectedRow } from './sqlite-intake';
 import type { ReceiveResult } from './types';
-import { RECORD_HEADER_BYTES, decodeRecords, encodeGroup, readSpan, type JournalSpan } from './sqlite-intake-protocol';
+import { RECORD_HEADER_BYTES, decodeRecords, encodeGroupInto, groupBound, readSpan, type JournalSpan } from './sqlite-intake-protocol';
 
-/** A caught-up journal larger than this is truncated to zero. */
-const TRUNCATE_AT = 4 << 20;
 /**
- * Past this size appends go to a new file, and the old one is removed once all of it is
- * indexed: under a load that never lets the index catch up, the files stay bounded too.
+ * Appends go to a new file when the index caught up with a file larger than RETIRE_AT, or when
+ * one reaches ROTATE_AT (a load that never lets the index catch up); the old file is removed
+ * once all of it is indexed, in the background: unlinking 32 MB took 14 ms, truncating 3 ms,
+ * time the event loop would not answer.
  */
+const RETIRE_AT = 4 << 20;
 const ROTATE_AT = 32 << 20;
+/** Largest append buffer kept for the next append. */
+const SCRATCH_KEEP = 1 << 20;
 /** Rows in the journal not yet indexed, at most (bytes); intake waits beyond it. */
 const DEFAULT_MAX_UNINDEXED_BYTES = 64 << 20;
 /** Largest index transaction (bytes of encoded rows). */
@@ -46,7 +49,7 @@ const MAX_INDEX_BYTES = 8 << 20;
  * transaction costs ≈ 100 µs for one 4 KB row and ≈ 30 µs a row for hundreds (bench/ingest.ts).
  * It delays only the processing that follows intake, never an ACK.
  */
-const INDEX_DELAY_MS = 20;
+const INDEX_DELAY_MS = 10;
 const INDEX_ROWS = 256;
 /** Wait between two attempts to index after a failure. */
 const RETRY_MS = 500;
@@ -79,7 +82,7 @@ export interface IntakeJournalOptions {
 
 interface Recent {
   id: string;
-  ack: Buffer;
+  ack: Uint8Array;
   receivedAt: number;
   written: Promise<unknown>;
 }
@@ -91,6 +94,8 @@ interface Unindexed {
   /** Record bytes, header included. */
   length: number;
   count: number;
+  /** Dedupe keys of its rows in `recent`, with their ids, dropped once indexed. */
+  keys: [string, string][];
   settle: { resolve(): void; reject(e: unknown): void };
 }
 
@@ -100,6 +105,9 @@ export class IntakeJournal {
   private current: string;
   /** Records not indexed yet, per file (the current one and the retired ones). */
   private readonly unindexedIn = new Map<string, number>();
+  private scratch = Buffer.alloc(0);
+  /** Background removals of indexed files, awaited by close(). */
+  private readonly removals = new Set<Promise<void>>();
   private fd: number | undefined;
   private size = 0;
   private readonly recent = new Map<string, Recent>();
@@ -130,18 +138,14 @@ export class IntakeJournal {
     const key = `${row.channel}\u0000${row.sender}\u0000${row.controlId}`;
     const hit = this.recent.get(key);
     if (hit && hit.receivedAt >= from) {
-      return hit.written.then((): ReceiveResult => ({ duplicate: true, id: hit.id, ack: hit.ack }));
+      return hit.written.then((): ReceiveResult => ({ duplicate: true, id: hit.id, ack: Buffer.from(hit.ack) }));
     }
     const old = this.o.findDuplicate(row.channel, row.sender, row.controlId, from);
     if (old) return Promise.resolve({ duplicate: true, id: old.id, ack: old.ack });
-    const written = submit({ ...row, dedupeFrom: null });
-    if (row.state !== 'received') return written; // a refusal is never the original of a duplicate
-    const entry: Recent = { id: row.id, ack: Buffer.from(row.ack), receivedAt: row.receivedAt, written };
-    this.recent.set(key, entry);
-    const forget = (): void => {
-      if (this.recent.get(key) === entry) this.recent.delete(key);
-    };
-    written.then((r) => (r.duplicate ? undefined : r.stored)).then(forget, forget);
+    row.dedupeFrom = null; // checked here; the row is the store's own object
+    const written = submit(row);
+    // A refusal is never the original of a duplicate. The entry goes once the row is indexed.
+    if (row.state === 'received') this.recent.set(key, { id: row.id, ack: row.ack, receivedAt: row.receivedAt, written });
     return written;
   }
 
@@ -150,24 +154,34 @@ export class IntakeJournal {
     if (this.closing) throw new Error('SqliteStore: closed');
     const max = this.o.maxUnindexedBytes ?? DEFAULT_MAX_UNINDEXED_BYTES;
     while (this.queuedBytes > max && !this.closing) await new Promise<void>((r) => this.spaceWaiters.push(r));
-    const { header, body, count } = encodeRecord(rows);
+    const record = this.encode(rows);
     if (this.size >= ROTATE_AT) this.retire();
     const fd = this.open();
     const before = this.size;
     const file = this.current;
     try {
-      writeAll(fd, [header, body]);
-      this.size += header.length + body.length;
+      writeAll(fd, [record]);
+      this.size += record.length;
       if (this.o.fsync) await new Promise<void>((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
     } catch (e) {
       // A short write (disk full) must not leave a torn record before the next ones.
       this.rewind(fd, before);
+      for (const r of rows) {
+        const key = `${r.channel}\u0000${r.sender}\u0000${r.controlId}`;
+        if (this.recent.get(key)?.id === r.id) this.recent.delete(key);
+      }
       throw e;
     }
-    const length = header.length + body.length;
+    const length = record.length;
     this.unindexedIn.set(file, (this.unindexedIn.get(file) ?? 0) + 1);
+    const keys: [string, string][] = [];
+    for (const r of rows) {
+      if (r.state !== 'received') continue;
+      const key = `${r.channel}\u0000${r.sender}\u0000${r.controlId}`;
+      if (this.recent.get(key)?.id === r.id) keys.push([key, r.id]);
+    }
     const stored = new Promise<void>((resolve, reject) => {
-      this.queue.push({ file, offset: before, length, count, settle: { resolve, reject } });
+      this.queue.push({ file, offset: before, length, count: rows.length, keys, settle: { resolve, reject } });
     });
     stored.catch(() => undefined); // a caller may not wait for it; the failure is reported to onIndexError
     this.queuedBytes += length;
@@ -202,9 +216,24 @@ export class IntakeJournal {
       this.fd = undefined;
       if (left.length === 0) fs.rmSync(this.current, { force: true });
     }
+    await Promise.all([...this.removals]);
     // Files with records not indexed stay for the next start's replay.
     for (const file of this.unindexedIn.keys()) openJournals.delete(file);
     openJournals.delete(this.current);
+  }
+
+  /** One record in a scratch buffer reused from one append to the next (no allocation per group). */
+  private encode(rows: IntakeRow[]): Buffer {
+    const need = RECORD_HEADER_BYTES + groupBound(rows);
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, 64 << 10));
+    const end = encodeGroupInto(rows, this.scratch, RECORD_HEADER_BYTES);
+    const body = this.scratch.subarray(RECORD_HEADER_BYTES, end);
+    this.scratch.writeUInt32LE(body.length, 0);
+    this.scratch.writeUInt32LE(rows.length, 4);
+    this.scratch.writeUInt32LE(crc32(body), 8);
+    const record = this.scratch.subarray(0, end);
+    if (this.scratch.length > SCRATCH_KEEP) this.scratch = Buffer.alloc(0); // a huge frame's buffer is not kept
+    return record;
   }
 
   private open(): number {
@@ -237,8 +266,14 @@ export class IntakeJournal {
   }
 
   private remove(file: string): void {
-    fs.rmSync(file, { force: true });
-    openJournals.delete(file);
+    const done = new Promise<void>((resolve) =>
+      fs.rm(file, { force: true }, () => {
+        openJournals.delete(file);
+        this.removals.delete(done);
+        resolve();
+      }),
+    );
+    this.removals.add(done);
   }
 
   private nextName(): string {
@@ -280,12 +315,12 @@ export class IntakeJournal {
       this.queue.splice(0, n);
       this.queuedBytes -= bytes;
       this.indexed(first.file, n);
-      for (const u of batch) u.settle.resolve();
-      for (const w of this.spaceWaiters.splice(0)) w();
-      if (this.queue.length === 0 && this.size > TRUNCATE_AT && this.fd !== undefined) {
-        fs.ftruncateSync(this.fd, 0);
-        this.size = 0;
+      for (const u of batch) {
+        for (const [key, id] of u.keys) if (this.recent.get(key)?.id === id) this.recent.delete(key);
+        u.settle.resolve();
       }
+      for (const w of this.spaceWaiters.splice(0)) w();
+      if (this.queue.length === 0 && this.size > RETIRE_AT) this.retire();
     }
     this.indexing = undefined;
   }
@@ -362,14 +397,14 @@ export function replayJournals(
 }
 
 /** One journal record: header (payload length, row count, CRC-32) and payload. */
-export function encodeRecord(rows: IntakeRow[]): { header: Buffer; body: Uint8Array; count: number } {
-  const part = encodeGroup(rows);
-  const body = new Uint8Array(part.bytes, 0, part.length);
-  const header = Buffer.alloc(RECORD_HEADER_BYTES);
-  header.writeUInt32LE(part.length, 0);
-  header.writeUInt32LE(part.count, 4);
-  header.writeUInt32LE(crc32(body), 8);
-  return { header, body, count: part.count };
+export function encodeRecord(rows: IntakeRow[]): Buffer {
+  const buf = Buffer.alloc(RECORD_HEADER_BYTES + groupBound(rows));
+  const end = encodeGroupInto(rows, buf, RECORD_HEADER_BYTES);
+  const body = buf.subarray(RECORD_HEADER_BYTES, end);
+  buf.writeUInt32LE(body.length, 0);
+  buf.writeUInt32LE(rows.length, 4);
+  buf.writeUInt32LE(crc32(body), 8);
+  return buf.subarray(0, end);
 }
 
 /** Copies a span to `<db>-intake-rejected-<pid>-<id>.jnl` and returns that file. */

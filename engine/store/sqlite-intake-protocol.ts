@@ -107,16 +107,26 @@ export interface GroupReply {
 const NULL_LENGTH = 0xffffffff;
 const STRINGS = ['id', 'channel', 'controlId', 'sender', 'messageType', 'orderingKey', 'charset', 'state'] as const;
 
-export function encodeGroup(rows: IntakeRow[]): EncodedGroup {
+/** Bytes `encodeGroup` may need for `rows` (an upper bound). */
+export function groupBound(rows: IntakeRow[]): number {
   let max = 0;
   for (const r of rows) {
     max += 24 + 4 * (STRINGS.length + 3) + r.ack.length + r.raw.length;
     for (const k of STRINGS) max += r[k].length * 3;
     if (r.reason !== null) max += r.reason.length * 3;
   }
-  const bytes = new ArrayBuffer(max);
-  const buf = Buffer.from(bytes);
-  let at = 0;
+  return max;
+}
+
+export function encodeGroup(rows: IntakeRow[]): EncodedGroup {
+  const bytes = new ArrayBuffer(groupBound(rows));
+  const length = encodeGroupInto(rows, Buffer.from(bytes), 0);
+  return { bytes, length, count: rows.length };
+}
+
+/** Writes `rows` into `buf` from `start` (room for `groupBound(rows)` needed); returns the end. */
+export function encodeGroupInto(rows: IntakeRow[], buf: Buffer, start: number): number {
+  let at = start;
   const str = (s: string | null): void => {
     if (s === null) {
       buf.writeUInt32LE(NULL_LENGTH, at);
@@ -142,7 +152,7 @@ export function encodeGroup(rows: IntakeRow[]): EncodedGroup {
     blob(r.ack);
     blob(r.raw);
   }
-  return { bytes, length: at, count: rows.length };
+  return at;
 }
 
 /** Rows whose ack and raw are views on `bytes` (no copy). */

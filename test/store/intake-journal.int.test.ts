@@ -54,10 +54,7 @@ function holdWriteLock(db: string): { release(): void } {
   };
 }
 
-function record(rows: IntakeRow[]): Buffer {
-  const { header, body } = encodeRecord(rows);
-  return Buffer.concat([header, body]);
-}
+const record = (rows: IntakeRow[]): Buffer => encodeRecord(rows);
 
 function row(id: string, controlId: string): IntakeRow {
   const m = inbound(controlId);
