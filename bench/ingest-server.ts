@@ -63,7 +63,7 @@ async function engine(): Promise<number> {
       prefix,
       store: store.startsWith('postgres') ? store : `sqlite:${join(dir, 'store.db')}`,
       sqliteSynchronous: sync,
-      sqliteIntakeThread: store.endsWith('-inline') ? 'off' : store.endsWith('-thread') ? 'on' : 'auto',
+      sqliteIntakeThread: 'auto',
       sqliteIntakeJournal: store.endsWith('-journal') ? 'on' : store.endsWith('-nojournal') ? 'off' : 'auto',
       role: 'listener',
       watchChannels: false,

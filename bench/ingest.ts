@@ -2,17 +2,18 @@
  * Ingest benchmark: 20k ORU (4 KB) over 1 and 8 connections, each connection sending the next
  * message when the previous ACK arrived. Same run, same machine:
  *  - ceiling: bare net server that ACKs after a BullMQ add (no durability);
- *  - engine, SQLite synchronous NORMAL, group commits on the event loop (the default at NORMAL;
- *    survives any crash of the engine process: the recommended fast durable mode);
+ *  - engine, SQLite synchronous NORMAL with the intake journal (the default at NORMAL: ACK once
+ *    the group is appended to the journal, rows indexed into SQLite just after by a background
+ *    thread; survives any crash of the engine process: the recommended fast durable mode);
  *  - engine, SQLite synchronous FULL, group commits in the writer thread (the default at FULL;
  *    one fsync per group: survives power loss);
- *  - the same two with the other placement (PASSERELLE_SQLITE_INTAKE_THREAD=on / off), to
- *    compare: sqlite-normal-thread, sqlite-full-inline;
+ *  - to compare: sqlite-normal-nojournal (NORMAL, group commits on the event loop),
+ *    sqlite-full-journal (FULL through the journal, fdatasync per append);
  *  - engine, PostgreSQL (synchronous_commit on: one round trip and one WAL flush per group), when
  *    PASSERELLE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) answers.
  * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling (see benchIngest for how the
  * modes share a busy machine fairly). BENCH_INGEST_ROUNDS (default 5), BENCH_INGEST_MODES (comma
- * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-thread, sqlite-full-inline, postgres)
+ * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-nojournal, sqlite-full-journal, postgres)
  * and BENCH_INGEST_TOTAL shorten a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,10 +33,8 @@ const LABELS: Record<string, string> = {
   ceiling: 'ceiling (no durability)',
   'sqlite-normal': 'SQLite NORMAL, journal',
   'sqlite-normal-nojournal': 'SQLite NORMAL, no journal',
-  'sqlite-full': 'SQLite FULL (thread)',
+  'sqlite-full': 'SQLite FULL, thread',
   'sqlite-full-journal': 'SQLite FULL, journal',
-  'sqlite-normal-thread': 'SQLite NORMAL, thread',
-  'sqlite-full-inline': 'SQLite FULL, on loop',
   postgres: 'PostgreSQL',
 };
 
@@ -117,7 +116,7 @@ function median(xs: number[]): number {
  * ratios to the ceiling (range beside it); msgs/s and latencies are over all slices.
  */
 export async function benchIngest(): Promise<RunResult[]> {
-  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-thread,sqlite-full-inline,postgres').split(',');
+  const wanted = (process.env.BENCH_INGEST_MODES ?? 'ceiling,sqlite-normal,sqlite-full,sqlite-normal-nojournal,sqlite-full-journal,postgres').split(',');
   if (!wanted.includes('ceiling')) wanted.unshift('ceiling'); // ratios need it
   const withPg = wanted.includes('postgres') && (await pgReachable());
   const modes = wanted.filter((m) => m !== 'postgres' || withPg);
