@@ -28,6 +28,7 @@ import zlib from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import type { IntakeRow, RejectedRow } from './sqlite-intake';
 import type { ReceiveResult } from './types';
+import { wrapMethods } from './method-proxy';
 import { RECORD_HEADER_BYTES, decodeRecords, encodeGroupInto, groupBound, readSpan, type JournalSpan } from './sqlite-intake-protocol';
 
 /**
@@ -331,25 +332,12 @@ export class IntakeJournal {
  * when it gives a promise: a read made after an ACK sees the acknowledged message.
  */
 export function waitForIntake<T extends object>(store: T, barrier: () => Promise<void> | undefined, skip: readonly string[]): T {
-  const direct = new Set(skip);
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
-      let w = wrapped.get(prop);
-      if (!w) {
-        const fn = value as (...args: unknown[]) => unknown;
-        // Methods run on the store itself, so its own calls never meet the proxy.
-        w = direct.has(prop) ? fn.bind(target) : function afterIntake(...args: unknown[]): unknown {
-          const wait = barrier();
-          return wait ? wait.then(() => fn.apply(target, args)) : fn.apply(target, args);
-        };
-        wrapped.set(prop, w);
-      }
-      return w;
+  return wrapMethods(store, skip, (method) =>
+    function afterIntake(...args: unknown[]): unknown {
+      const wait = barrier();
+      return wait ? wait.then(() => method(...args)) : method(...args);
     },
-  });
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Writer thread of the SQLite store: commits intake groups on its own connection so the engine's
  * event loop never waits for a commit (nor, at synchronous FULL, for its fsync). One group per
- * message, its bytes in one transferred ArrayBuffer (sqlite-intake-protocol.ts). Imports nothing of
- * the engine but sqlite-intake.ts.
+ * message, its bytes in one transferred ArrayBuffer (sqlite-intake-protocol.ts); with the intake
+ * journal it indexes spans of the journal file, at a lower priority. Imports nothing of the engine
+ * but the store's intake files and the worker-thread helpers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

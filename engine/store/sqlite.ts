@@ -1,22 +1,26 @@
 /**
  * Embedded message store (default): one SQLite file in WAL mode, through better-sqlite3.
  *
- * Durability: `receive()` resolves only after COMMIT returned. With `synchronous: 'FULL'`
- * (default) the WAL is fsynced at every commit, so an ACK survives power loss. With 'NORMAL'
- * the commit reaches the OS page cache but is not fsynced: safe against a crash of the engine
- * process (kill -9), not against a power cut or a kernel crash.
+ * Durability: `receive()` resolves only once the message is durable: after COMMIT returned, or
+ * with the intake journal (default at NORMAL, sqlite-intake-journal.ts) once its group is
+ * appended to the journal file, the row reaching the table a few ms later (every other call
+ * waits for the rows ACKed before it). With `synchronous: 'FULL'` (default) the WAL is fsynced
+ * at every commit, so an ACK survives power loss. With 'NORMAL' the commit or the append reaches
+ * the OS page cache but is not fsynced: safe against a crash of the engine process (kill -9),
+ * not against a power cut or a kernel crash.
  *
  * Group commit (engine/store/group-commit.ts): one intake commit in flight at a time; the
  * `receive()` calls made while it runs go together in the next transaction (one `BEGIN
- * IMMEDIATE`, so at FULL one fsync per group). Rows are applied in call order, so a duplicate of
- * a message earlier in the same group is recognised; one bad row fails alone. At FULL (by
- * default) the intake commits run in a writer thread on their own connection
+ * IMMEDIATE`, so at FULL one fsync per group) or journal append. Rows are applied in call order,
+ * so a duplicate of a message earlier in the same group is recognised; one bad row fails alone.
+ * At FULL (by default) the intake commits run in a writer thread on their own connection
  * (sqlite-intake-worker.ts): the event loop keeps parsing and answering while SQLite writes and
- * fsyncs. At NORMAL a commit is CPU work only (≈50 µs), cheaper on the loop than the thread hop.
- * Everything else (state, contents, deliveries, reads) runs on the main thread's connection.
+ * fsyncs; with the journal the same thread indexes the journalled rows. Everything else (state,
+ * contents, deliveries, reads) runs on the main thread's connection.
  *
  * Several processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE)
- * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too.
+ * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too
+ * (with the journal: once the other process indexed its rows, milliseconds after their ACK).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,5 @@
 import { PasserelleError } from '../errors';
+import { wrapMethods } from './method-proxy';
 
 /**
  * Store faults that pass: a PostgreSQL restart or a killed backend, a lost socket, SQLite busy
@@ -43,29 +44,16 @@ function translate(e: unknown, operation: string): unknown {
  * constructor: every instance is guarded, however it was created.
  */
 export function guardStoreErrors<T extends object>(store: T, unguarded: readonly string[]): T {
-  const skip = new Set(unguarded);
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
-      let w = wrapped.get(prop);
-      if (!w) {
-        const fn = value as (...args: unknown[]) => unknown;
-        // Unguarded methods still run on the store itself, so none of its own calls meet the proxy.
-        w = skip.has(prop) ? fn.bind(target) : function guarded(...args: unknown[]): unknown {
-          let out: unknown;
-          try {
-            out = fn.apply(target, args);
-          } catch (e) {
-            throw translate(e, prop);
-          }
-          if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(translate(e, prop)));
-          return out;
-        };
-        wrapped.set(prop, w);
+  return wrapMethods(store, unguarded, (method, name) =>
+    function guarded(...args: unknown[]): unknown {
+      let out: unknown;
+      try {
+        out = method(...args);
+      } catch (e) {
+        throw translate(e, name);
       }
-      return w;
+      if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(translate(e, name)));
+      return out;
     },
-  });
+  );
 }

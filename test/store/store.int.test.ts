@@ -632,6 +632,14 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-store-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
+/** A trigger that makes the SQLite file refuse inserts of one control id. */
+const refuseInSqlite = (file: string) => async (controlId: string): Promise<void> => {
+  const db = new Database(file);
+  db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
+           BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+  db.close();
+};
+
 describeStore('SqliteStore', async () => {
   const file = path.join(tmpRoot, 'nested', 'dirs', 'store.db'); // parent dirs are created
   return {
@@ -643,12 +651,7 @@ describeStore('SqliteStore', async () => {
     async destroy() {
       /* tmpRoot is removed at the end */
     },
-    async refuseControlId(controlId) {
-      const db = new Database(file);
-      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
-               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
-      db.close();
-    },
+    refuseControlId: refuseInSqlite(file),
   };
 });
 
@@ -663,12 +666,7 @@ describeStore('SqliteStore, intake commits on the event loop', async () => {
     async destroy() {
       /* tmpRoot is removed at the end */
     },
-    async refuseControlId(controlId) {
-      const db = new Database(file);
-      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
-               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
-      db.close();
-    },
+    refuseControlId: refuseInSqlite(file),
   };
 });
 
@@ -688,12 +686,7 @@ describeStore('SqliteStore, NORMAL: intake journal', async () => {
     async destroy() {
       /* tmpRoot is removed at the end */
     },
-    async refuseControlId(controlId) {
-      const db = new Database(file);
-      db.exec(`CREATE TRIGGER refuse_${controlId} BEFORE INSERT ON messages WHEN NEW.control_id = '${controlId}'
-               BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
-      db.close();
-    },
+    refuseControlId: refuseInSqlite(file),
     journal: { rejectedEvents: () => events.filter((e) => e.startsWith('error acknowledged message refused')) },
   };
 });
