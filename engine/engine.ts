@@ -42,7 +42,9 @@ export class Engine {
       await this.embedded.start();
       this.logger.info('embedded redis-server started', { port: this.connection.port });
     }
-    this.store = createStore(storeSettings(cfg));
+    const settings = storeSettings(cfg);
+    // Intake journal problems no sender sees (its messages were ACKed) go to the engine's log.
+    this.store = createStore(settings.kind === 'sqlite' ? { ...settings, onIntakeEvent: (level, message, details) => this.logger[level](message, details) } : settings);
     await this.store.init();
     this.ansKit = this.openKit(loaded);
     for (const ch of loaded) if (ch.config.enabled) await this.startChannel(ch);

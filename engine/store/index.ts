@@ -1,5 +1,5 @@
 import type { MessageStore } from './types';
-import { SqliteStore } from './sqlite';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite';
 import { PgStore } from './postgres';
 
 export * from './types';
@@ -8,14 +8,14 @@ export { PgStore, type PgStoreOptions } from './postgres';
 export { newMessageId } from './common';
 
 export type StoreConfig =
-  | { kind: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL'; intakeThread?: boolean; intakeJournal?: boolean }
+  | (Pick<SqliteStoreOptions, 'path' | 'synchronous' | 'intakeThread' | 'intakeJournal' | 'onIntakeEvent'> & { kind: 'sqlite' })
   | { kind: 'postgres'; url: string; schema?: string; poolSize?: number };
 
 /** The configured store, not yet initialised: call `init()` before use. */
 export function createStore(cfg: StoreConfig): MessageStore {
   switch (cfg.kind) {
     case 'sqlite':
-      return new SqliteStore({ path: cfg.path, synchronous: cfg.synchronous, intakeThread: cfg.intakeThread, intakeJournal: cfg.intakeJournal });
+      return new SqliteStore({ path: cfg.path, synchronous: cfg.synchronous, intakeThread: cfg.intakeThread, intakeJournal: cfg.intakeJournal, onIntakeEvent: cfg.onIntakeEvent });
     case 'postgres':
       return new PgStore({ connectionString: cfg.url, schema: cfg.schema, poolSize: cfg.poolSize });
     default: {
