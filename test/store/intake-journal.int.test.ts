@@ -66,7 +66,7 @@ function row(id: string, controlId: string): IntakeRow {
 
 /** A pid no process has: a child that already exited. */
 async function deadPid(): Promise<number> {
-  const c = spawn(process.execPath, ['-e', '0']);
+  const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
   await new Promise((r) => c.once('exit', r));
   return c.pid!;
 }
@@ -190,7 +190,7 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     const torn = record([row('T-3', 'C3')]);
     fs.writeFileSync(`${file}-intake-${dead}-0000abcd-1.jnl`, Buffer.concat([good, torn.subarray(0, torn.length - 5)]));
 
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     const liveFile = `${file}-intake-${sleeper.pid}-0000beef-1.jnl`;
     fs.writeFileSync(liveFile, record([row('L-1', 'C9')]));
 
@@ -205,7 +205,9 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
       expect(fs.existsSync(liveFile)).toBe(true);
       expect(events).toContainEqual(expect.stringMatching(/replayed .*"rows":2,"torn":1/));
     } finally {
+      const gone = new Promise((r) => sleeper.once('exit', r));
       sleeper.kill('SIGKILL');
+      await gone;
       await s.close();
     }
   }, 30_000);
