@@ -14,7 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../engine/store';
 import type { InboundMessage } from '../../engine/store';
-import { encodeRecord } from '../../engine/store/sqlite-intake-journal';
+import { IntakeJournal, encodeRecord } from '../../engine/store/sqlite-intake-journal';
 import type { IntakeRow } from '../../engine/store/sqlite-intake';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-journal-'));
@@ -224,5 +224,40 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('IntakeJournal backlog bound', () => {
+  test('past maxUnindexedBytes, an append waits until the index catches up (memory and disk stay bounded)', async () => {
+    const dbPath = path.join(tmpRoot, `bound-${rnd()}.db`);
+    const releases: (() => void)[] = [];
+    const journal = new IntakeJournal({
+      dbPath,
+      fsync: false,
+      maxUnindexedBytes: 1024,
+      // The index holds each span until the test lets it go.
+      index: () => new Promise((resolve) => releases.push(() => resolve([]))),
+      findDuplicate: () => undefined,
+      onIndexError: (e) => {
+        throw e;
+      },
+      onRejected: () => undefined,
+    });
+    const first = await journal.write([row('B-1', 'C1')]); // ≈ 200 bytes: under the bound
+    const second = await journal.write([{ ...row('B-2', 'C2'), raw: Buffer.alloc(4096, 0x41) }]); // now over it
+    let thirdDone = false;
+    const third = journal.write([row('B-3', 'C3')]).then((r) => ((thirdDone = true), r));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(thirdDone).toBe(false); // waits: 4 KB not indexed, bound 1 KB
+    while (releases.length === 0) await new Promise((r) => setTimeout(r, 5));
+    releases.shift()!(); // the first index transaction (both records) commits
+    await first.stored;
+    await second.stored;
+    await third;
+    expect(thirdDone).toBe(true);
+    while (releases.length === 0) await new Promise((r) => setTimeout(r, 5));
+    releases.shift()!();
+    await journal.close();
+    expect(journals(dbPath)).toHaveLength(0);
   });
 });
