@@ -7,7 +7,8 @@
  * to a bare server.
  *
  * Files: `<db>-intake-<pid>-<handle>-<n>.jnl`, a new one past ROTATE_AT, the old removed once
- * indexed. Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
+ * indexed; `<db>-intake-<pid>-<handle>.lock`, a small SQLite file the handle keeps locked
+ * (exclusive) while it lives, which is how a replay anywhere knows the files are in use. Durability is the one of the configured `synchronous` level: at NORMAL the append reaches
  * the OS page cache (survives a crash of the process, like SQLite's WAL at NORMAL); at FULL
  * the file is fdatasynced before the ACKs. A journal file is removed once every row in it is in
  * SQLite and appends moved to the next one (RETIRE_AT, ROTATE_AT); at start-up a journal left by a process that
@@ -26,6 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import type { IntakeRow, RejectedRow } from './sqlite-intake';
 import type { ReceiveResult } from './types';
 import { wrapMethods } from './method-proxy';
@@ -107,6 +109,8 @@ export class IntakeJournal {
   /** Records not indexed yet, per file (the current one and the retired ones). */
   private readonly unindexedIn = new Map<string, number>();
   private scratch = Buffer.alloc(0);
+  /** Held for the handle's life: tells replayJournals of any process that these files are in use. */
+  private lock: Database.Database | undefined;
   /** Background removals of indexed files, awaited by close(). */
   private readonly removals = new Set<Promise<void>>();
   private fd: number | undefined;
@@ -221,6 +225,12 @@ export class IntakeJournal {
     // Files with records not indexed stay for the next start's replay.
     for (const file of this.unindexedIn.keys()) openJournals.delete(file);
     openJournals.delete(this.current);
+    if (this.lock) {
+      const file = this.lock.name;
+      this.lock.close();
+      this.lock = undefined;
+      if (left.length === 0 && this.unindexedIn.size === 0) fs.rmSync(file, { force: true });
+    }
   }
 
   /** One record in a scratch buffer reused from one append to the next (no allocation per group). */
@@ -238,6 +248,7 @@ export class IntakeJournal {
   }
 
   private open(): number {
+    if (!this.lock) this.lock = holdLock(lockName(this.o.dbPath, `${process.pid}-${this.instance}`));
     if (this.fd === undefined) {
       this.fd = fs.openSync(this.current, 'a');
       this.size = fs.fstatSync(this.fd).size;
@@ -341,8 +352,8 @@ export function waitForIntake<T extends object>(store: T, barrier: () => Promise
 }
 
 /**
- * Replays the journals beside `dbPath` that no live process writes (this process's own open
- * ones excepted): their records, in order, through `insert` (`INSERT OR IGNORE`), then removes
+ * Replays the journals beside `dbPath` that no live handle writes (its lock is free; this
+ * process's own open ones excepted): their records, in order, through `insert` (`INSERT OR IGNORE`), then removes
  * them; a file with rows the database refused is renamed to a `-intake-rejected-` file instead.
  */
 export function replayJournals(
@@ -353,13 +364,18 @@ export function replayJournals(
   const prefix = `${path.basename(dbPath)}-intake-`;
   const out = { files: 0, rows: 0, torn: 0, rejected: [] as RejectedRow[], keptIn: [] as string[] };
   const found: { file: string; instance: string; serial: number; mtime: number }[] = [];
+  const owners = new Map<string, Database.Database | null>(); // owner → its lock, null when in use
   for (const name of fs.readdirSync(dir)) {
-    const m = name.startsWith(prefix) && /^(\d+)-([0-9a-f]{8})-(\d+)\.jnl$/.exec(name.slice(prefix.length));
+    const m = name.startsWith(prefix) && /^(\d+-[0-9a-f]{8})-(\d+)\.jnl$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const file = path.join(dir, name);
-    const pid = Number(m[1]);
-    if (openJournals.has(file) || (pid !== process.pid && alive(pid))) continue;
-    found.push({ file, instance: m[2]!, serial: Number(m[3]), mtime: fs.statSync(file).mtimeMs });
+    const owner = m[1]!;
+    if (openJournals.has(file)) continue;
+    // In use while its writer lives, in whatever process or container (a pid proves nothing
+    // across PID namespaces): the writer holds an exclusive lock that dies with it.
+    if (!owners.has(owner)) owners.set(owner, tryLock(lockName(dbPath, owner)));
+    if (!owners.get(owner)) continue;
+    found.push({ file, instance: owner, serial: Number(m[2]), mtime: fs.statSync(file).mtimeMs });
   }
   // In writing order: one handle's files by serial; handles by when they first wrote.
   const firstWrite = new Map<string, number>();
@@ -380,6 +396,12 @@ export function replayJournals(
     } else {
       fs.rmSync(file, { force: true });
     }
+  }
+  for (const lock of owners.values()) {
+    if (!lock) continue;
+    const file = lock.name;
+    lock.close();
+    fs.rmSync(file, { force: true });
   }
   return out;
 }
@@ -402,12 +424,29 @@ function keepRejected(dbPath: string, span: JournalSpan): string {
   return file;
 }
 
-function alive(pid: number): boolean {
+function lockName(dbPath: string, owner: string): string {
+  return `${dbPath}-intake-${owner}.lock`;
+}
+
+/** An exclusive lock held by this connection until it closes (or the process dies). */
+function holdLock(file: string): Database.Database {
+  const db = new Database(file, { timeout: 0 });
   try {
-    process.kill(pid, 0);
-    return true;
+    db.exec('BEGIN EXCLUSIVE');
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
+/** The lock, or null when another connection (a live writer) holds it. */
+function tryLock(file: string): Database.Database | null {
+  try {
+    return holdLock(file);
+  } catch (e) {
+    if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return null;
+    throw e;
   }
 }
 

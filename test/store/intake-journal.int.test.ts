@@ -179,7 +179,7 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     expect(journals(file)).toHaveLength(0); // a clean close leaves no journal
   }, 30_000);
 
-  test('a torn record ends the replay; a journal of a live process is left alone', async () => {
+  test('a torn record ends the replay; a journal whose writer lives (its lock held) is left alone', async () => {
     const file = path.join(tmpRoot, `torn-${rnd()}.db`);
     const setup = new SqliteStore({ path: file, synchronous: 'NORMAL' });
     await setup.init();
@@ -190,9 +190,15 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     const torn = record([row('T-3', 'C3')]);
     fs.writeFileSync(`${file}-intake-${dead}-0000abcd-1.jnl`, Buffer.concat([good, torn.subarray(0, torn.length - 5)]));
 
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-    const liveFile = `${file}-intake-${sleeper.pid}-0000beef-1.jnl`;
+    // A live writer, in another process, holds its handle's lock.
+    const liveFile = `${file}-intake-4242-0000beef-1.jnl`;
     fs.writeFileSync(liveFile, record([row('L-1', 'C9')]));
+    const sleeper = spawn(
+      process.execPath,
+      ['-e', `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(`${file}-intake-4242-0000beef.lock`)}); d.exec('BEGIN EXCLUSIVE'); console.log('held'); setTimeout(() => {}, 60000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => sleeper.stdout!.once('data', () => resolve()));
 
     const events: string[] = [];
     const s = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: (level, message, d) => events.push(`${level} ${message} ${JSON.stringify(d)}`) });
@@ -209,6 +215,15 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
       sleeper.kill('SIGKILL');
       await gone;
       await s.close();
+    }
+    // Its writer dead (the lock went with it), the next start replays that journal too.
+    const after = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: () => undefined });
+    await after.init();
+    try {
+      expect(await after.get('L-1')).toMatchObject({ controlId: 'C9' });
+      expect(fs.existsSync(liveFile)).toBe(false);
+    } finally {
+      await after.close();
     }
   }, 30_000);
 
