@@ -104,7 +104,7 @@ export class DestinationHealth implements AttemptGate {
       succeeded: () => {
         if (settle()) this.onSuccess();
       },
-      failed: (error, retryable, last) => (settle() ? this.onFailure(error, retryable, probe, last ?? false) : false),
+      failed: (error, retryable) => (settle() ? this.onFailure(error, retryable, probe) : false),
       cancelled: () => {
         if (settle() && probe) this.wakeAll();
       },
@@ -122,7 +122,7 @@ export class DestinationHealth implements AttemptGate {
   }
 
   /** Returns true when the failure is put down to the outage (not counted against the message). */
-  private onFailure(error: unknown, retryable: boolean, probe: boolean, last: boolean): boolean {
+  private onFailure(error: unknown, retryable: boolean, probe: boolean): boolean {
     if (!retryable) {
       // Permanent (or ambiguous, not retried): the message's own fault; says nothing of an outage.
       if (probe) this.wakeAll();
@@ -138,10 +138,7 @@ export class DestinationHealth implements AttemptGate {
       return true;
     }
     this.consecutive++;
-    // A job about to be dead-lettered while nothing got through since the failure before (its
-    // own earlier attempt, or another job's) is met by an outage, not by its own fault: with
-    // few attempts (maxAttempts 2) it could otherwise die before `failingAfter` failures came.
-    if (this.consecutive < this.failingAfter && !(last && this.consecutive >= 2)) return false;
+    if (this.consecutive < this.failingAfter) return false;
     this.failingSince = now;
     this.code = errorCodeOf(error);
     this.probeDelayMs = Math.min(this.o.backoff.maxMs, this.o.backoff.baseMs);

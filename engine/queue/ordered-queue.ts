@@ -667,7 +667,7 @@ export class OrderedQueue extends EventEmitter {
         const cls = retryClassOf(error);
         const retryable = cls === 'transient' || (cls === 'ambiguous' && o.retryAmbiguous);
         // An outage of the whole target is not the job's fault: it waits at the gate instead.
-        const outage = ticket?.failed(error, retryable, attempt >= o.maxAttempts) ?? false;
+        const outage = ticket?.failed(error, retryable) ?? false;
         if (retryable && outage) continue;
         if (!retryable || attempt >= o.maxAttempts) {
           if (!(await this.deadLetter(run, ctx, oj, error))) return await this.giveBack(job, token);

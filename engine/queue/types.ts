@@ -36,12 +36,11 @@ export interface AttemptGate {
 export interface AttemptTicket {
   succeeded(): void;
   /**
-   * The attempt failed; `retryable` says whether OrderedQueue would try again, `last` that it was
-   * the job's last attempt. Returns true when the failure is put down to an outage of the whole
-   * target: the job's attempt is not counted and its own backoff is not slept (the gate paces the
-   * next try).
+   * The attempt failed; `retryable` says whether OrderedQueue would try again. Returns true when
+   * the failure is put down to an outage of the whole target: the job's attempt is not counted
+   * and its own backoff is not slept (the gate paces the next try).
    */
-  failed(error: unknown, retryable: boolean, last?: boolean): boolean;
+  failed(error: unknown, retryable: boolean): boolean;
   /** The attempt was not made after all (interrupted before the processor ran). */
   cancelled(): void;
 }

@@ -32,22 +32,6 @@ test('healthy: every head is admitted; a few failures are charged to their messa
   expect(events()).toEqual([]);
 });
 
-test("a job's last attempt failing right after another failure is put down to an outage, not dead-lettered", async () => {
-  const { health, events } = make(); // failingAfter 3, as in a channel whose maxAttempts is 2
-  const signal = new AbortController().signal;
-  expect((await health.admit(signal))!.failed(down(), true, false)).toBe(false); // its first attempt
-  expect((await health.admit(signal))!.failed(down(), true, true)).toBe(true); // its last: nothing got through since
-  expect(health.failing).toBe(true);
-  expect(events()).toEqual([expect.objectContaining({ level: 'warn', message: 'destination failing' })]);
-
-  // With a success in between, the last attempt's failure is the job's own.
-  const other = make();
-  expect((await other.health.admit(signal))!.failed(down(), true, false)).toBe(false);
-  (await other.health.admit(signal))!.succeeded();
-  expect((await other.health.admit(signal))!.failed(down(), true, true)).toBe(false);
-  expect(other.health.failing).toBe(false);
-});
-
 test('the third consecutive failure makes it failing: one warn with channel, destination and code', async () => {
   const { health, events } = make();
   expect(await trip(health)).toEqual([false, false, true]);
