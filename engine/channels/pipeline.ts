@@ -8,7 +8,7 @@ import type { ChannelConfig } from '../config/channel-schema';
 import type { Destination } from '../delivery';
 import type { Logger } from '../ops/logger';
 import type { FilterFn, TransformFn } from './transform';
-import { DestinationHealth } from '../delivery/destination-health';
+import { DestinationHealth, failingAfterFor } from '../delivery/destination-health';
 import { ChannelRecovery, type RecoverOptions } from './recovery';
 
 export type { RecoverOptions } from './recovery';
@@ -64,6 +64,7 @@ export class Pipeline {
       const health = new DestinationHealth({
         channel: this.ch.name,
         destination: d.name,
+        failingAfter: failingAfterFor(cfg.retry.maxAttempts),
         backoff: { baseMs: cfg.retry.backoffBaseMs, maxMs: cfg.retry.backoffMaxMs },
         logger: o.logger,
       });

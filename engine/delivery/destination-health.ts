@@ -5,11 +5,27 @@ import type { Logger } from '../ops/logger';
 export interface DestinationHealthOptions {
   channel: string;
   destination: string;
-  /** Consecutive retryable failures (of any messages) after which the destination is failing. Default 3. */
+  /**
+   * Consecutive retryable failures (of any messages) after which the destination is failing.
+   * Default 3; a pipeline passes `failingAfterFor(maxAttempts)` so that it is never above the
+   * attempts one message has.
+   */
   failingAfter?: number;
   /** Probe pacing while failing: first wait `baseMs`, doubled after each failed probe, at most `maxMs`. */
   backoff: { baseMs: number; maxMs: number };
   logger: Logger;
+}
+
+/**
+ * Breaker threshold for a destination whose messages have `maxAttempts` attempts: 3, but never
+ * more than `maxAttempts` (at least 2, one failure proves nothing). Then a message can be
+ * dead-lettered for retryable failures only if something got through between its first and its
+ * last attempt: when all of its attempts fail in a row, the breaker has tripped by its last one
+ * and that failure is put down to the outage. With maxAttempts 2 and a threshold of 3, the
+ * first message of an outage could die after its two failures (isolation test, issue 7).
+ */
+export function failingAfterFor(maxAttempts: number): number {
+  return Math.min(3, Math.max(2, maxAttempts));
 }
 
 interface Waiter {

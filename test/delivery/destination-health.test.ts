@@ -1,5 +1,5 @@
 /** The per-destination breaker: one probe at a time while failing, outage failures not charged to messages. */
-import { DestinationHealth } from '../../engine/delivery/destination-health';
+import { DestinationHealth, failingAfterFor } from '../../engine/delivery/destination-health';
 import { PasserelleError } from '../../engine/errors';
 import type { AttemptTicket } from '../../engine/queue/types';
 import { capturingLogger } from '../support/log-capture';
@@ -30,6 +30,19 @@ test('healthy: every head is admitted; a few failures are charged to their messa
   expect(await trip(health, 2)).toEqual([false, false]);
   expect(health.failing).toBe(false);
   expect(events()).toEqual([]);
+});
+
+test('a message whose every attempt fails in a row meets a tripped breaker on its last one, whatever maxAttempts', async () => {
+  expect([1, 2, 3, 10].map(failingAfterFor)).toEqual([2, 2, 3, 3]);
+  const signal = new AbortController().signal;
+  for (const maxAttempts of [2, 3, 5]) {
+    const { health } = make(failingAfterFor(maxAttempts));
+    const charged: boolean[] = [];
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) charged.push((await health.admit(signal))!.failed(down(), true));
+    // Charged to the message before the last attempt at most; the last one is the outage's.
+    expect(charged[maxAttempts - 1]).toBe(true);
+    expect(health.failing).toBe(true);
+  }
 });
 
 test('the third consecutive failure makes it failing: one warn with channel, destination and code', async () => {
