@@ -56,6 +56,14 @@ const INDEX_DELAY_MS = 10;
 const INDEX_ROWS = 256;
 /** Wait between two attempts to index after a failure. */
 const RETRY_MS = 500;
+/**
+ * Longest wait of an append for room under the bound: past it the group is refused (the sender
+ * gets a NAK, "store unavailable, resend later") instead of no answer, which most senders take
+ * for a lost connection after their own timeout (often 10–30 s).
+ */
+const DEFAULT_MAX_SPACE_WAIT_MS = 5_000;
+/** While indexing keeps failing, onIndexError is told again at most this often. */
+const INDEX_ERROR_REPEAT_MS = 60_000;
 
 /** Journal files of this process that are open: never replayed by another handle of the process. */
 const openJournals = new Set<string>();
@@ -72,14 +80,21 @@ export interface IntakeJournalOptions {
   index(span: JournalSpan): Promise<RejectedRow[]>;
   /** The stored message a new one duplicates, if any (same query as the writer's). */
   findDuplicate(channel: string, sender: string, controlId: string, from: number): { id: string; ack: Buffer } | undefined;
-  /** Told once per failed indexing attempt (the journal keeps the rows and tries again). */
-  onIndexError(error: unknown): void;
+  /**
+   * Indexing failed (the journal keeps the rows and tries again every 500 ms): told at the first
+   * failure, then at most once a minute while it goes on, with the failures so far and for how long.
+   */
+  onIndexError(error: unknown, failing: { attempts: number; sinceMs: number }): void;
+  /** Indexing works again after `attempts` failures over `sinceMs`. */
+  onIndexRecovered?(failing: { attempts: number; sinceMs: number }): void;
   /**
    * Told of acknowledged rows SQLite refused on their own: their records are copied to `keptIn`
    * (same layout; `replayJournals` does not read it) for an operator, and indexing goes on.
    */
   onRejected(rows: RejectedRow[], keptIn: string): void;
   maxUnindexedBytes?: number;
+  /** Longest wait of an append while the backlog is over `maxUnindexedBytes`; then it is refused. Default 5 s. */
+  maxSpaceWaitMs?: number;
 }
 
 
@@ -158,7 +173,7 @@ export class IntakeJournal {
   async write(rows: IntakeRow[]): Promise<{ stored: Promise<void> }> {
     if (this.closing) throw new Error('SqliteStore: closed');
     const max = this.o.maxUnindexedBytes ?? DEFAULT_MAX_UNINDEXED_BYTES;
-    while (this.queuedBytes > max && !this.closing) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    if (this.queuedBytes > max) await this.waitForSpace(max);
     const record = this.encode(rows);
     if (this.size >= ROTATE_AT) this.retire();
     const fd = this.open();
@@ -193,6 +208,23 @@ export class IntakeJournal {
     this.lastStored = stored;
     this.indexing ??= this.indexLoop();
     return { stored };
+  }
+
+  private async waitForSpace(max: number): Promise<void> {
+    const limitMs = this.o.maxSpaceWaitMs ?? DEFAULT_MAX_SPACE_WAIT_MS;
+    const until = Date.now() + limitMs;
+    while (this.queuedBytes > max && !this.closing) {
+      const left = until - Date.now();
+      if (left <= 0) {
+        throw new Error(`intake journal full: ${Math.round(this.queuedBytes / 1024)} KB not indexed into the database after waiting ${limitMs} ms (bound ${Math.round(max / 1024)} KB)`);
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        this.spaceWaiters.push(r);
+        timer = setTimeout(r, left);
+      });
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves once every row written so far is indexed (or could not be, the journal keeping it). */
@@ -302,6 +334,9 @@ export class IntakeJournal {
 
   /** One index transaction at a time, of everything queued (up to MAX_INDEX_BYTES), in order. */
   private async indexLoop(): Promise<void> {
+    let attempts = 0;
+    let failingSince = 0;
+    let toldAt = 0;
     while (this.queue.length > 0 && !this.closing) {
       if (this.backlog < INDEX_ROWS) await sleep(INDEX_DELAY_MS);
       // Consecutive records of one file, up to MAX_INDEX_BYTES.
@@ -320,9 +355,18 @@ export class IntakeJournal {
         const rejected = await this.o.index(span);
         if (rejected.length > 0) this.o.onRejected(rejected, keepRejected(this.o.dbPath, span));
       } catch (e) {
-        this.o.onIndexError(e);
+        const now = Date.now();
+        if (attempts++ === 0) failingSince = now;
+        if (attempts === 1 || now - toldAt >= INDEX_ERROR_REPEAT_MS) {
+          toldAt = now;
+          this.o.onIndexError(e, { attempts, sinceMs: now - failingSince });
+        }
         await sleep(RETRY_MS);
         continue;
+      }
+      if (attempts > 0) {
+        this.o.onIndexRecovered?.({ attempts, sinceMs: Date.now() - failingSince });
+        attempts = 0;
       }
       this.queue.splice(0, n);
       this.queuedBytes -= bytes;

@@ -106,10 +106,17 @@ export interface SqliteStoreOptions {
    */
   intakeJournal?: boolean;
   /**
-   * Problems of the intake journal that no caller sees (the messages were ACKed): indexing
-   * retried, a row SQLite refused kept aside. Default: `process.emitWarning`.
+   * Bound of the journal's backlog while SQLite does not take rows: past `maxUnindexedBytes`
+   * (default 64 MB) an append waits, at most `maxSpaceWaitMs` (default 5 s); then that group is
+   * refused (PSL_STORE_UNAVAILABLE: the sender gets a NAK and resends later).
    */
-  onIntakeEvent?: (level: 'warn' | 'error', message: string, details: Record<string, unknown>) => void;
+  intakeJournalBound?: { maxUnindexedBytes?: number; maxSpaceWaitMs?: number };
+  /**
+   * Problems of the intake journal that no caller sees (the messages were ACKed): indexing
+   * failing (at the first failure, then once a minute while it lasts; info once it works again),
+   * a row SQLite refused kept aside. Default: `process.emitWarning` (info events dropped).
+   */
+  onIntakeEvent?: (level: 'info' | 'warn' | 'error', message: string, details: Record<string, unknown>) => void;
 }
 
 const AUTOCHECKPOINT_PAGES = 16384;
@@ -336,8 +343,10 @@ export class SqliteStore implements MessageStore {
     }
     const intakeJournal = options.intakeJournal ?? synchronous === 'NORMAL';
     this.opts = { path: options.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000, intakeThread: options.intakeThread ?? (synchronous === 'FULL' || intakeJournal),
-      checkpointThread: options.checkpointThread ?? true, intakeJournal,
-      onIntakeEvent: options.onIntakeEvent ?? ((level, message, details) => process.emitWarning(`SqliteStore: ${message} ${JSON.stringify(details)}`, { code: 'PSL_STORE_UNAVAILABLE' })),
+      checkpointThread: options.checkpointThread ?? true, intakeJournal, intakeJournalBound: options.intakeJournalBound ?? {},
+      onIntakeEvent: options.onIntakeEvent ?? ((level, message, details) => {
+        if (level !== 'info') process.emitWarning(`SqliteStore: ${message} ${JSON.stringify(details)}`, { code: 'PSL_STORE_UNAVAILABLE' });
+      }),
     };
     this.group = new GroupCommit((rows) => this.commitGroup(rows), { maxItems: 512, maxBytes: 8 << 20, sizeOf: (r) => r.raw.length + r.ack.length });
     // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
@@ -456,10 +465,14 @@ export class SqliteStore implements MessageStore {
     this.journal = new IntakeJournal({
       dbPath: path.resolve(this.opts.path),
       fsync: this.opts.synchronous === 'FULL',
+      ...this.opts.intakeJournalBound,
       index: (span) => (this.thread ? this.thread.index(span) : Promise.resolve().then(() => this.indexInline(span))),
       findDuplicate: (channel, sender, controlId, from) => findDuplicate.get(channel, sender, controlId, from),
-      onIndexError: (e) => {
-        if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message });
+      onIndexError: (e, failing) => {
+        if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message, ...failing, backlog: this.journal?.backlog });
+      },
+      onIndexRecovered: (failing) => {
+        if (!this.closed) this.opts.onIntakeEvent('info', 'journalled messages indexed again', failing);
       },
       onRejected: (rows, keptIn) => {
         for (const r of rows) {

@@ -253,7 +253,7 @@ describe('IntakeJournal backlog bound', () => {
       // The index holds each span until the test lets it go.
       index: () => new Promise((resolve) => releases.push(() => resolve([]))),
       findDuplicate: () => undefined,
-      onIndexError: (e) => {
+      onIndexError: (e: unknown) => {
         throw e;
       },
       onRejected: () => undefined,
@@ -276,3 +276,51 @@ describe('IntakeJournal backlog bound', () => {
     expect(journals(dbPath)).toHaveLength(0);
   });
 });
+
+describe('SQLite intake journal while the database takes no rows', () => {
+  test('past the bound, a message waits at most maxSpaceWaitMs and is then refused (a NAK, not silence); one warning, not one per retry; the ACKed ones are indexed once the database is back', async () => {
+    const file = path.join(tmpRoot, `stuck-${rnd()}.db`);
+    const events: string[] = [];
+    const s = new SqliteStore({
+      path: file, synchronous: 'NORMAL', busyTimeoutMs: 50,
+      intakeJournalBound: { maxUnindexedBytes: 256 << 10, maxSpaceWaitMs: 300 },
+      onIntakeEvent: (level, message) => events.push(`${level} ${message}`),
+    });
+    await s.init();
+    const lock = holdWriteLock(file);
+    const big = (controlId: string): InboundMessage => inbound(controlId, { raw: Buffer.concat([inbound(controlId).raw, Buffer.alloc(100_000, 0x58)]) });
+    try {
+      const acked: string[] = [];
+      let refused: unknown;
+      for (let i = 0; i < 10 && !refused; i++) {
+        const t0 = Date.now();
+        try {
+          acked.push((await s.receive(big(`S${i}`), HOUR)).id);
+        } catch (e) {
+          refused = e;
+          expect(Date.now() - t0).toBeGreaterThanOrEqual(250); // it waited for room first
+        }
+      }
+      expect(acked.length).toBeGreaterThanOrEqual(3); // 256 KB of 100 KB messages, then the wait
+      expect(refused).toMatchObject({ code: 'PSL_STORE_UNAVAILABLE', message: expect.stringContaining('intake journal full') });
+      await new Promise((r) => setTimeout(r, 1500)); // ≥ 3 more failed attempts (one every 500 ms)
+      expect(events.filter((e) => e === 'warn journalled messages not indexed yet, trying again')).toHaveLength(1);
+
+      lock.release();
+      await waitUntil(() => events.includes('info journalled messages indexed again'));
+      for (const id of acked) expect((await s.get(id))?.state).toBe('received');
+      // Room again: the next message is taken at once.
+      expect((await s.receive(big('S-after'), HOUR)).duplicate).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
