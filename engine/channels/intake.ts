@@ -1,5 +1,5 @@
 import {
-  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, decode, encode, nakFromRaw,
+  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, buildAckText, decode, encode, nakFromRaw,
   type AcceptanceProfile, type Charset, type ErrDetail,
 } from '../hl7';
 import type { MessageStore } from '../store/types';
@@ -107,7 +107,7 @@ export class Intake {
     const warnings = invalidBytes ? [...verdict.warnings, invalidBytesWarning(charset)] : verdict.warnings;
     if (invalidBytes) this.logger.warn('invalid bytes replaced', { channel: this.channel.name, controlId: msg.controlId, code: 'PSL_CHARSET_INVALID', reason: charset });
     const ack = encode(
-      buildAck(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }).toString(),
+      buildAckText(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }),
       charset,
     );
     // Flat copies, not slices of the frame's text: these outlive the message (dedupe, queue, the

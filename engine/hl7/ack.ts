@@ -161,6 +161,11 @@ const ACK_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
 /** Builds the acknowledgement of a parsed message (same delimiters, header swapped). */
 export function buildAck(original: Message, opts: AckOptions): Message {
+  return Message.parse(buildAckText(original, opts));
+}
+
+/** The text of `buildAck(original, opts)`, for a caller that only sends it (no parse of the ACK). */
+export function buildAckText(original: Message, opts: AckOptions): string {
   // Header values are echoed at most ACK_VALUE_MAX characters each: an ACK must stay small
   // whatever the message holds (the fuzzer found a 1.4 MB NAK echoing a 1.4 MB MSH-6).
   const g = (p: string): string => original.getRaw(p).slice(0, ACK_VALUE_MAX);
@@ -175,7 +180,7 @@ export function buildAck(original: Message, opts: AckOptions): Message {
     charset: g('MSH-18'),
     controlId: g('MSH-10'),
   };
-  return Message.parse(ackText(original.delimiters, h, opts));
+  return ackText(original.delimiters, h, opts);
 }
 
 // eslint-disable-next-line no-control-regex

@@ -17,7 +17,7 @@ export { splitBatch } from './batch';
 export type { BatchSplit } from './batch';
 export { composite, generateControlId, hl7Timestamp, MessageBuilder } from './builder';
 export type { MessageBuilderOptions } from './builder';
-export { ackCodeFor, ackModeOf, buildAck, formatErl, legacyErrLayout, nakFromRaw, shouldSendAck } from './ack';
+export { ackCodeFor, ackModeOf, buildAck, buildAckText, formatErl, legacyErrLayout, nakFromRaw, shouldSendAck } from './ack';
 export type { AckCode, AckOptions, ErrDetail, Outcome } from './ack';
 export { accept } from './acceptance';
 export type { Acceptance, AcceptanceProfile } from './acceptance';

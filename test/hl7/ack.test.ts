@@ -1,6 +1,6 @@
 /** ACK builder (hl7-lab.md §7), acceptance profile (§8), and node-hl7-client as an independent reader. */
 import { Message as NhcMessage } from 'node-hl7-client';
-import { accept, ackCodeFor, ackModeOf, buildAck, Message, nakFromRaw, shouldSendAck } from '../../engine/hl7';
+import { accept, ackCodeFor, ackModeOf, buildAck, buildAckText, Message, nakFromRaw, shouldSendAck } from '../../engine/hl7';
 import { convert, oru4k } from './fixtures';
 
 const NOW = new Date(2025, 10, 24, 9, 30, 15);
@@ -31,6 +31,20 @@ describe('buildAck', () => {
     expect(ack.toString()).toBe(
       'MSH|^~\\&|DPI^1.2.250.1.999.3^ISO|CH EXEMPLE^750000002^FINESS|LABSYS^1.2.250.1.999.2^ISO|LABO EXEMPLE^750000001^FINESS|20251124093015||ACK^R01^ACK|ACK1|P|2.5||||||UNICODE UTF-8\rMSA|AA|MSG00001\r',
     );
+  });
+
+  test('buildAckText is the text of buildAck (what the intake sends without parsing it back)', () => {
+    const orig = Message.parse(ORU);
+    const warn = { hl7Code: 102, severity: 'W' as const, userMessage: 'bytes replaced |^~\\& \r\n', location: { segment: 'MSH', sequence: 1, field: 18 } };
+    for (const opts of [
+      { code: 'AA' as const, controlId: 'ACK1', now: NOW },
+      { code: 'AA' as const, controlId: 'ACK1', now: NOW, errors: [warn] },
+      { code: 'AA' as const, controlId: 'ACK1', now: NOW, errors: [warn], errLayout: 'v2.3' as const },
+    ]) {
+      const text = buildAckText(orig, opts);
+      expect(text).toBe(buildAck(orig, opts).toString());
+      expect(text.split('\r').filter(Boolean).map((l) => l.slice(0, 3))).toEqual(opts.errors ? ['MSH', 'MSA', 'ERR'] : ['MSH', 'MSA']);
+    }
   });
 
   test('generated control ids are unique and ≤ 20 characters', () => {
