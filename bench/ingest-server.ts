@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Engine } from '../engine/engine';
 import { engineConfigFromEnv } from '../engine/config/engine-config';
-import { silentLogger } from '../engine/ops/logger';
+import { createLogger } from '../engine/ops/logger';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
 const [mode, prefix, store, workDir] = process.argv.slice(2) as ['ceiling' | 'engine', string, string, string | undefined];
@@ -68,7 +68,7 @@ async function engine(): Promise<number> {
       role: 'listener',
       watchChannels: false,
     }),
-    silentLogger(),
+    createLogger({ level: 'warn' }), // warnings and errors only: bench/ingest.ts shows them, tagged with the mode
   );
   await e.start();
   return e.channel('ltw')!.port!;

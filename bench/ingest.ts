@@ -58,14 +58,19 @@ async function dropSchema(schema: string): Promise<void> {
 
 interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number; ratio: number; ratioMin: number; ratioMax: number }
 
-function startServer(mode: string, prefix: string, store: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
+function startServer(mode: string, prefix: string, store: string, dir: string, label: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     let out = '';
+    let ready = false;
     child.stdout!.on('data', (d) => {
+      if (ready) return void process.stderr.write(String(d).replace(/^(?=.)/gm, `[${label}] `)); // the engine's warnings and errors
       out += String(d);
       const m = /READY (\d+)/.exec(out);
-      if (m) res({ child, port: Number(m[1]) });
+      if (m) {
+        ready = true;
+        res({ child, port: Number(m[1]) });
+      }
     });
     child.once('exit', (code) => rej(new Error(`${mode} server exited ${code}`)));
   });
@@ -88,7 +93,7 @@ async function load(port: number, connections: number, total: number, tag: strin
           const s = performance.now();
           const ack = (await client.send(msg)).toString();
           latencies.push(performance.now() - s);
-          if (!ack.includes(`MSA|AA|${id}`)) throw new Error(`unexpected ACK for ${id}: ${ack.slice(0, 200)}`);
+          if (!ack.includes(`MSA|AA|${id}`)) throw new Error(`unexpected ACK for ${id}: ${ack.slice(0, 600).replace(/\r/g, "\\r")}`);
         }
       } finally {
         await client.close();
@@ -129,7 +134,7 @@ export async function benchIngest(): Promise<RunResult[]> {
         const schema = prefix.replace(/-/g, '_');
         const store = mode === 'postgres' ? `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}` : mode;
         const dir = mkdtempSync(join(tmpdir(), 'psl-ingest-bench-'));
-        const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store, dir);
+        const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store, dir, mode);
         servers.push({ mode, prefix, schema, child, port, dir });
         await load(port, connections, Math.min(2000, TOTAL / 10), `warm${connections}`); // warm-up
       }

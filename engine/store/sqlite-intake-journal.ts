@@ -136,6 +136,11 @@ export class IntakeJournal {
   private indexing: Promise<void> | undefined;
   private lastStored: Promise<void> | undefined;
   private closing = false;
+  /**
+   * An append is between its write and its queue entry (awaiting fdatasync at FULL): the current
+   * file holds a record nobody counts yet, so the index loop must not retire (and remove) it.
+   */
+  private appending = false;
   private readonly spaceWaiters: (() => void)[] = [];
 
   constructor(private readonly o: IntakeJournalOptions) {
@@ -179,6 +184,7 @@ export class IntakeJournal {
     const fd = this.open();
     const before = this.size;
     const file = this.current;
+    this.appending = true;
     try {
       writeAll(fd, [record]);
       this.size += record.length;
@@ -191,6 +197,8 @@ export class IntakeJournal {
         if (this.recent.get(key)?.id === r.id) this.recent.delete(key);
       }
       throw e;
+    } finally {
+      this.appending = false;
     }
     const length = record.length;
     this.unindexedIn.set(file, (this.unindexedIn.get(file) ?? 0) + 1);
@@ -376,7 +384,7 @@ export class IntakeJournal {
         u.settle.resolve();
       }
       for (const w of this.spaceWaiters.splice(0)) w();
-      if (this.queue.length === 0 && this.size > RETIRE_AT) this.retire();
+      if (this.queue.length === 0 && this.size > RETIRE_AT && !this.appending) this.retire();
     }
     this.indexing = undefined;
   }

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../engine/store';
 import type { InboundMessage } from '../../engine/store';
 import { IntakeJournal, encodeRecord } from '../../engine/store/sqlite-intake-journal';
+import { decodeRecords, readSpan, type JournalSpan } from '../../engine/store/sqlite-intake-protocol';
 import type { IntakeRow } from '../../engine/store/sqlite-intake';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-journal-'));
@@ -272,6 +273,40 @@ describe('IntakeJournal backlog bound', () => {
     expect(thirdDone).toBe(true);
     while (releases.length === 0) await new Promise((r) => setTimeout(r, 5));
     releases.shift()!();
+    await journal.close();
+    expect(journals(dbPath)).toHaveLength(0);
+  });
+});
+
+describe('IntakeJournal at FULL (fdatasync per append)', () => {
+  test('the index catching up while an append awaits its fdatasync does not retire the file that append is in (found by the ingest bench: ENOENT, ACKed rows never indexed)', async () => {
+    const dbPath = path.join(tmpRoot, `fsync-${rnd()}.db`);
+    const releases: (() => void)[] = [];
+    const indexed: string[] = [];
+    const errors: unknown[] = [];
+    const journal = new IntakeJournal({
+      dbPath,
+      fsync: true,
+      // Reads each span back from its file, as the writer thread does; the first one is held.
+      index: async (span: JournalSpan) => {
+        if (indexed.length === 0 && releases.length === 0) await new Promise<void>((r) => releases.push(r));
+        for (const r of decodeRecords(readSpan(fs, span)).rows) indexed.push(r.id);
+        return [];
+      },
+      findDuplicate: () => undefined,
+      onIndexError: (e: unknown) => errors.push(e),
+      onRejected: () => undefined,
+    });
+    const big = (id: string): IntakeRow => ({ ...row(id, id), raw: Buffer.alloc(4_300_000, 0x41) }); // past the 4 MB retire size
+    const first = await journal.write([big('F-1')]);
+    while (releases.length === 0) await new Promise((r) => setTimeout(r, 5)); // its index is under way
+    const second = journal.write([big('F-2')]); // appended now, durable once its fdatasync returns
+    releases.shift()!(); // the first index ends while the second append awaits its fdatasync
+    await first.stored;
+    const notIndexed = new Promise((_, reject) => setTimeout(() => reject(new Error(`second record not indexed: ${String(errors[0])}`)), 5000).unref());
+    await Promise.race([(await second).stored, notIndexed]);
+    expect(errors).toEqual([]);
+    expect(indexed).toEqual(['F-1', 'F-2']);
     await journal.close();
     expect(journals(dbPath)).toHaveLength(0);
   });
