@@ -10,6 +10,8 @@ export type Logger = winston.Logger;
 const INFO_FIELDS = new Set([
   'channel', 'id', 'controlId', 'messageType', 'state', 'code', 'reason', 'destination', 'partition', 'attempt',
   'port', 'host', 'conn', 'remote', 'count', 'file', 'duplicate', 'ack', 'role', 'queue', 'ms', 'error', 'pid',
+  // intake journal events (engine/store/sqlite.ts): counts and file names, no message content
+  'backlog', 'rows', 'files', 'torn', 'keptIn',
 ]);
 
 export function createLogger(opts: { level?: string; file?: string } = {}): Logger {

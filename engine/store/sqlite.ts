@@ -469,10 +469,11 @@ export class SqliteStore implements MessageStore {
       index: (span) => (this.thread ? this.thread.index(span) : Promise.resolve().then(() => this.indexInline(span))),
       findDuplicate: (channel, sender, controlId, from) => findDuplicate.get(channel, sender, controlId, from),
       onIndexError: (e, failing) => {
-        if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message, ...failing, backlog: this.journal?.backlog });
+        // count: failed attempts so far; ms: for how long; backlog: rows waiting.
+        if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message, count: failing.attempts, ms: failing.sinceMs, backlog: this.journal?.backlog });
       },
       onIndexRecovered: (failing) => {
-        if (!this.closed) this.opts.onIntakeEvent('info', 'journalled messages indexed again', failing);
+        if (!this.closed) this.opts.onIntakeEvent('info', 'journalled messages indexed again', { count: failing.attempts, ms: failing.sinceMs });
       },
       onRejected: (rows, keptIn) => {
         for (const r of rows) {
