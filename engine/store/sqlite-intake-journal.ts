@@ -176,9 +176,15 @@ export class IntakeJournal {
 
   /** Appends one group; resolves once it is durable (`stored` settles once it is indexed). */
   async write(rows: IntakeRow[]): Promise<{ stored: Promise<void> }> {
-    if (this.closing) throw new Error('SqliteStore: closed');
+    if (this.closing) throw this.forget(rows, new Error('SqliteStore: closed'));
     const max = this.o.maxUnindexedBytes ?? DEFAULT_MAX_UNINDEXED_BYTES;
-    if (this.queuedBytes > max) await this.waitForSpace(max);
+    if (this.queuedBytes > max) {
+      try {
+        await this.waitForSpace(max);
+      } catch (e) {
+        throw this.forget(rows, e);
+      }
+    }
     const record = this.encode(rows);
     if (this.size >= ROTATE_AT) this.retire();
     const fd = this.open();
@@ -192,11 +198,7 @@ export class IntakeJournal {
     } catch (e) {
       // A short write (disk full) must not leave a torn record before the next ones.
       this.rewind(fd, before);
-      for (const r of rows) {
-        const key = `${r.channel}\u0000${r.sender}\u0000${r.controlId}`;
-        if (this.recent.get(key)?.id === r.id) this.recent.delete(key);
-      }
-      throw e;
+      throw this.forget(rows, e);
     } finally {
       this.appending = false;
     }
@@ -216,6 +218,18 @@ export class IntakeJournal {
     this.lastStored = stored;
     this.indexing ??= this.indexLoop();
     return { stored };
+  }
+
+  /**
+   * Rows that were not appended leave `recent`: the sender's resend of a refused message must be
+   * taken as new, not answered as a duplicate of a row that was never written. Returns `error`.
+   */
+  private forget(rows: IntakeRow[], error: unknown): unknown {
+    for (const r of rows) {
+      const key = `${r.channel}\u0000${r.sender}\u0000${r.controlId}`;
+      if (this.recent.get(key)?.id === r.id) this.recent.delete(key);
+    }
+    return error;
   }
 
   private async waitForSpace(max: number): Promise<void> {

@@ -327,12 +327,14 @@ describe('SQLite intake journal while the database takes no rows', () => {
     try {
       const acked: string[] = [];
       let refused: unknown;
+      let refusedControlId = '';
       for (let i = 0; i < 10 && !refused; i++) {
         const t0 = Date.now();
         try {
           acked.push((await s.receive(big(`S${i}`), HOUR)).id);
         } catch (e) {
           refused = e;
+          refusedControlId = `S${i}`;
           expect(Date.now() - t0).toBeGreaterThanOrEqual(250); // it waited for room first
         }
       }
@@ -344,8 +346,12 @@ describe('SQLite intake journal while the database takes no rows', () => {
       lock.release();
       await waitUntil(() => events.includes('info journalled messages indexed again'));
       for (const id of acked) expect((await s.get(id))?.state).toBe('received');
-      // Room again: the next message is taken at once.
+      // Room again: the next message is taken at once, and the sender's resend of the refused one
+      // is taken as new (not answered as a duplicate of a row that was never written).
       expect((await s.receive(big('S-after'), HOUR)).duplicate).toBe(false);
+      const resent = await s.receive(big(refusedControlId), HOUR);
+      expect(resent.duplicate).toBe(false);
+      expect((await s.get(resent.id))?.controlId).toBe(refusedControlId);
     } finally {
       await s.close();
     }
