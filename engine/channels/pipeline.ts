@@ -27,6 +27,23 @@ export interface PipelineOptions {
 }
 
 const OUT = 'out';
+/**
+ * Messages per inbound job at most. An inbound job carries the messages of one partition that
+ * were committed together (docs/design.md, "Inbound groups"): one BullMQ add per group instead of
+ * one per message was the largest cost left on the intake path (issue 7).
+ */
+export const INBOUND_GROUP_MAX = 64;
+
+/** A failure of one message of an inbound group: names it, and steers retries as its cause does. */
+class InboundItemError extends Error {
+  readonly code: string;
+  readonly retry: ReturnType<typeof retryClassOf>;
+  constructor(readonly messageId: string, override readonly cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+    this.code = errorCodeOf(cause);
+    this.retry = retryClassOf(cause);
+  }
+}
 
 
 /**
@@ -57,7 +74,7 @@ export class Pipeline {
       name: `${this.ch.name}.in`,
       maxAttempts: 5,
       processor: (job) => this.processInbound(job),
-      onDead: (job, err) => this.dead(job.id, err, undefined),
+      onDead: (job, err) => this.inboundDead(job, err),
     });
     for (const d of o.destinations) {
       const cfg = this.ch.destinations.find((c) => c.name === d.name)!;
@@ -87,6 +104,7 @@ export class Pipeline {
       channel: this.ch.name,
       store: o.store,
       inbound: this.inbound,
+      enqueueInbound: (items) => this.enqueue(items),
       destinationQueues: this.destinationQueues,
       settle: (id) => this.settle(id),
     });
@@ -102,9 +120,28 @@ export class Pipeline {
     await Promise.all([this.inbound, ...this.destinationQueues.values()].map((q) => q.stop({ drainDeadlineMs })));
   }
 
-  /** Puts committed messages on the inbound queue, in order. */
-  async enqueue(items: { id: string; orderingKey: string }[]): Promise<void> {
-    await this.inbound.addBulk(items.map((i) => ({ orderingKey: i.orderingKey || i.id, id: i.id, data: {} })));
+  /**
+   * Puts committed messages on the inbound queue, in order: the messages of one partition go in
+   * groups of up to INBOUND_GROUP_MAX per job (a group's job id is its first message's id), so a
+   * commit group of N messages costs one add per partition it touches, not N.
+   */
+  async enqueue(items: readonly { id: string; orderingKey: string }[]): Promise<void> {
+    const byPartition = new Map<number, { id: string; key: string }[]>();
+    for (const i of items) {
+      const key = i.orderingKey || i.id;
+      const p = this.inbound.partitionOf(key);
+      let list = byPartition.get(p);
+      if (!list) byPartition.set(p, (list = []));
+      list.push({ id: i.id, key });
+    }
+    const jobs = [];
+    for (const list of byPartition.values()) {
+      for (let at = 0; at < list.length; at += INBOUND_GROUP_MAX) {
+        const group = list.slice(at, at + INBOUND_GROUP_MAX);
+        jobs.push({ id: group[0]!.id, orderingKey: group[0]!.key, members: group.length > 1 ? group.map((g) => g.id) : undefined });
+      }
+    }
+    await this.inbound.addBulk(jobs);
   }
 
   /**
@@ -128,7 +165,9 @@ export class Pipeline {
     const deadDests = (await store.deliveries(id)).filter((d) => d.state === 'dead').map((d) => d.destination);
     if (deadDests.length === 0) {
       await store.setState(id, 'received', null);
-      if (!(await this.inbound.reprocess(id))) await this.inbound.add(key, id, {});
+      // A new job of its own: the one that carried it may be a finished group job (an add of an
+      // id that exists does nothing), and re-running a whole group would be noise.
+      await this.inbound.addBulk([{ orderingKey: key, id: `${id}.reprocess.${Date.now().toString(36)}`, members: [id] }]);
       return ['in'];
     }
     await store.setState(id, 'routed', null);
@@ -142,12 +181,50 @@ export class Pipeline {
   }
 
   /**
-   * Inbound job: the job is a trigger; order comes from the store. Earlier messages of the same
-   * key that are still waiting (their jobs lost with Redis, or re-added behind this one) go first.
+   * Inbound job: a trigger for its messages, in order; order comes from the store. A message that
+   * fails for good is dead-lettered and the group goes on; a retryable failure retries the job
+   * (messages already done are skipped: each stage reads the store state first).
    */
   private async processInbound(job: OrderedJob): Promise<void> {
-    const m = await this.o.store.get(job.id);
-    if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${job.id} is not in the store`);
+    for (const id of job.members ?? [job.id]) {
+      try {
+        await this.processInboundMessage(id);
+      } catch (err) {
+        if (err instanceof InboundItemError) throw err;
+        if (retryClassOf(err) === 'permanent') await this.dead(id, err, undefined);
+        else throw new InboundItemError(id, err);
+      }
+    }
+  }
+
+  /**
+   * The job's attempts ran out on a retryable failure: that message is dead-lettered, and the
+   * job's messages still waiting go back in a new job at the end of the line (a message with an
+   * ordering key still goes before the later ones of its key: see processInboundMessage).
+   */
+  private async inboundDead(job: OrderedJob, err: unknown): Promise<void> {
+    const failed = err instanceof InboundItemError ? err.messageId : job.id;
+    await this.dead(failed, err instanceof InboundItemError ? err.cause : err, undefined);
+    const rest = [];
+    for (const id of job.members ?? []) {
+      if (id === failed) continue;
+      const m = await this.o.store.get(id);
+      if (m && (m.state === 'received' || m.state === 'processing')) rest.push(m);
+    }
+    if (rest.length === 0) return;
+    const first = rest[0]!;
+    await this.inbound.addBulk([
+      { id: `${first.id}.after.${failed}`, orderingKey: first.orderingKey || first.id, members: rest.map((m) => m.id) },
+    ]);
+  }
+
+  /**
+   * One message of an inbound job. Earlier messages of the same key that are still waiting (their
+   * jobs lost with Redis, or re-added behind this one) go first.
+   */
+  private async processInboundMessage(id: string): Promise<void> {
+    const m = await this.o.store.get(id);
+    if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${id} is not in the store`);
     if (m.orderingKey && (m.state === 'received' || m.state === 'processing')) {
       for (;;) {
         const earlier = await this.o.store.earlierPending(this.ch.name, m.orderingKey, m.seq, 50);
@@ -157,7 +234,7 @@ export class Pipeline {
             await this.inboundStage(e);
           } catch (err) {
             if (retryClassOf(err) === 'permanent') await this.dead(e.id, err, undefined);
-            else throw err;
+            else throw new InboundItemError(e.id, err);
           }
         }
       }

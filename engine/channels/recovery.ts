@@ -20,6 +20,8 @@ export interface ChannelRecoveryDeps {
   channel: string;
   store: MessageStore;
   inbound: OrderedQueue;
+  /** Puts messages on the inbound queue as new work would go (grouped per partition). */
+  enqueueInbound(items: readonly { id: string; orderingKey: string }[]): Promise<void>;
   destinationQueues: ReadonlyMap<string, OrderedQueue>;
   /** Finishes a routed message with no open delivery left (done, or dead). */
   settle(id: string): Promise<void>;
@@ -27,8 +29,8 @@ export interface ChannelRecoveryDeps {
 
 /**
  * Re-adds the jobs Redis lost (or never got) for what the store holds unfinished (see
- * docs/design.md, "Recovery order"). Only jobs Redis holds in no state are re-added (one pipelined
- * EXISTS per candidate), and each is checked against the store again first, so a live or
+ * docs/design.md, "Recovery order"). Only messages no job carries are re-added (OrderedQueue.missing:
+ * one script call per page), and each is checked against the store again first, so a live or
  * just-finished job is never added twice and the count is what was really re-enqueued (0 while
  * Redis kept everything). Every query is one indexed page: open deliveries by (seq,
  * destination), then inbound-waiting messages by seq. Destination jobs go first: for one key,
@@ -39,7 +41,10 @@ export class ChannelRecovery {
 
   async run(opts: RecoverOptions = {}): Promise<number> {
     const batch = opts.batch ?? 500;
-    if (opts.repair) await this.repair(batch);
+    if (opts.repair) {
+      await this.repair(batch);
+      await this.d.inbound.sweepMembers();
+    }
     return (await this.destinations(batch, opts.graceMs ?? 0)) + (await this.inboundJobs(batch, opts.graceMs ?? 0));
   }
 
@@ -85,13 +90,13 @@ export class ChannelRecovery {
       if (page.length === 0) return count;
       after = page[page.length - 1]!.seq;
       const cutoff = Date.now() - graceMs;
-      const jobs = page.filter((m) => m.updatedAt.getTime() <= cutoff).map((m) => ({ orderingKey: m.orderingKey || m.id, id: m.id, data: {} }));
+      const jobs = page.filter((m) => m.updatedAt.getTime() <= cutoff).map((m) => ({ orderingKey: m.orderingKey || m.id, id: m.id }));
       const lost = [];
       for (const j of await inbound.missing(jobs)) {
         const m = await store.get(j.id);
-        if (m?.state === 'received' || m?.state === 'processing') lost.push(j);
+        if (m?.state === 'received' || m?.state === 'processing') lost.push({ id: m.id, orderingKey: m.orderingKey });
       }
-      if (lost.length) await inbound.addBulk(lost);
+      if (lost.length) await this.d.enqueueInbound(lost);
       count += lost.length;
     }
   }

@@ -25,6 +25,7 @@ import { Queue, Worker, WaitingError, type ConnectionOptions, type Job, type Job
 import { Redis } from 'ioredis';
 import { PasserelleError, errorCodeOf, retryClassOf } from '../errors';
 import { PartitionLeases, fnv1a, type StopReason } from './partition-leases';
+import { JobMembers } from './job-members';
 import type { AttemptTicket, BackoffOptions, DeadJob, OrderedJob, OrderedQueueOptions, QueueCounts } from './types';
 
 /** Defaults of every optional `OrderedQueueOptions` field. */
@@ -59,6 +60,8 @@ interface StoredData {
   i: string;
   /** facts */
   d: Record<string, string>;
+  /** items the job carries, in order, when it carries several (AddJob.members) */
+  m?: string[];
 }
 
 export interface AddJob {
@@ -66,6 +69,12 @@ export interface AddJob {
   /** Deterministic job id (as `OrderedJob.id`). */
   id: string;
   data?: Record<string, string>;
+  /**
+   * Item ids this job carries, in order, when it carries several (an inbound group: one job for
+   * many messages of one partition). `missing` then answers per item. Each item should be
+   * carried by one live job at a time.
+   */
+  members?: readonly string[];
 }
 
 export interface StopOptions {
@@ -154,6 +163,7 @@ export class OrderedQueue extends EventEmitter {
   readonly options: Readonly<Resolved>;
   private readonly queues: Queue<StoredData>[] = [];
   private readonly redis: Redis;
+  private readonly members: JobMembers;
   private readonly leases?: PartitionLeases;
   private readonly runs = new Map<number, PartitionRun>();
   private watchdog: NodeJS.Timeout | undefined;
@@ -208,6 +218,7 @@ export class OrderedQueue extends EventEmitter {
       }
     });
 
+    this.members = new JobMembers(this.redis, `${o.prefix}:${o.name}:members`);
     for (let i = 0; i < o.partitions; i++) {
       const q = new Queue<StoredData>(this.queueName(i), {
         connection: this.redis,
@@ -284,6 +295,12 @@ export class OrderedQueue extends EventEmitter {
       if (typeof v !== 'string') throw new PasserelleError('PSL_QUEUE_JOB_INVALID', `job ${jobId}: data values must be strings`);
     }
     const stored: StoredData = { k: orderingKey, i: jobId, d: data };
+    if (job.members) {
+      if (job.members.length === 0 || job.members.some((m) => typeof m !== 'string' || m === '')) {
+        throw new PasserelleError('PSL_QUEUE_JOB_INVALID', `job ${jobId}: members must be non-empty strings`);
+      }
+      stored.m = [...job.members];
+    }
     const bytes = Buffer.byteLength(JSON.stringify(stored), 'utf8');
     if (bytes > MAX_JOB_BYTES) {
       throw new PasserelleError('PSL_QUEUE_JOB_TOO_LARGE', `job ${jobId} is ${bytes} bytes (max ${MAX_JOB_BYTES})`, {
@@ -336,7 +353,12 @@ export class OrderedQueue extends EventEmitter {
       try {
         for (const j of slice) {
           const b = this.toBulk(j);
-          adds.push(this.queues[b.partition].add(JOB_NAME, b.data, b.opts));
+          const q = this.queues[b.partition];
+          if (b.data.m) {
+            const recorded = this.members.record(q.toKey(b.opts.jobId!), b.data.m.filter((m) => m !== j.id));
+            if (recorded) adds.push(recorded);
+          }
+          adds.push(q.add(JOB_NAME, b.data, b.opts));
         }
       } catch (e) {
         void Promise.allSettled(adds); // the adds already sent are not left unhandled
@@ -349,20 +371,22 @@ export class OrderedQueue extends EventEmitter {
   // ------------------------------------------------------------------ inspection
 
   /**
-   * The jobs among `jobs` that Redis holds in no state at all (lost with Redis, never added, or
-   * removed after completing). One pipelined EXISTS per job; used by recovery, which re-adds only
-   * these, so a live job is never re-added.
+   * The items among `jobs` that no job in Redis carries: neither a live group job listing them
+   * (AddJob.members) nor a job of their own id in any state (lost with Redis, never added, or
+   * removed after completing). One script call; used by recovery, which re-adds only these, so a
+   * live job is never re-added.
    */
   async missing<T extends AddJob>(jobs: readonly T[]): Promise<T[]> {
     if (jobs.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const j of jobs) pipe.exists(this.queues[this.partitionOf(j.orderingKey)].toKey(encodeJobId(j.id)));
-    const res = (await pipe.exec()) ?? [];
-    return jobs.filter((_, i) => {
-      const [err, n] = res[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return n === 0;
-    });
+    const gone = await this.members.uncarried(
+      jobs.map((j) => ({ id: j.id, ownJobKey: this.queues[this.partitionOf(j.orderingKey)].toKey(encodeJobId(j.id)) })),
+    );
+    return jobs.filter((j) => gone.has(j.id));
+  }
+
+  /** Removes member entries left behind by jobs that finished without removing them (a crash); returns how many. */
+  sweepMembers(): Promise<number> {
+    return this.members.sweep();
   }
 
   async counts(): Promise<QueueCounts> {
@@ -663,6 +687,7 @@ export class OrderedQueue extends EventEmitter {
           orderingKey: data.k,
           partition: run.partition,
           data: { ...data.d },
+          members: data.m ? [...data.m] : undefined,
           attempt,
         };
         let error: unknown;
@@ -675,6 +700,7 @@ export class OrderedQueue extends EventEmitter {
         }
         if (ok) {
           ticket?.succeeded();
+          await this.releaseMembers(run.partition, job);
           return;
         }
         const cls = retryClassOf(error);
@@ -684,6 +710,7 @@ export class OrderedQueue extends EventEmitter {
         if (retryable && outage) continue;
         if (!retryable || attempt >= o.maxAttempts) {
           if (!(await this.deadLetter(run, ctx, oj, error))) return await this.giveBack(job, token);
+          await this.releaseMembers(run.partition, job);
           const msg = error instanceof Error ? error.message : String(error);
           const dead = new Error(`${errorCodeOf(error)}: ${msg}`);
           if (error instanceof Error && error.stack) dead.stack = error.stack;
@@ -701,6 +728,17 @@ export class OrderedQueue extends EventEmitter {
     } finally {
       ctx.busy = false;
       ctx.idleSince = Date.now();
+    }
+  }
+
+  /** A group job is finishing: its items' entries go (a failure only leaves entries `sweepMembers` removes). */
+  private async releaseMembers(partition: number, job: Job<StoredData>): Promise<void> {
+    const m = job.data.m;
+    if (!m) return;
+    try {
+      await this.members.release(this.queues[partition].toKey(String(job.id)), m.filter((id) => id !== job.data.i));
+    } catch (err) {
+      this.report(err, `release members of job ${job.id}`);
     }
   }
 

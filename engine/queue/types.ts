@@ -8,6 +8,8 @@ export interface OrderedJob {
   partition: number;
   /** Small string facts (≤ 1 KB in all); the queue refuses jobs over 64 KB. */
   data: Record<string, string>;
+  /** The items a group job carries, in order (AddJob.members); undefined for a one-item job. */
+  members?: readonly string[];
   /** 1 for the first try. */
   attempt: number;
 }
