@@ -4,7 +4,7 @@ import {
 } from '../hl7';
 import type { MessageStore } from '../store/types';
 import type { ChannelConfig } from '../config/channel-schema';
-import type { Logger } from '../ops/logger';
+import { infoEnabled, type Logger } from '../ops/logger';
 import { checkFrameLimits } from './frame-limits';
 import { RefusalKeeper } from './refusal-keeper';
 
@@ -128,7 +128,7 @@ export class Intake {
       }
       this.enqueue(r.id, orderingKey, r.stored);
       // winston builds and formats a record before its level filter drops it (≈ 4 µs): ask first.
-      if (this.logger.isInfoEnabled()) this.logger.info('received', { channel: this.channel.name, id: r.id, controlId, messageType });
+      if (infoEnabled(this.logger)) this.logger.info('received', { channel: this.channel.name, id: r.id, controlId, messageType });
       return { response: this.answerIfAsked(msg, true, ack), state: 'accepted', id: r.id, controlId };
     } catch (e) {
       // Nothing durable: the sender must not get an AA; it resends.

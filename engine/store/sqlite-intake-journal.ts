@@ -81,6 +81,11 @@ export interface IntakeJournalOptions {
   /** The stored message a new one duplicates, if any (same query as the writer's). */
   findDuplicate(channel: string, sender: string, controlId: string, from: number): { id: string; ack: Buffer } | undefined;
   /**
+   * Rows were indexed: a `findDuplicate` that reads from an older snapshot must let it go now,
+   * before those rows leave the journal's own dedupe memory.
+   */
+  onIndexed?(): void;
+  /**
    * Indexing failed (the journal keeps the rows and tries again every 500 ms): told at the first
    * failure, then at most once a minute while it goes on, with the failures so far and for how long.
    */
@@ -390,6 +395,7 @@ export class IntakeJournal {
         this.o.onIndexRecovered?.({ attempts, sinceMs: Date.now() - failingSince });
         attempts = 0;
       }
+      this.o.onIndexed?.();
       this.queue.splice(0, n);
       this.queuedBytes -= bytes;
       this.indexed(first.file, n);

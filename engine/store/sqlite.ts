@@ -20,7 +20,8 @@
  *
  * Several processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE)
  * and wait up to `busyTimeoutMs` for it, so dedupe stays race-free between processes too
- * (with the journal: once the other process indexed its rows, milliseconds after their ACK).
+ * (with the journal: once the other process indexed its rows, milliseconds after their ACK,
+ * and this handle's dedupe snapshot, at most 50 ms old, was renewed: sqlite-dedupe-reader.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,8 @@ import type {
   StoredMessage,
 } from './types';
 import { GroupCommit, type ItemOutcome } from './group-commit';
-import { FIND_DUPLICATE_SQL, SqliteIntakeWriter, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
+import { SqliteIntakeWriter, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
+import { SqliteDedupeReader } from './sqlite-dedupe-reader';
 import { IntakeJournal, replayJournals, waitForIntake } from './sqlite-intake-journal';
 import { decodeRecords, readSpan, type JournalSpan } from './sqlite-intake-protocol';
 import { SqliteIntakeThread } from './sqlite-intake-thread';
@@ -332,6 +334,7 @@ export class SqliteStore implements MessageStore {
   private thread: SqliteIntakeThread | undefined;
   private checkpointer: SqliteCheckpointer | undefined;
   private journal: IntakeJournal | undefined;
+  private dedupeReader: SqliteDedupeReader | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
@@ -414,6 +417,8 @@ export class SqliteStore implements MessageStore {
     this.closed = true;
     await this.group.drain(); // commit what was already asked for
     await this.journal?.close();
+    this.dedupeReader?.close();
+    this.dedupeReader = undefined;
     await this.thread?.close();
     await this.checkpointer?.close();
     this.db?.close();
@@ -461,13 +466,14 @@ export class SqliteStore implements MessageStore {
     for (const r of replayed.rejected) {
       this.opts.onIntakeEvent('error', 'acknowledged message refused by the database, kept aside', { code: 'PSL_STORE_UNAVAILABLE', id: r.id, error: (r.error as Error).message, keptIn: replayed.keptIn.join(', ') });
     }
-    const findDuplicate = db.prepare<[string, string, string, number], { id: string; ack: Buffer }>(FIND_DUPLICATE_SQL);
+    const reader = (this.dedupeReader ??= new SqliteDedupeReader(path.resolve(this.opts.path), this.opts.busyTimeoutMs));
     this.journal = new IntakeJournal({
       dbPath: path.resolve(this.opts.path),
       fsync: this.opts.synchronous === 'FULL',
       ...this.opts.intakeJournalBound,
       index: (span) => (this.thread ? this.thread.index(span) : Promise.resolve().then(() => this.indexInline(span))),
-      findDuplicate: (channel, sender, controlId, from) => findDuplicate.get(channel, sender, controlId, from),
+      findDuplicate: (channel, sender, controlId, from) => reader.findDuplicate(channel, sender, controlId, from),
+      onIndexed: () => reader.refresh(),
       onIndexError: (e, failing) => {
         // count: failed attempts so far; ms: for how long; backlog: rows waiting.
         if (!this.closed) this.opts.onIntakeEvent('warn', 'journalled messages not indexed yet, trying again', { code: 'PSL_STORE_UNAVAILABLE', error: (e as Error).message, count: failing.attempts, ms: failing.sinceMs, backlog: this.journal?.backlog });

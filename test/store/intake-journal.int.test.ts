@@ -17,6 +17,7 @@ import type { InboundMessage } from '../../engine/store';
 import { IntakeJournal, encodeRecord } from '../../engine/store/sqlite-intake-journal';
 import { decodeRecords, readSpan, type JournalSpan } from '../../engine/store/sqlite-intake-protocol';
 import type { IntakeRow } from '../../engine/store/sqlite-intake';
+import { SqliteDedupeReader } from '../../engine/store/sqlite-dedupe-reader';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-journal-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -179,6 +180,44 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     }
     expect(journals(file)).toHaveLength(0); // a clean close leaves no journal
   }, 30_000);
+
+  test('a resend arriving just after its original was indexed is still a duplicate (the dedupe snapshot is renewed before the journal forgets the row)', async () => {
+    const file = path.join(tmpRoot, `snap-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await s.init();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const lock = holdWriteLock(file);
+        await s.receive(inbound(`S${round}-other`), HOUR); // a look-up: the dedupe snapshot starts here
+        const first = await s.receive(inbound(`S${round}`), HOUR);
+        lock.release();
+        await (first as { stored?: Promise<void> }).stored; // indexed: the journal forgets S<round>
+        const again = await s.receive(inbound(`S${round}`, { ack: Buffer.from('not this one') }), HOUR);
+        expect(again).toMatchObject({ duplicate: true, id: first.id });
+      }
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  test('the dedupe reader answers from one snapshot until it is renewed', () => {
+    const file = path.join(tmpRoot, `reader-${rnd()}.db`);
+    const writer = new Database(file);
+    writer.pragma('journal_mode = WAL');
+    writer.exec(`CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT, channel TEXT, sender TEXT, control_id TEXT, received_at INTEGER, state TEXT, ack BLOB)`);
+    const reader = new SqliteDedupeReader(file, 1000, 60_000);
+    try {
+      expect(reader.findDuplicate('c', 'S', 'X1', 0)).toBeUndefined();
+      writer.prepare(`INSERT INTO messages (id, channel, sender, control_id, received_at, state, ack) VALUES ('m1', 'c', 'S', 'X1', 10, 'received', x'4141')`).run();
+      expect(reader.findDuplicate('c', 'S', 'X1', 0)).toBeUndefined(); // the snapshot predates the row
+      reader.refresh();
+      expect(reader.findDuplicate('c', 'S', 'X1', 0)).toEqual({ id: 'm1', ack: Buffer.from('AA') });
+      expect(reader.findDuplicate('c', 'S', 'X1', 11)).toBeUndefined(); // outside the window
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
 
   test('a torn record ends the replay; a journal whose writer lives (its lock held) is left alone', async () => {
     const file = path.join(tmpRoot, `torn-${rnd()}.db`);
