@@ -8,7 +8,9 @@
  * Inside one read transaction the cache stays valid; a snapshot is let go when the journal has
  * indexed rows (`refresh`, called before those rows leave the journal's own dedupe memory, so a
  * row is always either there or in the snapshot) and after `maxAgeMs` (rows written by anything
- * else are seen that late at most). Checkpoints are PASSIVE: a held snapshot never blocks one.
+ * else are seen that late at most), look-ups or not: a snapshot held by an idle reader would keep
+ * every checkpoint from restarting the WAL, which would then grow without end. Checkpoints are
+ * PASSIVE: a held snapshot never blocks one.
  */
 import Database from 'better-sqlite3';
 import { FIND_DUPLICATE_SQL } from './sqlite-intake';
@@ -22,6 +24,8 @@ export class SqliteDedupeReader {
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
   private openedAt = -1;
+  /** Lets an idle snapshot go: a held one would keep the WAL from restarting, and it would grow. */
+  private idle: NodeJS.Timeout | undefined;
 
   constructor(file: string, busyTimeoutMs: number, private readonly maxAgeMs = DEFAULT_MAX_AGE_MS) {
     this.db = new Database(file);
@@ -44,6 +48,8 @@ export class SqliteDedupeReader {
     if (this.openedAt < 0) {
       this.begin.run();
       this.openedAt = now;
+      this.idle = setTimeout(() => this.refresh(), this.maxAgeMs);
+      this.idle.unref();
     }
     try {
       return this.find.get(channel, sender, controlId, from);
@@ -57,6 +63,8 @@ export class SqliteDedupeReader {
   refresh(): void {
     if (this.openedAt < 0) return;
     this.openedAt = -1;
+    clearTimeout(this.idle);
+    this.idle = undefined;
     if (this.db.inTransaction) this.end.run();
   }
 

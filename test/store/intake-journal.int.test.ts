@@ -219,6 +219,29 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
     }
   });
 
+  test('an idle dedupe reader lets its snapshot go, so the WAL can restart (it would grow without end)', async () => {
+    const file = path.join(tmpRoot, `idle-${rnd()}.db`);
+    const writer = new Database(file);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('busy_timeout = 0');
+    writer.exec(`CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT, channel TEXT, sender TEXT, control_id TEXT, received_at INTEGER, state TEXT, ack BLOB)`);
+    const insert = writer.prepare(`INSERT INTO messages (id, channel, sender, control_id, received_at, state, ack) VALUES (?, 'c', 'S', ?, 10, 'received', x'41')`);
+    const reader = new SqliteDedupeReader(file, 1000, 100);
+    try {
+      insert.run('m1', 'X1');
+      expect(reader.findDuplicate('c', 'S', 'X1', 0)?.id).toBe('m1'); // a snapshot is held from here
+      insert.run('m2', 'X2');
+      const truncate = (): number => (writer.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]!.busy;
+      expect(truncate()).toBe(1); // the reader's snapshot keeps the WAL from restarting
+      await new Promise((r) => setTimeout(r, 250)); // no look-up comes
+      expect(truncate()).toBe(0);
+      expect(fs.statSync(`${file}-wal`).size).toBe(0);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
   test('a torn record ends the replay; a journal whose writer lives (its lock held) is left alone', async () => {
     const file = path.join(tmpRoot, `torn-${rnd()}.db`);
     const setup = new SqliteStore({ path: file, synchronous: 'NORMAL' });
