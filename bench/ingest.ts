@@ -58,7 +58,7 @@ async function dropSchema(schema: string): Promise<void> {
 
 interface RunResult { mode: string; connections: number; msgsPerSec: number; p50: number; p99: number; ratio: number; ratioMin: number; ratioMax: number }
 
-function startServer(mode: string, prefix: string, store: string, dir: string, label: string): Promise<{ child: ChildProcess; port: number }> {
+export function startServer(mode: string, prefix: string, store: string, dir: string, label: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [resolve(__dirname, 'ingest-server.js'), mode, prefix, store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     let out = '';
@@ -78,7 +78,7 @@ function startServer(mode: string, prefix: string, store: string, dir: string, l
 
 interface Slice { messages: number; seconds: number; latencies: number[] }
 
-async function load(port: number, connections: number, total: number, tag: string): Promise<Slice> {
+export async function load(port: number, connections: number, total: number, tag: string): Promise<Slice> {
   const base = oru4k();
   const latencies: number[] = [];
   const perConn = Math.ceil(total / connections);

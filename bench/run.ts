@@ -1,13 +1,14 @@
-/** `npm run bench [-- parser|ingest|render|validation|isolation|bad-input|scale]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|ingest-cpu|render|validation|isolation|bad-input|scale]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
+import { benchIngestCpu } from './ingest-cpu';
 import { benchRender } from './render';
 import { runValidationBench } from './validation';
 import { benchIsolation } from './isolation';
 import { benchBadInput } from './bad-input';
 import { benchScale } from './scale';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, 'ingest-cpu': benchIngestCpu, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
