@@ -191,8 +191,12 @@ export class Pipeline {
         await this.processInboundMessage(id);
       } catch (err) {
         if (err instanceof InboundItemError) throw err;
-        if (retryClassOf(err) === 'permanent') await this.dead(id, err, undefined);
-        else throw new InboundItemError(id, err);
+        if (retryClassOf(err) !== 'permanent') throw new InboundItemError(id, err);
+        // Recording the dead letter may fail too (store down): the retry, or the job's own dead
+        // letter, must still name this message, not the group's first one.
+        await this.dead(id, err, undefined).catch((e: unknown) => {
+          throw new InboundItemError(id, e);
+        });
       }
     }
   }
@@ -233,8 +237,10 @@ export class Pipeline {
           try {
             await this.inboundStage(e);
           } catch (err) {
-            if (retryClassOf(err) === 'permanent') await this.dead(e.id, err, undefined);
-            else throw new InboundItemError(e.id, err);
+            if (retryClassOf(err) !== 'permanent') throw new InboundItemError(e.id, err);
+            await this.dead(e.id, err, undefined).catch((d: unknown) => {
+              throw new InboundItemError(e.id, d);
+            });
           }
         }
       }

@@ -72,6 +72,16 @@ async function receive(channel: string, items: [string, string][]): Promise<Stor
   return out;
 }
 
+/** One consuming pipeline on one partition (so the messages share one group), fed `items`; waits until each is done or dead. */
+async function oneGroup(channel: string, items: [string, string][], timeoutMs: number): Promise<{ p: Pipeline; ms: StoredMessage[] }> {
+  const p = pipeline(channel, 1, true);
+  await p.start();
+  const ms = await receive(channel, items);
+  await p.enqueue(ms.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
+  expect(await waitFor(allFinal(ms), timeoutMs)).toBe(true);
+  return { p, ms };
+}
+
 const stateOf = async (m: StoredMessage): Promise<string | undefined> => (await store.get(m.id))?.state;
 const allFinal = (ms: StoredMessage[]) => async (): Promise<boolean> =>
   (await Promise.all(ms.map(stateOf))).every((s) => s === 'done' || s === 'dead');
@@ -116,11 +126,7 @@ test('messages committed together become one job per partition, and run once eac
 
 test('a message that fails for good is dead-lettered alone; the rest of its group goes on', async () => {
   failing.set('G2-PERM', 'permanent');
-  const p = pipeline('g2', 1, true);
-  await p.start();
-  const ms = await receive('g2', [['G2-1', 'order:X'], ['G2-PERM', 'order:X'], ['G2-2', 'order:X'], ['G2-3', 'order:Y']]);
-  await p.enqueue(ms.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
-  expect(await waitFor(allFinal(ms), 20_000)).toBe(true);
+  const { p, ms } = await oneGroup('g2', [['G2-1', 'order:X'], ['G2-PERM', 'order:X'], ['G2-2', 'order:X'], ['G2-3', 'order:Y']], 20_000);
   expect(await Promise.all(ms.map(stateOf))).toEqual(['done', 'dead', 'done', 'done']);
   expect((await store.get(ms[1]!.id))!.reason).toMatch(/^PSL_TRANSFORM_FAILED: refused by the test/);
   expect(seen.get('g2')).toEqual(['G2-1', 'G2-PERM', 'G2-2', 'G2-3']);
@@ -134,11 +140,8 @@ test('a message that fails for good is dead-lettered alone; the rest of its grou
 
 test('a message whose retries run out is dead-lettered; the messages after it in its group still run, in key order', async () => {
   failing.set('G3-FLAKY', 'transient');
-  const p = pipeline('g3', 1, true);
-  await p.start();
-  const ms = await receive('g3', [['G3-1', 'order:K'], ['G3-FLAKY', 'order:K'], ['G3-2', 'order:K'], ['G3-3', 'order:L']]);
-  await p.enqueue(ms.map((m) => ({ id: m.id, orderingKey: m.orderingKey })));
-  expect(await waitFor(allFinal(ms), 30_000)).toBe(true); // 5 attempts with backoff ≈ 7.5 s
+  // 5 attempts with backoff ≈ 7.5 s
+  const { p, ms } = await oneGroup('g3', [['G3-1', 'order:K'], ['G3-FLAKY', 'order:K'], ['G3-2', 'order:K'], ['G3-3', 'order:L']], 30_000);
   expect(await Promise.all(ms.map(stateOf))).toEqual(['done', 'dead', 'done', 'done']);
   expect((await store.get(ms[1]!.id))!.reason).toMatch(/^PSL_STORE_UNAVAILABLE: down for the test/);
   const order = seen.get('g3')!;
