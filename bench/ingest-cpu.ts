@@ -4,7 +4,8 @@
  * Per thread of the server (/proc/<pid>/task/<tid>/stat), Redis (the redis-server answering on
  * 127.0.0.1:6379, read through /proc when it runs on this machine) and the client
  * (process.cpuUsage), in µs per message. Linux only. `npm run bench -- ingest-cpu`;
- * BENCH_CPU_RUNS (default 3) and BENCH_CPU_TOTAL (default 40,000) change the size.
+ * BENCH_CPU_RUNS (default 3), BENCH_CPU_TOTAL (default 40,000) and BENCH_CPU_WARMUP (default
+ * 10,000, as bench/ingest.ts: past V8's optimizing of the intake path) change the size.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';
 
 const RUNS = Number(process.env.BENCH_CPU_RUNS ?? 3);
 const TOTAL = Number(process.env.BENCH_CPU_TOTAL ?? 40_000);
+const WARMUP = Number(process.env.BENCH_CPU_WARMUP ?? 10_000);
 const CONNECTIONS = 8;
 /** Linux reports CPU time in clock ticks of 10 ms (USER_HZ 100). */
 const TICK_US = 10_000;
@@ -55,7 +57,7 @@ async function sample(mode: 'ceiling' | 'engine', redis: number | undefined): Pr
   const dir = mkdtempSync(join(tmpdir(), 'psl-ingest-cpu-'));
   const { child, port } = await startServer(mode, prefix, mode === 'ceiling' ? '' : 'sqlite-normal', dir, mode);
   try {
-    await load(port, CONNECTIONS, 4000, 'warm');
+    await load(port, CONNECTIONS, WARMUP, 'warm');
     const t0 = threadTicks(child.pid!);
     const r0 = redis ? ticksOf(readFileSync(`/proc/${redis}/stat`, 'utf8')) : 0;
     const c0 = process.cpuUsage();

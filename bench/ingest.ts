@@ -1,6 +1,6 @@
 /**
- * Ingest benchmark: 20k ORU (4 KB) over 1 and 8 connections, each connection sending the next
- * message when the previous ACK arrived. Same run, same machine:
+ * Ingest benchmark: 40k ORU (4 KB) over 1 and 8 connections, each connection sending the next
+ * message when the previous ACK arrived, after a warm-up of 10k per server. Same run, same machine:
  *  - ceiling: bare net server that ACKs after a BullMQ add (no durability);
  *  - engine, SQLite synchronous NORMAL with the intake journal (the default at NORMAL: ACK once
  *    the group is appended to the journal, rows indexed into SQLite just after by a background
@@ -12,9 +12,21 @@
  *  - engine, PostgreSQL (synchronous_commit on: one round trip and one WAL flush per group), when
  *    PASSERELLE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) answers.
  * Prints msgs/s, p50/p99 ACK latency and the ratio to the ceiling (see benchIngest for how the
- * modes share a busy machine fairly). BENCH_INGEST_ROUNDS (default 5), BENCH_INGEST_MODES (comma
- * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-nojournal, sqlite-full-journal, postgres)
- * and BENCH_INGEST_TOTAL shorten a run.
+ * modes share a busy machine fairly). BENCH_INGEST_ROUNDS (default 8), BENCH_INGEST_MODES (comma
+ * list of the names above: ceiling, sqlite-normal, sqlite-full, sqlite-normal-nojournal, sqlite-full-journal, postgres),
+ * BENCH_INGEST_TOTAL (default 40,000) and BENCH_INGEST_WARMUP (default 10,000) shorten a run.
+ *
+ * Why a warm-up of 10k messages per server: it measures a running engine, not one that just
+ * started. V8 goes on optimizing the engine's intake path for ~30k messages after start
+ * (`--trace-opt --trace-deopt` on the engine server, in successive 10k after the first 4k: 122,
+ * 42, 30, then 16 functions optimized; 8, 7, 1, then 0 deopts). Over 40k messages on 8
+ * connections after a warm-up of 4k, V8's helper threads spent ≈ 18 µs of CPU per message
+ * (`perf record`: TurboFan's compiler) and the event loop 82–92; after a warm-up of 40k, ≈ 9
+ * and 73, while the index thread went from 36–40 to 47–67 (a bigger database). The bare
+ * ceiling has little code to compile. Every server gets the same warm-up: it is not in the
+ * engine's favour alone.
+ * Slices of 5k messages (40k over 8 rounds) rather than 4k over 5: this 2-core machine's speed
+ * moves within a second, and each round's ratio with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,8 +38,9 @@ import { Client } from 'pg';
 import { MllpClient } from '../engine/mllp';
 import { oru4k } from './fixtures/oru';
 
-const TOTAL = Number(process.env.BENCH_INGEST_TOTAL ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
+const TOTAL = Number(process.env.BENCH_INGEST_TOTAL ?? 40_000);
+const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 8);
+const WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? Math.min(10_000, TOTAL / 4));
 const PG_URL = process.env.PASSERELLE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LABELS: Record<string, string> = {
   ceiling: 'ceiling (no durability)',
@@ -136,7 +149,7 @@ export async function benchIngest(): Promise<RunResult[]> {
         const dir = mkdtempSync(join(tmpdir(), 'psl-ingest-bench-'));
         const { child, port } = await startServer(mode === 'ceiling' ? 'ceiling' : 'engine', prefix, mode === 'ceiling' ? '' : store, dir, mode);
         servers.push({ mode, prefix, schema, child, port, dir });
-        await load(port, connections, Math.min(2000, TOTAL / 10), `warm${connections}`); // warm-up
+        await load(port, connections, WARMUP, `warm${connections}`); // warm-up
       }
       const slices = new Map<string, Slice[]>(modes.map((m) => [m, []]));
       for (let round = 0; round < ROUNDS; round++) {
