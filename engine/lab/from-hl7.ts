@@ -28,7 +28,7 @@ import { chapterFor, loadChapterMap, loadUnitMap, type ChapterMap, type UnitMap 
 import { codesOf, readAddress, readMssante, readNdl, readResultCode, readTelecom, readTs, readXcn, readXon, repetitions } from './hl7-fields';
 import type { QualifyOptions } from './ins';
 import { groupIsolates } from './isolates';
-import { isAuto, readResult, readSpecimen } from './results';
+import { isAuto, readResult, readSpecimen, readWithdrawal } from './results';
 import { readPatient } from './patient';
 import type { Comment, Organization, Patient, Professional, Report, Request, Result, ResultStatus, Specimen } from './report';
 import { commentText, requestStatus } from './values';
@@ -40,6 +40,12 @@ export interface ReportOptions {
   units?: UnitMap;
   /** INS decision options (production channels refuse test/demo OIDs). */
   ins?: QualifyOptions;
+  /**
+   * A message whose every result is withdrawn (OBX-11 D/W) still gives a report, with the
+   * withdrawals as its content (engine/reports accumulates them). Default false: alone, such a
+   * message has nothing to render (PSL_REPORT_NO_RESULTS).
+   */
+  withdrawalsOnly?: boolean;
 }
 
 let defaultChapters: ChapterMap | undefined;
@@ -50,7 +56,7 @@ export function reportFromMessage(msg: Message, options: ReportOptions = {}): Re
   try {
     const chapters = options.chapters ?? (defaultChapters ??= loadChapterMap());
     const units = options.units ?? (defaultUnits ??= loadUnitMap());
-    return new Builder(msg, chapters, units, options.ins ?? {}).build();
+    return new Builder(msg, chapters, units, options.ins ?? {}, options.withdrawalsOnly ?? false).build();
   } catch (e) {
     if (e instanceof PasserelleError) throw e;
     const why = e instanceof Error ? e.message : String(e);
@@ -123,6 +129,7 @@ class Builder {
     private readonly chapters: ChapterMap,
     private readonly units: UnitMap,
     private readonly insOptions: QualifyOptions,
+    private readonly withdrawalsOnly: boolean,
   ) {
     this.d = msg.delimiters;
     const code = msg.messageCode.toUpperCase();
@@ -143,7 +150,8 @@ class Builder {
       throw new PasserelleError('PSL_REPORT_NO_PATIENT', `${this.type} ${JSON.stringify(this.msg.controlId)} has no PID segment`, { details: { segment: 'PID' } });
     }
     const requests = this.requests.map((s) => this.finish(s));
-    if (requests.length === 0 || requests.every((r) => r.results.length === 0)) {
+    const empty = (r: Request): boolean => r.results.length === 0 && !(this.withdrawalsOnly && r.withdrawn?.length);
+    if (requests.length === 0 || requests.every(empty)) {
       throw new PasserelleError(
         'PSL_REPORT_NO_RESULTS',
         requests.length === 0 ? `${this.type} ${JSON.stringify(this.msg.controlId)} has no OBR` : `${this.type} ${JSON.stringify(this.msg.controlId)} has no OBX result to report`,
@@ -245,6 +253,8 @@ class Builder {
     const filler = obr.get('3.1') || orc?.get('3.1') || '';
     if (placer !== '') request.placerOrder = placer;
     if (filler !== '') request.fillerOrder = filler;
+    const fillerAuthority = (obr.get('3.1') ? obr.get('3.2') : orc?.get('3.2') ?? '').trim();
+    if (fillerAuthority !== '') request.fillerAuthority = fillerAuthority;
     // ORC-12 wins over OBR-16, also when the ORC arrives after its OBR (OUL_R22).
     if (!this.prescriber || (this.prescriberFromObr && orc && repetitions(orc, 12).length > 0)) {
       const fromOrc = orc && repetitions(orc, 12).length > 0 ? readXcn(orc, '12[1]') : undefined;
@@ -295,6 +305,10 @@ class Builder {
     }
     const r = this.result(seg, cur, where);
     if (r) cur.request.results.push(r);
+    else {
+      const w = readWithdrawal(seg, cur.obr);
+      if (w) (cur.request.withdrawn ??= []).push(w);
+    }
     // A withdrawn result (D/W) is dropped, and its comments with it.
     this.attach = r ? { to: 'result', result: r } : { to: 'nowhere' };
   }

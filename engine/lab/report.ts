@@ -180,6 +180,25 @@ export interface Result {
    * `AUTO` as the validator instead of a person. See engine/lab/from-hl7.ts.
    */
   autoValidated?: boolean;
+  /**
+   * OBX-19, else OBR-22, whatever the status: the time that orders two versions of one
+   * observation sent in different messages (engine/reports). Unlike `validatedAt`, also set
+   * for preliminary results.
+   */
+  statusAt?: string;
+}
+
+/**
+ * A result the sender takes back (OBX-11 `D`: delete; `W`: posted in error, e.g. wrong
+ * patient). Never rendered; a report that accumulates messages removes the observation.
+ */
+export interface Withdrawal {
+  code: ResultCode;
+  /** OBX-4. */
+  subId?: string;
+  reason: 'deleted' | 'wrong-patient';
+  /** OBX-19, else OBR-22. */
+  at?: string;
 }
 
 /** One OBR: a requested test or battery, with its results. */
@@ -191,6 +210,8 @@ export interface Request {
   chapter: Coded;
   placerOrder?: string;
   fillerOrder?: string;
+  /** OBR-3.2 (else ORC-3.2): the namespace of the filler order number, i.e. the filling lab's application. */
+  fillerAuthority?: string;
   specimens: Specimen[];
   results: Result[];
   comments: Comment[];
@@ -204,6 +225,8 @@ export interface Request {
   performer?: Result['performer'];
   /** Microbiology: isolates keyed by OBX-4 sub-id, each with its antibiogram results. */
   isolates?: Isolate[];
+  /** Results withdrawn by this message (OBX-11 D/W), in message order. */
+  withdrawn?: Withdrawal[];
 }
 
 export interface Isolate {

@@ -5,7 +5,7 @@
 import type { Delimiters, Segment } from '../hl7';
 import { ucumFor, type UnitMap } from './mappings';
 import { readAddress, readCoded, readNdl, readResultCode, readTs, readXcn, readXon, repetitions } from './hl7-fields';
-import type { Result, ResultStatus, Specimen } from './report';
+import type { Result, ResultStatus, Specimen, Withdrawal } from './report';
 import { parseRange, readValue, requestStatus, resultStatus } from './values';
 
 /** The auto-validation marker in OBX-16 / OBR-32 (identifier `AUTO`). */
@@ -79,7 +79,20 @@ export function readResult(seg: Segment, obr: Segment | undefined, ctx: ResultCo
   }
   const validatedAt = analysedAt ?? (obr ? readTs(obr, '22') : undefined);
   if (validatedAt && (status === 'final' || status === 'corrected')) r.validatedAt = validatedAt;
+  if (validatedAt) r.statusAt = validatedAt;
   return r;
+}
+
+/** OBX with OBX-11 `D` or `W` → Withdrawal; undefined for any other status. */
+export function readWithdrawal(seg: Segment, obr: Segment | undefined): Withdrawal | undefined {
+  const code = seg.get('11').trim().toUpperCase();
+  if (code !== 'D' && code !== 'W') return undefined;
+  const w: Withdrawal = { code: readResultCode(seg, '3'), reason: code === 'D' ? 'deleted' : 'wrong-patient' };
+  const subId = seg.get('4').trim();
+  if (subId !== '') w.subId = subId;
+  const at = readTs(seg, '19') ?? (obr ? readTs(obr, '22') : undefined);
+  if (at) w.at = at;
+  return w;
 }
 
 /** SPM → Specimen (hl7-lab.md §3.5). */
