@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   PSL_REPORT_BAD_VALUE: { retry: 'permanent', summary: 'an OBX value cannot be read for its value type' },
   PSL_REPORT_TOO_LARGE: { retry: 'permanent', summary: "a report holds more results, comments or bytes than the CR-BIO destination's limits; not rendered" },
   PSL_REPORT_INVALID: { retry: 'permanent', summary: 'the result message could not be turned into a lab report' },
+  PSL_REPORT_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the report while this message was applied to it; retried' },
   // documents (PDF)
   PSL_INS_NOT_QUALIFIED: { retry: 'permanent', summary: 'an INS Datamatrix was asked for an identity that is not qualified' },
   PSL_INS_DATAMATRIX_INVALID: { retry: 'permanent', summary: 'a qualified identity lacks a trait the INS Datamatrix needs (sex F/M, full birth date, names)' },

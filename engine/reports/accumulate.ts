@@ -9,6 +9,7 @@
  * Pure: state in, state out. The store persists it; the caller decides what a change publishes.
  */
 import type { Patient, Request, Result, ResultCode, Withdrawal } from '../lab';
+import { cloneReport } from './serialize';
 import type { ObservationEntry, ParkedItem, PatientKeys, ReportState, RequestEntry } from './state';
 
 /** The part of one message about one report: its requests (with results and withdrawals). */
@@ -109,7 +110,7 @@ export function applyUpdate(current: ReportState | undefined, update: ReportUpda
   const conflict = identityConflict(base.patient, incoming);
   if (conflict) return { kind: 'identity-mismatch', detail: conflict };
 
-  const state: ReportState = structuredClone(base);
+  const state = cloneReport(base);
   const changes: Change[] = [];
   const parked: ParkedItem[] = [];
   const at = new Map(state.observations.map((e, i) => [e.key, i]));

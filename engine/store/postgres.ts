@@ -30,6 +30,7 @@ import type {
   RepairPage,
   RefusalQuota,
   RefusalStats,
+  StoredReport,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -91,7 +92,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
     maxItems: 256,
@@ -109,7 +110,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -194,6 +195,15 @@ export class PgStore implements MessageStore {
           name    TEXT   NOT NULL,
           value   BIGINT NOT NULL,
           PRIMARY KEY (channel, name)
+        )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.reports} (
+          lab          TEXT        NOT NULL,
+          filler_order TEXT        NOT NULL,
+          state        TEXT        NOT NULL,
+          row_version  BIGINT      NOT NULL,
+          updated_at   TIMESTAMPTZ NOT NULL,
+          PRIMARY KEY (lab, filler_order)
         )`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
@@ -622,6 +632,33 @@ export class PgStore implements MessageStore {
     );
     const d = await this.pool.query<{ value: string }>(`SELECT value FROM ${this.t.counters} WHERE channel = $1 AND name = $2`, [channel, REFUSALS_DROPPED]);
     return { count: Number(t.rows[0]!.n), bytes: Number(t.rows[0]!.b), dropped: Number(d.rows[0]?.value ?? 0) };
+  }
+
+  async getReport(lab: string, fillerOrder: string): Promise<StoredReport | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<{ state: string; row_version: string; updated_at: Date }>(
+      `SELECT state, row_version, updated_at FROM ${this.t.reports} WHERE lab = $1 AND filler_order = $2`,
+      [lab, fillerOrder],
+    );
+    const row = r.rows[0];
+    return row && { lab, fillerOrder, state: row.state, rowVersion: Number(row.row_version), updatedAt: row.updated_at };
+  }
+
+  async putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean> {
+    this.checkReady();
+    const r =
+      expectedVersion === null
+        ? await this.pool.query(
+            `INSERT INTO ${this.t.reports} (lab, filler_order, state, row_version, updated_at) VALUES ($1, $2, $3, 1, now())
+             ON CONFLICT (lab, filler_order) DO NOTHING`,
+            [lab, fillerOrder, state],
+          )
+        : await this.pool.query(
+            `UPDATE ${this.t.reports} SET state = $1, row_version = row_version + 1, updated_at = now()
+              WHERE lab = $2 AND filler_order = $3 AND row_version = $4`,
+            [state, lab, fillerOrder, expectedVersion],
+          );
+    return r.rowCount === 1;
   }
 
   private async inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {

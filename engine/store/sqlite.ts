@@ -37,6 +37,7 @@ import type {
   RepairPage,
   RefusalQuota,
   RefusalStats,
+  StoredReport,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -200,6 +201,18 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 `;
 
+/** Reports across messages (engine/reports): one row per (filling lab, filler order number). */
+const REPORTS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS reports (
+  lab          TEXT    NOT NULL,
+  filler_order TEXT    NOT NULL,
+  state        TEXT    NOT NULL,  -- JSON, engine/reports/serialize.ts
+  row_version  INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,  -- ms since epoch
+  PRIMARY KEY (lab, filler_order)
+);
+`;
+
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
@@ -312,6 +325,15 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (channel, name) DO UPDATE SET value = counters.value + excluded.value`,
     ),
     counterGet: db.prepare<[string, string], { value: number }>('SELECT value FROM counters WHERE channel = ? AND name = ?'),
+    reportGet: db.prepare<[string, string], { state: string; row_version: number; updated_at: number }>(
+      'SELECT state, row_version, updated_at FROM reports WHERE lab = ? AND filler_order = ?',
+    ),
+    reportInsert: db.prepare<[string, string, string, number]>(
+      'INSERT OR IGNORE INTO reports (lab, filler_order, state, row_version, updated_at) VALUES (?, ?, ?, 1, ?)',
+    ),
+    reportUpdate: db.prepare<[string, number, string, string, number]>(
+      'UPDATE reports SET state = ?, row_version = row_version + 1, updated_at = ? WHERE lab = ? AND filler_order = ? AND row_version = ?',
+    ),
     pruneChunk: db.prepare<[number, number, number]>(
       `DELETE FROM messages WHERE seq IN (
          SELECT seq FROM messages
@@ -386,6 +408,7 @@ export class SqliteStore implements MessageStore {
     db.transaction(() => {
       db.exec(SCHEMA);
       db.exec(COUNTERS_SCHEMA);
+      db.exec(REPORTS_SCHEMA);
     }).immediate();
     this.st = prepareStatements(db);
     if (this.opts.intakeJournal && !this.journal) this.openJournal(db);
@@ -725,6 +748,18 @@ export class SqliteStore implements MessageStore {
     const st = this.statements();
     const t = st.refusalTotals.get(channel)!;
     return { count: t.n, bytes: t.b, dropped: st.counterGet.get(channel, REFUSALS_DROPPED)?.value ?? 0 };
+  }
+
+  async getReport(lab: string, fillerOrder: string): Promise<StoredReport | undefined> {
+    const r = this.statements().reportGet.get(lab, fillerOrder);
+    return r && { lab, fillerOrder, state: r.state, rowVersion: r.row_version, updatedAt: new Date(r.updated_at) };
+  }
+
+  async putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean> {
+    const st = this.statements();
+    const now = Date.now();
+    const done = expectedVersion === null ? st.reportInsert.run(lab, fillerOrder, state, now) : st.reportUpdate.run(state, now, lab, fillerOrder, expectedVersion);
+    return done.changes === 1;
   }
 
   private statements(): Statements {

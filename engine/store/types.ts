@@ -109,6 +109,16 @@ export interface RefusalQuota {
   maxBytes: number;
 }
 
+/** A report's accumulated state (engine/reports), as JSON text, with the version of its row. */
+export interface StoredReport {
+  lab: string;
+  fillerOrder: string;
+  state: string;
+  /** 1 at the first write, + 1 at each: what `putReport` compares before writing. */
+  rowVersion: number;
+  updatedAt: Date;
+}
+
 export interface RefusalStats {
   /** Refused messages the store holds for the channel. */
   count: number;
@@ -192,4 +202,12 @@ export interface MessageStore {
   pruneRefusals(channel: string, quota: RefusalQuota): Promise<number>;
   /** What the channel's refused messages hold, and how many the quota dropped so far. */
   refusalStats(channel: string): Promise<RefusalStats>;
+  /** The report of a filling lab's filler order number (engine/reports), if any. */
+  getReport(lab: string, fillerOrder: string): Promise<StoredReport | undefined>;
+  /**
+   * Writes a report's state if its row is still at `expectedVersion` (null: no row yet).
+   * False when another writer got there first: read it again and re-apply (compare-and-set;
+   * two channels may update one report, e.g. our results and a subcontractor's).
+   */
+  putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean>;
 }

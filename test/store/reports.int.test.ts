@@ -1,0 +1,134 @@
+/**
+ * Reports across messages in both stores: a report row is written only by compare-and-set, so
+ * two writers of one report (our results, a subcontractor's) never lose a change; its state,
+ * binary results included, comes back as it went in.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Message } from '../../engine/hl7';
+import { reportFromMessage } from '../../engine/lab';
+import { ReportBook, splitByReport, type ReportUpdate } from '../../engine/reports';
+import { SqliteStore } from '../../engine/store/sqlite';
+import { PgStore } from '../../engine/store/postgres';
+import type { MessageStore } from '../../engine/store/types';
+import { testPgUrl } from '../support/pg';
+
+// Test identity only (INS test OID 1.2.250.1.213.1.4.10).
+const PID = 'PID|1||123456^^^CHU-DEMO&1.2.250.1.999.1.2&ISO^PI~248092A20345642^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS||TEST-DEMO^PATIENTE^^^^^L||19480920|F';
+const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from([0, 1, 2, 250, 255]), Buffer.from('\n%%EOF')]);
+
+function update(id: string, filler: string, obx: string[]): ReportUpdate {
+  const text = [
+    `MSH|^~\\&|SIL-LABO|LABO-DEMO|DPI|CHU-DEMO|20261125101500||ORU^R01^ORU_R01|${id}|P|2.5|||||FRA|UNICODE UTF-8`,
+    PID,
+    `OBR|1|CMD-1^DPI|${filler}^SIL-LABO|24321-2^Bilan^LN|||20261125073000||||||||||||||||||F`,
+    ...obx,
+  ].join('\r');
+  return splitByReport(reportFromMessage(Message.parse(text)), id, 'LABO-DEMO').updates[0]!;
+}
+const GLU = (v: string): string => `OBX|1|NM|2345-7^Glucose^LN||${v}|g/L|||||F`;
+const CREA = (v: string): string => `OBX|2|NM|2160-0^Créatinine^LN||${v}|mg/L|||||F`;
+const PDF_OBX = `OBX|3|ED|PDF^Compte rendu du sous-traitant^L||^AP^PDF^Base64^${PDF.toString('base64')}||||||F`;
+
+function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageStore; destroy(): Promise<void> }>): void {
+  describe(name, () => {
+    let a: MessageStore;
+    let b: MessageStore;
+    let destroy: () => Promise<void>;
+    beforeAll(async () => {
+      ({ a, b, destroy } = await open());
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+      await destroy();
+    });
+
+    test('a report row is created once and then changed only from the version read', async () => {
+      expect(await a.getReport('L', 'F1')).toBeUndefined();
+      expect(await a.putReport('L', 'F1', '{"n":1}', null)).toBe(true);
+      expect(await b.putReport('L', 'F1', '{"n":"other"}', null)).toBe(false);
+      expect(await b.getReport('L', 'F1')).toMatchObject({ state: '{"n":1}', rowVersion: 1 });
+      expect(await a.putReport('L', 'F1', '{"n":2}', 1)).toBe(true);
+      expect(await b.putReport('L', 'F1', '{"n":"stale"}', 1)).toBe(false);
+      const row = await a.getReport('L', 'F1');
+      expect(row).toMatchObject({ lab: 'L', fillerOrder: 'F1', state: '{"n":2}', rowVersion: 2 });
+      expect(row!.updatedAt).toBeInstanceOf(Date);
+      expect(await a.getReport('other-lab', 'F1')).toBeUndefined();
+    });
+
+    test('two writers of one report: the one that read an older version applies its message again, and both changes stay', async () => {
+      const filler = `LAB-${randomUUID().slice(0, 8)}`;
+      await new ReportBook(a).apply(update('M1', filler, [GLU('0.95')]));
+      let interfered = false;
+      // Writer A reads the report, then writer B commits before A writes.
+      const slowA: Pick<MessageStore, 'getReport' | 'putReport'> = {
+        getReport: async (lab, f) => {
+          const row = await a.getReport(lab, f);
+          if (!interfered) {
+            interfered = true;
+            await new ReportBook(b).apply(update('M-sub', filler, [CREA('9.8')]));
+          }
+          return row;
+        },
+        putReport: (...args) => a.putReport(...args),
+      };
+      const out = await new ReportBook(slowA).apply(update('M2', filler, [GLU('1.02'), `OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F`]));
+      expect(out.kind).toBe('applied');
+      const state = (await new ReportBook(b).get('SIL-LABO', filler))!;
+      expect(state.messages).toEqual(['M1', 'M-sub', 'M2']);
+      expect(state.observations.map((e) => e.key).sort()).toEqual(['2160-0||', '2345-7||', '2951-2||']);
+      expect((await b.getReport('SIL-LABO', filler))!.rowVersion).toBe(3);
+    });
+
+    test('a binary result (a subcontractor PDF) comes back as the same bytes; a message applied again writes nothing', async () => {
+      const filler = `LAB-${randomUUID().slice(0, 8)}`;
+      const book = new ReportBook(a);
+      await book.apply(update('P1', filler, [PDF_OBX]));
+      const state = (await new ReportBook(b).get('SIL-LABO', filler))!;
+      const value = state.observations[0]!.current!.value;
+      expect(value.type).toBe('ED');
+      if (value.type !== 'ED') return;
+      expect(Buffer.isBuffer(value.data)).toBe(true);
+      expect(value.data.equals(PDF)).toBe(true);
+      const again = await book.apply(update('P1', filler, [PDF_OBX]));
+      expect(again).toMatchObject({ kind: 'applied', changes: [] });
+      expect((await a.getReport('SIL-LABO', filler))!.rowVersion).toBe(1);
+    });
+  });
+}
+
+suite('SQLite', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-reports-'));
+  const file = path.join(dir, 's.db');
+  const a = new SqliteStore({ path: file });
+  await a.init();
+  const b = new SqliteStore({ path: file });
+  await b.init();
+  return { a, b, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+});
+
+suite('PostgreSQL', async () => {
+  const url = await testPgUrl();
+  const schema = `psl_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const a = new PgStore({ connectionString: url, schema, poolSize: 3 });
+  await a.init();
+  const b = new PgStore({ connectionString: url, schema, poolSize: 3 });
+  await b.init();
+  return {
+    a,
+    b,
+    destroy: async () => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+});
