@@ -51,6 +51,20 @@ export function n3Ids(report: Report, lab: LabProfile, options: RenderOptions): 
 }
 
 /**
+ * Ids of version `versionNumber` of a report accumulated across messages (engine/reports): one
+ * set per (filling lab, filler order number), one document id per version, so the id of any
+ * earlier version (the RPLC parent, the document a deletion takes back) is known from its number.
+ */
+export function reportVersionIds(lab: LabProfile, fillingLab: string, fillerOrder: string, versionNumber: number): DocumentIds {
+  if (!Number.isInteger(versionNumber) || versionNumber < 1) throw new Error(`versionNumber must be a positive integer: ${versionNumber}`);
+  return {
+    setId: child(lab.documentIdRoot, 'report-set', fillingLab, fillerOrder),
+    documentId: child(lab.documentIdRoot, 'report-doc', fillingLab, fillerOrder, String(versionNumber)),
+    versionNumber,
+  };
+}
+
+/**
  * N1 ids: the N1 is a distinct document (own id and own set, as in the ANS N1 example where
  * id = set + version arc), derived from the N3 ids so that the N1 of a replaced N3 is found again
  * from the replaced N3 id alone.

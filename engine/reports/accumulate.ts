@@ -8,9 +8,9 @@
  *
  * Pure: state in, state out. The store persists it; the caller decides what a change publishes.
  */
-import type { Patient, Request, Result, ResultCode, Withdrawal } from '../lab';
+import type { Patient, Report, Request, Result, ResultCode, Withdrawal } from '../lab';
 import { cloneReport } from './serialize';
-import type { ObservationEntry, ParkedItem, PatientKeys, ReportState, RequestEntry } from './state';
+import type { ObservationEntry, ParkedItem, PatientKeys, ReportHeader, ReportState, RequestEntry } from './state';
 
 /** The part of one message about one report: its requests (with results and withdrawals). */
 export interface ReportUpdate {
@@ -18,6 +18,7 @@ export interface ReportUpdate {
   lab: string;
   fillerOrder: string;
   patient: Patient;
+  header: ReportHeader;
   requests: Request[];
 }
 
@@ -95,6 +96,7 @@ export function emptyReport(update: ReportUpdate): ReportState {
     fillerOrder: update.fillerOrder,
     patient: patientKeys(update.patient),
     patientRecord: update.patient,
+    header: update.header,
     revision: 0,
     requests: [],
     observations: [],
@@ -170,6 +172,7 @@ export function applyUpdate(current: ReportState | undefined, update: ReportUpda
   }
 
   state.patientRecord = update.patient;
+  state.header = update.header;
   state.messages.push(update.messageId);
   state.parked.push(...parked);
   if (changes.length > 0) state.revision++;
@@ -242,11 +245,8 @@ export function pendingObservations(state: ReportState): string[] {
  * order number). The lab is OBR-3.2 when sent, else `defaultLab` (the channel's). Requests
  * without a filler order number cannot be attached to a report: they come back in `unkeyed`.
  */
-export function splitByReport(
-  report: { patient: Patient; requests: Request[] },
-  messageId: string,
-  defaultLab: string,
-): { updates: ReportUpdate[]; unkeyed: Request[] } {
+export function splitByReport(report: Report, messageId: string, defaultLab: string): { updates: ReportUpdate[]; unkeyed: Request[] } {
+  const { requests: _r, patient, completeness: _c, validatedAt: _v, validator: _p, autoValidated: _a, ...header } = report;
   const byKey = new Map<string, ReportUpdate>();
   const unkeyed: Request[] = [];
   for (const r of report.requests) {
@@ -257,7 +257,7 @@ export function splitByReport(
     const lab = r.fillerAuthority ?? defaultLab;
     const k = `${lab}\u0000${r.fillerOrder}`;
     let u = byKey.get(k);
-    if (!u) byKey.set(k, (u = { messageId, lab, fillerOrder: r.fillerOrder, patient: report.patient, requests: [] }));
+    if (!u) byKey.set(k, (u = { messageId, lab, fillerOrder: r.fillerOrder, patient, header, requests: [] }));
     u.requests.push(r);
   }
   return { updates: [...byKey.values()], unkeyed };

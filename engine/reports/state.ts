@@ -4,7 +4,7 @@
  * several ORU / OUL — partial, final, corrections that resend only the changed OBX, withdrawals.
  * Plain JSON: the store keeps it as it is, and a version is rendered from it.
  */
-import type { Patient, Request, Result, Withdrawal } from '../lab';
+import type { Patient, Report, Request, Result, Withdrawal } from '../lab';
 
 /** Who the report is about, fixed by its first message; later messages must agree. */
 export interface PatientKeys {
@@ -69,6 +69,8 @@ export interface ReportState {
   patient: PatientKeys;
   /** The patient as the latest applied message described them. */
   patientRecord: Patient;
+  /** Report-level facts (dossier, prescriber, copies, comments) of the latest applied message. */
+  header: ReportHeader;
   /** Bumped by every message that changed something. */
   revision: number;
   requests: RequestEntry[];
@@ -78,3 +80,6 @@ export interface ReportState {
   /** Ids of the messages applied, oldest first: applying one twice changes nothing. */
   messages: string[];
 }
+
+/** What a message says of the whole report, apart from its requests. */
+export type ReportHeader = Omit<Report, 'requests' | 'patient' | 'completeness' | 'validatedAt' | 'validator' | 'autoValidated'>;
