@@ -31,6 +31,7 @@ import type {
   RefusalQuota,
   RefusalStats,
   StoredReport,
+  StoredReportVersion,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -92,7 +93,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
     maxItems: 256,
@@ -110,7 +111,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -204,6 +205,18 @@ export class PgStore implements MessageStore {
           row_version  BIGINT      NOT NULL,
           updated_at   TIMESTAMPTZ NOT NULL,
           PRIMARY KEY (lab, filler_order)
+        )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.versions} (
+          lab          TEXT        NOT NULL,
+          filler_order TEXT        NOT NULL,
+          version      INTEGER     NOT NULL,
+          status       TEXT        NOT NULL,
+          content_hash TEXT        NOT NULL,
+          revision     INTEGER     NOT NULL,
+          written      BOOLEAN     NOT NULL,
+          created_at   TIMESTAMPTZ NOT NULL,
+          PRIMARY KEY (lab, filler_order, version)
         )`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
@@ -659,6 +672,39 @@ export class PgStore implements MessageStore {
             [state, lab, fillerOrder, expectedVersion],
           );
     return r.rowCount === 1;
+  }
+
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean> {
+    this.checkReady();
+    const r = await this.pool.query(
+      `INSERT INTO ${this.t.versions} (lab, filler_order, version, status, content_hash, revision, written, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, false, now()) ON CONFLICT DO NOTHING`,
+      [v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision],
+    );
+    return r.rowCount === 1;
+  }
+
+  async markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void> {
+    this.checkReady();
+    await this.pool.query(`UPDATE ${this.t.versions} SET written = true WHERE lab = $1 AND filler_order = $2 AND version = $3`, [lab, fillerOrder, version]);
+  }
+
+  async reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]> {
+    this.checkReady();
+    const r = await this.pool.query<{ version: number; status: string; content_hash: string; revision: number; written: boolean; created_at: Date }>(
+      `SELECT version, status, content_hash, revision, written, created_at FROM ${this.t.versions} WHERE lab = $1 AND filler_order = $2 ORDER BY version`,
+      [lab, fillerOrder],
+    );
+    return r.rows.map((x) => ({
+      lab,
+      fillerOrder,
+      version: x.version,
+      status: x.status as StoredReportVersion['status'],
+      contentHash: x.content_hash,
+      revision: x.revision,
+      written: x.written,
+      createdAt: x.created_at,
+    }));
   }
 
   private async inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {

@@ -38,6 +38,7 @@ import type {
   RefusalQuota,
   RefusalStats,
   StoredReport,
+  StoredReportVersion,
   StoreCounts,
   StoredMessage,
 } from './types';
@@ -211,7 +212,29 @@ CREATE TABLE IF NOT EXISTS reports (
   updated_at   INTEGER NOT NULL,  -- ms since epoch
   PRIMARY KEY (lab, filler_order)
 );
+CREATE TABLE IF NOT EXISTS report_versions (
+  lab          TEXT    NOT NULL,
+  filler_order TEXT    NOT NULL,
+  version      INTEGER NOT NULL,
+  status       TEXT    NOT NULL,
+  content_hash TEXT    NOT NULL,
+  revision     INTEGER NOT NULL,
+  written      INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,  -- ms since epoch
+  PRIMARY KEY (lab, filler_order, version)
+) WITHOUT ROWID;
 `;
+
+interface VersionRow {
+  lab: string;
+  filler_order: string;
+  version: number;
+  status: string;
+  content_hash: string;
+  revision: number;
+  written: number;
+  created_at: number;
+}
 
 function isForeignKeyError(e: unknown): boolean {
   return !!e && typeof e === 'object' && (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
@@ -331,6 +354,12 @@ function prepareStatements(db: Database.Database) {
     reportInsert: db.prepare<[string, string, string, number]>(
       'INSERT OR IGNORE INTO reports (lab, filler_order, state, row_version, updated_at) VALUES (?, ?, ?, 1, ?)',
     ),
+    versionReserve: db.prepare<[string, string, number, string, string, number, number]>(
+      `INSERT OR IGNORE INTO report_versions (lab, filler_order, version, status, content_hash, revision, written, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+    ),
+    versionWritten: db.prepare<[string, string, number]>('UPDATE report_versions SET written = 1 WHERE lab = ? AND filler_order = ? AND version = ?'),
+    versionList: db.prepare<[string, string], VersionRow>('SELECT * FROM report_versions WHERE lab = ? AND filler_order = ? ORDER BY version'),
     reportUpdate: db.prepare<[string, number, string, string, number]>(
       'UPDATE reports SET state = ?, row_version = row_version + 1, updated_at = ? WHERE lab = ? AND filler_order = ? AND row_version = ?',
     ),
@@ -760,6 +789,28 @@ export class SqliteStore implements MessageStore {
     const now = Date.now();
     const done = expectedVersion === null ? st.reportInsert.run(lab, fillerOrder, state, now) : st.reportUpdate.run(state, now, lab, fillerOrder, expectedVersion);
     return done.changes === 1;
+  }
+
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean> {
+    const st = this.statements();
+    return st.versionReserve.run(v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, Date.now()).changes === 1;
+  }
+
+  async markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void> {
+    this.statements().versionWritten.run(lab, fillerOrder, version);
+  }
+
+  async reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]> {
+    return this.statements().versionList.all(lab, fillerOrder).map((r) => ({
+      lab: r.lab,
+      fillerOrder: r.filler_order,
+      version: r.version,
+      status: r.status as StoredReportVersion['status'],
+      contentHash: r.content_hash,
+      revision: r.revision,
+      written: r.written === 1,
+      createdAt: new Date(r.created_at),
+    }));
   }
 
   private statements(): Statements {

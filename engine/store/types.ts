@@ -119,6 +119,21 @@ export interface StoredReport {
   updatedAt: Date;
 }
 
+/** One published version of a report (engine/reports/versions.ts), as the store keeps it. */
+export interface StoredReportVersion {
+  lab: string;
+  fillerOrder: string;
+  version: number;
+  /** `deleted`: the deletion of the version before; `active` / `completed`: a document set. */
+  status: 'active' | 'completed' | 'deleted';
+  contentHash: string;
+  /** Report revision it was made from. */
+  revision: number;
+  /** False from the reservation until its documents are written. */
+  written: boolean;
+  createdAt: Date;
+}
+
 export interface RefusalStats {
   /** Refused messages the store holds for the channel. */
   count: number;
@@ -210,4 +225,14 @@ export interface MessageStore {
    * two channels may update one report, e.g. our results and a subcontractor's).
    */
   putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean>;
+  /**
+   * Reserves version `v.version` of a report (written = false). False when that number is
+   * taken: versions are strictly increasing per report whoever publishes, the primary key
+   * refusing a second writer of one number.
+   */
+  reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean>;
+  /** The version's documents are written. */
+  markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void>;
+  /** A report's versions, oldest first. */
+  reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]>;
 }

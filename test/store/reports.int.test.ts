@@ -84,6 +84,22 @@ function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageSt
       expect((await b.getReport('SIL-LABO', filler))!.rowVersion).toBe(3);
     });
 
+    test('report versions: one writer per number, listed in order, written once their documents are', async () => {
+      const filler = `LAB-${randomUUID().slice(0, 8)}`;
+      const v = (version: number, status: 'active' | 'completed' | 'deleted') => ({ lab: 'SIL-LABO', fillerOrder: filler, version, status, contentHash: `h${version}`, revision: version });
+      expect(await a.reserveReportVersion(v(1, 'active'))).toBe(true);
+      expect(await b.reserveReportVersion({ ...v(1, 'completed'), contentHash: 'other' })).toBe(false);
+      expect(await b.reserveReportVersion(v(2, 'completed'))).toBe(true);
+      await a.markReportVersionWritten('SIL-LABO', filler, 1);
+      const list = await b.reportVersions('SIL-LABO', filler);
+      expect(list.map((x) => [x.version, x.status, x.contentHash, x.revision, x.written])).toEqual([
+        [1, 'active', 'h1', 1, true],
+        [2, 'completed', 'h2', 2, false],
+      ]);
+      expect(list[0]!.createdAt).toBeInstanceOf(Date);
+      expect(await a.reportVersions('SIL-LABO', 'none')).toEqual([]);
+    });
+
     test('a binary result (a subcontractor PDF) comes back as the same bytes; a message applied again writes nothing', async () => {
       const filler = `LAB-${randomUUID().slice(0, 8)}`;
       const book = new ReportBook(a);
