@@ -11,6 +11,7 @@ import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
 import { rejectPending } from '../ops/worker-threads';
 import type { Message } from '../hl7';
 import type { LabProfile, RenderOptions } from '../lab/profile';
+import { toWireJson, type Report } from '../lab';
 import { AnsKit, withXsd, workerEntry, type KitOptions, type ValidationReport } from '../validation';
 import { acceptDocumentSet, cdaNow, type BuiltDocumentSet, type DocumentSet } from './document-set';
 import type { RenderRequest } from './render-worker';
@@ -105,14 +106,23 @@ export class RenderPool {
   }
 
   /** Renders and validates `message`'s document set; throws DocumentInvalidError like renderDocumentSet. */
-  async render(message: Message | string, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
+  render(message: Message | string, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
+    return this.renderSource({ hl7: typeof message === 'string' ? message : message.toString() }, lab, options);
+  }
+
+  /** The same for a report already built (a version of a report across messages). */
+  renderReport(report: Report, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
+    return this.renderSource({ report: toWireJson(report) }, lab, options);
+  }
+
+  private async renderSource(source: { hl7: string } | { report: string }, lab: LabProfile, options: RenderOptions): Promise<DocumentSet> {
     if (this.closed) throw poolClosed();
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     await slot.ready;
     if (this.closed) throw poolClosed();
     const id = this.nextId++;
     // The document time is fixed here, so a worker's clock never differs from the caller's.
-    const request: RenderRequest = { id, hl7: typeof message === 'string' ? message : message.toString(), lab, options: { ...options, effectiveTime: options.effectiveTime ?? cdaNow() } };
+    const request: RenderRequest = { id, ...source, lab, options: { ...options, effectiveTime: options.effectiveTime ?? cdaNow() } };
     const reply = await new Promise<Reply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage(request);

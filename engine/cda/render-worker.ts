@@ -5,15 +5,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Message } from '../hl7';
 import { errorCodeOf } from '../errors';
-import { reportFromMessage } from '../lab';
+import { fromWireJson, reportFromMessage } from '../lab';
+import type { Report } from '../lab';
 import type { LabProfile, RenderOptions } from '../lab/profile';
 import { AnsKit, ansUcumAccepts } from '../validation';
 import { buildDocumentSet } from './document-set';
 
 export interface RenderRequest {
   id: number;
-  /** The result message, serialised (a Message does not cross threads). */
-  hl7: string;
+  /** The result message, serialised (a Message does not cross threads)… */
+  hl7?: string;
+  /** …or a report already built (a version of a report across messages), engine/lab/wire-json.ts. */
+  report?: string;
   lab: LabProfile;
   options: RenderOptions;
 }
@@ -30,7 +33,8 @@ if (port) {
   port.on('message', (m: RenderRequest) => {
     void (async () => {
       try {
-        const built = await buildDocumentSet(reportFromMessage(Message.parse(m.hl7)), m.lab, m.options, ansUcumAccepts(data.kitDir));
+        const report = m.report !== undefined ? fromWireJson<Report>(m.report) : reportFromMessage(Message.parse(m.hl7 ?? ''));
+        const built = await buildDocumentSet(report, m.lab, m.options, ansUcumAccepts(data.kitDir));
         const t = performance.now();
         const n3 = kit.validateSync(built.n3, {}, { runXsd: false });
         const n1 = kit.validateSync(built.n1, {}, { runXsd: false });

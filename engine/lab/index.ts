@@ -13,3 +13,4 @@ export type { ChapterMap, UnitMap } from './mappings';
 export { ORGANISM_CODES, groupIsolates } from './isolates';
 export { hl7Lines, hl7Text } from './hl7-text';
 export { parseRange } from './values';
+export { fromWireJson, toWireJson } from './wire-json';

@@ -7,7 +7,7 @@
  * its primary key refusing a second writer of the same number), documents render them.
  */
 import { createHash } from 'node:crypto';
-import { reportToJson } from './serialize';
+import { toWireJson } from '../lab';
 import type { ReportState } from './state';
 import { hasContent, reportOf } from './to-report';
 
@@ -36,7 +36,7 @@ export type Publication =
 /** What a version shows, whatever message brought it: the same content hashes the same. */
 export function contentHash(state: ReportState): string {
   const { sourceControlId: _s, messageType: _m, ...shown } = reportOf(state);
-  return createHash('sha256').update(reportToJson(shown as unknown as ReportState)).digest('hex');
+  return createHash('sha256').update(toWireJson(shown)).digest('hex');
 }
 
 export function nextPublication(state: ReportState, last: PublishedVersion | undefined, policy: PublishPolicy, requested = false): Publication {

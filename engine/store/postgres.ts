@@ -674,12 +674,15 @@ export class PgStore implements MessageStore {
     return r.rowCount === 1;
   }
 
-  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean> {
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean> {
     this.checkReady();
     const r = await this.pool.query(
-      `INSERT INTO ${this.t.versions} (lab, filler_order, version, status, content_hash, revision, written, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, false, now()) ON CONFLICT DO NOTHING`,
-      [v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision],
+      `INSERT INTO ${this.t.versions} AS v (lab, filler_order, version, status, content_hash, revision, written, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, false, now())
+       ON CONFLICT (lab, filler_order, version) DO UPDATE
+         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at
+         WHERE NOT v.written AND v.created_at < now() - make_interval(secs => $7::double precision / 1000)`,
+      [v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, staleAfterMs],
     );
     return r.rowCount === 1;
   }

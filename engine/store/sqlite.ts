@@ -354,9 +354,12 @@ function prepareStatements(db: Database.Database) {
     reportInsert: db.prepare<[string, string, string, number]>(
       'INSERT OR IGNORE INTO reports (lab, filler_order, state, row_version, updated_at) VALUES (?, ?, ?, 1, ?)',
     ),
-    versionReserve: db.prepare<[string, string, number, string, string, number, number]>(
-      `INSERT OR IGNORE INTO report_versions (lab, filler_order, version, status, content_hash, revision, written, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+    versionReserve: db.prepare<[string, string, number, string, string, number, number, number]>(
+      `INSERT INTO report_versions (lab, filler_order, version, status, content_hash, revision, written, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (lab, filler_order, version) DO UPDATE
+         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at
+         WHERE report_versions.written = 0 AND report_versions.created_at < ?`,
     ),
     versionWritten: db.prepare<[string, string, number]>('UPDATE report_versions SET written = 1 WHERE lab = ? AND filler_order = ? AND version = ?'),
     versionList: db.prepare<[string, string], VersionRow>('SELECT * FROM report_versions WHERE lab = ? AND filler_order = ? ORDER BY version'),
@@ -791,9 +794,10 @@ export class SqliteStore implements MessageStore {
     return done.changes === 1;
   }
 
-  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean> {
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean> {
     const st = this.statements();
-    return st.versionReserve.run(v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, Date.now()).changes === 1;
+    const now = Date.now();
+    return st.versionReserve.run(v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, now, now - staleAfterMs).changes === 1;
   }
 
   async markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void> {

@@ -228,9 +228,10 @@ export interface MessageStore {
   /**
    * Reserves version `v.version` of a report (written = false). False when that number is
    * taken: versions are strictly increasing per report whoever publishes, the primary key
-   * refusing a second writer of one number.
+   * refusing a second writer of one number. A reservation left unwritten for `staleAfterMs`
+   * (its writer died between reserving and writing) is taken over, with the new content.
    */
-  reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>): Promise<boolean>;
+  reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean>;
   /** The version's documents are written. */
   markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void>;
   /** A report's versions, oldest first. */

@@ -87,10 +87,16 @@ function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageSt
     test('report versions: one writer per number, listed in order, written once their documents are', async () => {
       const filler = `LAB-${randomUUID().slice(0, 8)}`;
       const v = (version: number, status: 'active' | 'completed' | 'deleted') => ({ lab: 'SIL-LABO', fillerOrder: filler, version, status, contentHash: `h${version}`, revision: version });
-      expect(await a.reserveReportVersion(v(1, 'active'))).toBe(true);
-      expect(await b.reserveReportVersion({ ...v(1, 'completed'), contentHash: 'other' })).toBe(false);
-      expect(await b.reserveReportVersion(v(2, 'completed'))).toBe(true);
+      const LEASE = 60_000;
+      expect(await a.reserveReportVersion(v(1, 'active'), LEASE)).toBe(true);
+      expect(await b.reserveReportVersion({ ...v(1, 'completed'), contentHash: 'other' }, LEASE)).toBe(false);
+      expect(await b.reserveReportVersion(v(2, 'active'), LEASE)).toBe(true);
       await a.markReportVersionWritten('SIL-LABO', filler, 1);
+      await new Promise((r) => setTimeout(r, 20));
+      // Version 2's writer died before writing: past the lease, another takes it over with its content.
+      expect(await a.reserveReportVersion({ ...v(2, 'completed') }, 10)).toBe(true);
+      // A written version is never taken over.
+      expect(await b.reserveReportVersion({ ...v(1, 'completed'), contentHash: 'late' }, 0)).toBe(false);
       const list = await b.reportVersions('SIL-LABO', filler);
       expect(list.map((x) => [x.version, x.status, x.contentHash, x.revision, x.written])).toEqual([
         [1, 'active', 'h1', 1, true],
