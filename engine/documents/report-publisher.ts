@@ -1,0 +1,154 @@
+/**
+ * Report version → validated document set (issue 8; docs/design.md "Reports across
+ * messages"). Each result message updates the reports it names (engine/reports); when a report
+ * changed in a way its channel publishes, the next version is rendered through the same
+ * builders and official rules as any document, and written under
+ * `<directory>/<filler order number>/v<version>/` (a deletion as `v<version>.deleted.json`).
+ *
+ * The order of writes makes a crash at any point harmless: the report's state first (a message
+ * applied twice changes nothing), then the version number is reserved in the store (one writer
+ * per number), then the files, then the version is marked written. A retry after a crash finds
+ * the unwritten reservation and, once its lease has passed, writes that same version again.
+ */
+import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { PasserelleError } from '../errors';
+import type { Message } from '../hl7';
+import { reportFromMessage, type Report } from '../lab';
+import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
+import { DocumentInvalidError, describeFinding, kitUnavailable, renderDocumentSet, type DocumentSet } from '../cda/document-set';
+import { reportVersionIds } from '../cda/ids';
+import type { RenderPool } from '../cda/render-pool';
+import { writeDocumentSet } from '../delivery/document-writer';
+import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState } from '../reports';
+import type { MessageStore, StoredReportVersion } from '../store';
+import type { AnsKit } from '../validation';
+import type { Logger } from '../ops/logger';
+
+/** An unwritten version reservation older than this belongs to a writer that died. */
+export const VERSION_LEASE_MS = 30_000;
+
+export interface ReportPublisherOptions {
+  store: Pick<MessageStore, 'getReport' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'reportVersions'>;
+  /** `<directory>/<filler order number>/v<n>/<profile>.*`; refused documents under `quarantine/`. */
+  directory: string;
+  version: CrBioVersion;
+  profiles: DocumentProfile[];
+  lab: LabProfile;
+  /** The filling lab when OBR-3 names none (the channel's lab: its FINESS or name). */
+  defaultLab: string;
+  /** Default every-change. */
+  policy?: PublishPolicy;
+  kit: AnsKit | undefined;
+  renderPool?: Pick<RenderPool, 'renderReport'>;
+  visibility?: RenderOptions['visibility'];
+  /** How long an unwritten version reservation is left to its writer (default VERSION_LEASE_MS). */
+  versionLeaseMs?: number;
+  logger: Logger;
+}
+
+export class ReportPublisher {
+  private readonly book: ReportBook;
+
+  constructor(private readonly o: ReportPublisherOptions) {
+    this.book = new ReportBook(o.store);
+  }
+
+  /** Applies one result message to its reports and publishes what changed; returns a summary. */
+  async handle(message: Message, messageId: string): Promise<string> {
+    const { updates, unkeyed } = splitByReport(reportFromMessage(message, { withdrawalsOnly: true }), messageId, this.o.defaultLab);
+    if (updates.length === 0) {
+      throw new PasserelleError('PSL_REPORT_NO_FILLER_ORDER', `${unkeyed.length} request(s) without OBR-3 / ORC-3: no report to update`);
+    }
+    if (unkeyed.length > 0) this.o.logger.warn('requests without a filler order number left out of the reports', { code: 'PSL_REPORT_NO_FILLER_ORDER', count: unkeyed.length });
+    const done: string[] = [];
+    for (const update of updates) {
+      const out = await this.book.apply(update);
+      if (out.kind === 'identity-mismatch') {
+        throw new PasserelleError('PSL_REPORT_IDENTITY_MISMATCH', `report ${update.fillerOrder}: ${out.detail}`);
+      }
+      for (const p of out.parked) this.o.logger.warn('result parked for an operator', { code: 'PSL_REPORT_PARKED', reason: p.reason });
+      done.push(await this.publish(out.state, false));
+    }
+    return done.join('; ');
+  }
+
+  /** Publishes the report's next version if its policy (or `requested`) says so. */
+  async publish(state: ReportState, requested: boolean): Promise<string> {
+    const { lab, fillerOrder } = state;
+    const versions = await this.o.store.reportVersions(lab, fillerOrder);
+    const unwritten = versions.at(-1)?.written === false ? versions.at(-1) : undefined;
+    const last = lastWritten(versions);
+    const decision = nextPublication(state, last, this.o.policy ?? 'every-change', requested);
+    if (decision.kind === 'none') {
+      // A reservation whose writer died is finished with what the report holds now.
+      if (!unwritten) return `report ${fillerOrder}: no new version (${decision.why})`;
+    }
+    const version = unwritten?.version ?? (decision.kind === 'none' ? 0 : decision.version);
+    if (decision.kind !== 'none' && unwritten && decision.version !== unwritten.version) {
+      throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${unwritten.version} is reserved and not written`);
+    }
+    const status = decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status;
+    const contentHash = decision.kind === 'none' ? unwritten!.contentHash : decision.contentHash;
+    if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
+      throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${version} is being written by another worker`);
+    }
+    const folder = join(this.o.directory, safeName(fillerOrder));
+    if (status === 'deleted') {
+      const deletes = last?.version ?? version - 1;
+      this.writeDeletion(folder, state, version, deletes);
+      await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
+      return `report ${fillerOrder}: v${version} deletes v${deletes}`;
+    }
+    const replaces = last && last.status !== 'deleted' ? last.version : undefined;
+    await this.render(folder, state, version, replaces);
+    await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
+    return `report ${fillerOrder}: v${version} (${status})`;
+  }
+
+  private async render(folder: string, state: ReportState, version: number, replaces: number | undefined): Promise<void> {
+    const report = reportOf(state);
+    const ids = reportVersionIds(this.o.lab, state.lab, state.fillerOrder, version);
+    const parent = replaces === undefined ? undefined : reportVersionIds(this.o.lab, state.lab, state.fillerOrder, replaces).documentId;
+    for (const profile of this.o.profiles) {
+      const options: RenderOptions = { version: this.o.version, profile, visibility: this.o.visibility, setId: ids.setId, documentId: ids.documentId, versionNumber: version };
+      if (parent) options.replaces = parent;
+      try {
+        const set = await this.renderOne(report, options);
+        writeDocumentSet(join(folder, `v${version}`), profile, set);
+      } catch (e) {
+        if (e instanceof DocumentInvalidError) {
+          writeDocumentSet(join(this.o.directory, 'quarantine', safeName(state.fillerOrder), `v${version}`), profile, e.partial);
+          const first = e.findings.find((f) => f.severity === 'error');
+          throw new PasserelleError('PSL_DOCUMENT_INVALID', `${profile} ${e.which} quarantined: ${first ? describeFinding(first) : e.message}`, { cause: e });
+        }
+        throw e;
+      }
+    }
+  }
+
+  private renderOne(report: Report, options: RenderOptions): Promise<DocumentSet> {
+    if (!this.o.kit) throw kitUnavailable();
+    return this.o.renderPool ? this.o.renderPool.renderReport(report, this.o.lab, options) : renderDocumentSet(report, this.o.lab, options, { kit: this.o.kit });
+  }
+
+  /** What the delivery stage needs to withdraw the published document (DMP, MSSanté, PFI). */
+  private writeDeletion(folder: string, state: ReportState, version: number, deletes: number): void {
+    const ids = reportVersionIds(this.o.lab, state.lab, state.fillerOrder, deletes);
+    const event = { event: 'deletion', lab: state.lab, fillerOrder: state.fillerOrder, version, setId: ids.setId, deletesVersion: deletes, deletesDocumentId: ids.documentId };
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, `v${version}.deleted.json`);
+    writeFileSync(file + '.tmp', JSON.stringify(event, null, 2) + '\n');
+    renameSync(file + '.tmp', file);
+  }
+}
+
+/** The newest version whose documents were written. */
+function lastWritten(versions: StoredReportVersion[]): PublishedVersion | undefined {
+  const v = [...versions].reverse().find((x) => x.written);
+  return v && { version: v.version, status: v.status, contentHash: v.contentHash, revision: v.revision };
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'report';
+}
