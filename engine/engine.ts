@@ -84,7 +84,7 @@ export class Engine {
    * channels still take messages in; their documents wait (transient error) until it exists.
    */
   private openKit(loaded: LoadedChannel[]): AnsKit | undefined {
-    const needed = loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio'));
+    const needed = loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' || d.type === 'reports'));
     if (!needed) return undefined;
     if (!existsSync(this.config.ansKitDir)) {
       this.logger.warn('ANS kit not found: CR-BIO documents will wait until it is installed (PASSERELLE_ANS_KIT)', { dir: this.config.ansKitDir });
@@ -103,7 +103,7 @@ export class Engine {
       return undefined;
     }
     this.renderPool = new RenderPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: this.config.renderThreads, memoryMb: this.config.renderMemoryMb });
-    if (loaded.some((l) => l.config.destinations.some((d) => d.type === 'crbio' && d.fullValidation))) {
+    if (loaded.some((l) => l.config.destinations.some((d) => (d.type === 'crbio' || d.type === 'reports') && d.fullValidation))) {
       this.validationPool = new ValidationPool(this.config.ansKitDir, { cacheDir: this.config.cacheDir, size: 1 });
     }
     return kit;

@@ -5,6 +5,7 @@ import { MllpServer, type ConnectionInfo, type FrameReply } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
 import { CrBioDestination } from '../delivery/crbio-destination';
+import { ReportsDestination } from '../documents';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { RenderPool } from '../cda/render-pool';
@@ -285,8 +286,29 @@ export class Channel {
 export function makeDestination(
   d: ChannelConfig['destinations'][number],
   charset: ChannelConfig['charset']['default'],
-  o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'>,
+  o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'> & Partial<Pick<ChannelRuntimeOptions, 'store'>>,
 ): Destination {
+  if (d.type === 'reports') {
+    if (!o.store) throw new Error(`destination ${d.name}: a reports destination needs the channel's store`);
+    const lab = loadLabProfile(resolve(d.lab));
+    return new ReportsDestination({
+      name: d.name,
+      store: o.store,
+      directory: resolve(d.directory),
+      version: d.version,
+      profiles: [...d.profiles],
+      lab,
+      defaultLab: d.defaultLab ?? lab.lab.finess ?? lab.lab.name,
+      policy: d.publish,
+      ownFillers: d.ownFillers,
+      fullValidator: d.fullValidation ? o.validationPool : undefined,
+      kit: o.ansKit,
+      renderPool: o.renderPool,
+      visibility: d.visibility,
+      limits: d.limits,
+      logger: o.logger,
+    });
+  }
   if (d.type === 'crbio') {
     return new CrBioDestination({
       name: d.name,

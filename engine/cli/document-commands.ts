@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { readMessageFile } from './commands';
 import { PasserelleError } from '../errors';
 import { DocumentInvalidError, describeFinding, renderDocumentSet, type DocumentSet } from '../cda/document-set';
-import { writeDocumentSet } from '../delivery/document-writer';
+import { writeDocumentSet } from '../documents/document-writer';
 import { loadLabProfile } from '../config/lab-profile';
 import { resolveAnsKit } from '../config/reference-data';
 import type { CrBioVersion, DocumentProfile } from '../lab/profile';

@@ -119,7 +119,36 @@ const crbioDestination = z.strictObject({
   retry: retrySchema.prefault({}),
 });
 
-const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination]);
+/**
+ * Reports across messages (issue 8): each result message updates the reports it names (filling
+ * lab + filler order number) and publishes their next versions under
+ * <directory>/<filler order number>/v<n>/ (a deletion as v<n>.deleted.json).
+ */
+const reportsDestination = z.strictObject({
+  type: z.literal('reports'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  directory: z.string(),
+  version: z.enum(['2024.01', '2021.01']).default('2024.01'),
+  profiles: z.array(z.enum(['pro', 'patient'])).min(1).default(['pro']),
+  /** Lab profile file (channels/labs/*.yaml), relative to the working directory. */
+  lab: z.string(),
+  /** every-change: a version at each validated change; when-complete: once every test is final or cancelled; on-request: only when asked. */
+  publish: z.enum(['every-change', 'when-complete', 'on-request']).default('every-change'),
+  /** The filling lab when OBR-3 names none (default: the lab profile's FINESS, else its name). */
+  defaultLab: z.string().optional(),
+  /**
+   * Filler order namespaces (OBR-3.2) this lab assigns; results filled by others are a
+   * subcontractor's, kept but never published on their own (DOC.14). Absent: all are ours.
+   */
+  ownFillers: z.array(z.string().min(1)).optional(),
+  /** Also run the five ANS profile sets after the inline check; the report is stored beside the set. */
+  fullValidation: z.boolean().default(true),
+  limits: crbioDestination.shape.limits,
+  visibility: crbioDestination.shape.visibility,
+  retry: retrySchema.prefault({}),
+});
+
+const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination, reportsDestination]);
 
 const transformSchema = z.union([
   z.strictObject({ mapping: z.string() }),

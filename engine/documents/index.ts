@@ -4,3 +4,5 @@
  */
 export { ReportPublisher, VERSION_LEASE_MS } from './report-publisher';
 export type { ReportPublisherOptions } from './report-publisher';
+export { ReportsDestination } from './reports-destination';
+export type { ReportsDestinationOptions } from './reports-destination';

@@ -16,13 +16,15 @@ import { PasserelleError } from '../errors';
 import type { Message } from '../hl7';
 import { reportFromMessage, type Report } from '../lab';
 import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
-import { DocumentInvalidError, describeFinding, kitUnavailable, renderDocumentSet, type DocumentSet } from '../cda/document-set';
+import { kitUnavailable, renderDocumentSet, type DocumentSet } from '../cda/document-set';
 import { reportVersionIds } from '../cda/ids';
 import type { RenderPool } from '../cda/render-pool';
-import { writeDocumentSet } from '../delivery/document-writer';
+import { writeDocumentSet } from './document-writer';
+import { FullChecks } from './full-checks';
+import { quarantineOrRethrow } from './quarantine';
 import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState } from '../reports';
 import type { MessageStore, StoredReportVersion } from '../store';
-import type { AnsKit } from '../validation';
+import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
 
 /** An unwritten version reservation older than this belongs to a writer that died. */
@@ -39,9 +41,17 @@ export interface ReportPublisherOptions {
   defaultLab: string;
   /** Default every-change. */
   policy?: PublishPolicy;
+  /**
+   * Filler order namespaces (OBR-3.2) this lab assigns. Results filled by anyone else are a
+   * subcontractor's: kept in their own report until fused into ours, never published on their
+   * own (DSR SGL DOC.14). Absent: every filler is this lab's.
+   */
+  ownFillers?: string[];
   kit: AnsKit | undefined;
   renderPool?: Pick<RenderPool, 'renderReport'>;
   visibility?: RenderOptions['visibility'];
+  /** Runs the five ANS profile sets after the inline check, off the main thread; the report lands beside the set. */
+  fullValidator?: Pick<ValidationPool, 'validate'>;
   /** How long an unwritten version reservation is left to its writer (default VERSION_LEASE_MS). */
   versionLeaseMs?: number;
   logger: Logger;
@@ -49,9 +59,16 @@ export interface ReportPublisherOptions {
 
 export class ReportPublisher {
   private readonly book: ReportBook;
+  private readonly fullChecks: FullChecks | undefined;
 
   constructor(private readonly o: ReportPublisherOptions) {
     this.book = new ReportBook(o.store);
+    this.fullChecks = o.fullValidator && new FullChecks(o.fullValidator, o.logger, 'reports');
+  }
+
+  /** Waits for the full validations still running (the caller bounds the wait). */
+  async close(): Promise<void> {
+    await this.fullChecks?.close();
   }
 
   /** Applies one result message to its reports and publishes what changed; returns a summary. */
@@ -68,9 +85,17 @@ export class ReportPublisher {
         throw new PasserelleError('PSL_REPORT_IDENTITY_MISMATCH', `report ${update.fillerOrder}: ${out.detail}`);
       }
       for (const p of out.parked) this.o.logger.warn('result parked for an operator', { code: 'PSL_REPORT_PARKED', reason: p.reason });
+      if (!this.isOwn(update.lab)) {
+        done.push(`report ${update.fillerOrder} of ${update.lab}: subcontracted results kept, never published on their own`);
+        continue;
+      }
       done.push(await this.publish(out.state, false));
     }
     return done.join('; ');
+  }
+
+  private isOwn(lab: string): boolean {
+    return !this.o.ownFillers || lab === this.o.defaultLab || this.o.ownFillers.includes(lab);
   }
 
   /** Publishes the report's next version if its policy (or `requested`) says so. */
@@ -115,14 +140,10 @@ export class ReportPublisher {
       if (parent) options.replaces = parent;
       try {
         const set = await this.renderOne(report, options);
-        writeDocumentSet(join(folder, `v${version}`), profile, set);
+        const w = writeDocumentSet(join(folder, `v${version}`), profile, set);
+        this.fullChecks?.start(set.n3, set.n1, w.dir, profile);
       } catch (e) {
-        if (e instanceof DocumentInvalidError) {
-          writeDocumentSet(join(this.o.directory, 'quarantine', safeName(state.fillerOrder), `v${version}`), profile, e.partial);
-          const first = e.findings.find((f) => f.severity === 'error');
-          throw new PasserelleError('PSL_DOCUMENT_INVALID', `${profile} ${e.which} quarantined: ${first ? describeFinding(first) : e.message}`, { cause: e });
-        }
-        throw e;
+        quarantineOrRethrow(e, join(this.o.directory, 'quarantine', safeName(state.fillerOrder), `v${version}`), profile);
       }
     }
   }

@@ -6,7 +6,7 @@ import { checkFrameLimits } from '../../engine/channels/frame-limits';
 import { NakLimiter } from '../../engine/channels/nak-limiter';
 import { Intake } from '../../engine/channels/intake';
 import { channelSchema } from '../../engine/config/channel-schema';
-import { checkReportLimits } from '../../engine/delivery/crbio-destination';
+import { checkReportLimits } from '../../engine/documents/limits';
 import { PasserelleError } from '../../engine/errors';
 import { Message, buildAck, nakFromRaw } from '../../engine/hl7';
 import { silentLogger } from '../../engine/ops/logger';

@@ -6,7 +6,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
+import Database from 'better-sqlite3';
 import { startTestEngine, type TestEngine } from '../support/engine-harness';
+import { ANS_KIT_DIR } from '../support/ans-kit';
 import { freePort } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -23,7 +25,7 @@ beforeAll(async () => {
       .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
       .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
   }
-  te = await startTestEngine(files);
+  te = await startTestEngine(files, { ansKitDir: ANS_KIT_DIR });
 });
 
 afterAll(async () => {
@@ -51,6 +53,33 @@ test('a subcontractor result is kept and relayed over MLLP to the LTW results ch
   expect(await waitFor(() => existsSync(out('ltw-results', 'SMP-ILW-0001.hl7')) && existsSync(out('ilw-results', 'SMP-ILW-0001.hl7')), 10_000)).toBe(true);
   const relayed = Message.parse(readFileSync(out('ltw-results', 'SMP-ILW-0001.hl7'), 'utf8'));
   expect([relayed.get('MSH-5'), relayed.get('MSH-6'), relayed.get('OBX-23.1')]).toEqual(['LIS', 'LAB', 'Laboratoire Spécialisé Exemple']);
+});
+
+/** The `documents` delivery of a message of ltw-results, once it is final (state, detail). */
+async function documentsDelivery(controlId: string): Promise<{ state: string; detail: string | null }> {
+  const db = new Database(join(te.dir, 'store.db'), { readonly: true, fileMustExist: true });
+  try {
+    const q = db.prepare<[string], { state: string; detail: string | null }>(
+      `SELECT d.state, d.detail FROM deliveries d JOIN messages m ON m.id = d.message_id
+        WHERE m.channel = 'ltw-results' AND m.control_id = ? AND d.destination = 'documents'`,
+    );
+    let row: { state: string; detail: string | null } | undefined;
+    await waitFor(() => (row = q.get(controlId)) !== undefined && ['delivered', 'dead'].includes(row.state), 60_000);
+    if (!row) throw new Error(`no documents delivery for ${controlId}`);
+    return row;
+  } finally {
+    db.close();
+  }
+}
+
+test('the LTW result is version 1 of its report; the relayed subcontractor result makes no document set of its own', async () => {
+  expect(await documentsDelivery('SMP-ORU-0001')).toEqual({ state: 'delivered', detail: 'report LAB-0001: v1 (completed)' });
+  expect(existsSync(out('documents', 'LAB-0001', 'v1', 'pro.n3.xml'))).toBe(true);
+  expect(await documentsDelivery('SMP-ILW-0001')).toEqual({
+    state: 'delivered',
+    detail: 'report ST-5501 of SIL-SOUSTRAITANT: subcontracted results kept, never published on their own',
+  });
+  expect(readdirSync(out('documents'))).toEqual(['LAB-0001']);
 });
 
 test('an order goes through the TypeScript handler to out/orders', async () => {

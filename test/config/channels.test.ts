@@ -22,7 +22,7 @@ describe('channel files', () => {
     const ltw = loaded.find((l) => l.config.name === 'ltw-results')!;
     expect(ltw.config.destinations[0]).toMatchObject({ type: 'file', directory: 'var/out/ltw-results', fileName: '${MSH-10}.hl7' });
     const kinds = new Set(loaded.flatMap((l) => l.config.destinations.map((d) => d.type)));
-    expect([...kinds].sort()).toEqual(['crbio', 'file', 'mllp']);
+    expect([...kinds].sort()).toEqual(['file', 'mllp', 'reports']);
   });
 
   test('defaults are applied once and the result is frozen', () => {

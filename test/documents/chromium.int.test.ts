@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { renderDocumentSet } from '../../engine/cda/document-set';
-import { writeDocumentSet } from '../../engine/delivery/document-writer';
+import { writeDocumentSet } from '../../engine/documents/document-writer';
 import { AnsKit } from '../../engine/validation';
 import type { Result } from '../../engine/lab/report';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';

@@ -121,6 +121,15 @@ describe('ReportPublisher', () => {
     expect(n3(3).strings("//c:observation[c:code/@code='2345-7']/c:value/@value")).toEqual(['1.01']);
   });
 
+  test("a subcontractor's results are kept in their own report and never published on their own", async () => {
+    const own = new ReportPublisher({ ...options(), ownFillers: ['SIL-LABO'] });
+    const sub = decode(readFileSync(path.resolve(__dirname, '../../samples/oru-r01_ilw_subcontracted.hl7'))).text;
+    expect(await own.handle(Message.parse(sub), 's1')).toBe('report ST-5501 of SIL-SOUSTRAITANT: subcontracted results kept, never published on their own');
+    expect(fs.existsSync(path.join(dir, 'out', 'ST-5501'))).toBe(false);
+    expect(await store.reportVersions('SIL-SOUSTRAITANT', 'ST-5501')).toEqual([]);
+    expect((await store.getReport('SIL-SOUSTRAITANT', 'ST-5501'))?.rowVersion).toBe(1);
+  });
+
   test('every result withdrawn: a deletion of the last version', async () => {
     const withdraw = variant('SMP-ORU-0005', 'C', [
       'OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||||||||D|||20261125073000|||||20261125170000',
