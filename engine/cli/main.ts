@@ -5,6 +5,7 @@ import { createLogger } from '../ops/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
+import { reportCommand } from './report-commands';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
@@ -88,6 +89,15 @@ program
   .option('--limit <n>', 'how many', '50')
   .action(async (channel: string, opts: { state?: string; limit: string }) => {
     process.exitCode = await messagesCommand(channel, opts.state, Number(opts.limit));
+  });
+
+program
+  .command('report')
+  .description('a report across messages: its versions, observations with their history, pending tests, parked results')
+  .argument('<filler-order>', 'filler order number (OBR-3), e.g. LAB-0001')
+  .option('--lab <lab>', 'filling lab (OBR-3 namespace) when several labs use the number')
+  .action(async (filler: string, opts: { lab?: string }) => {
+    process.exitCode = await reportCommand(filler, opts.lab);
   });
 
 program

@@ -657,6 +657,15 @@ export class PgStore implements MessageStore {
     return row && { lab, fillerOrder, state: row.state, rowVersion: Number(row.row_version), updatedAt: row.updated_at };
   }
 
+  async reportsByFillerOrder(fillerOrder: string): Promise<StoredReport[]> {
+    this.checkReady();
+    const r = await this.pool.query<{ lab: string; state: string; row_version: string; updated_at: Date }>(
+      `SELECT lab, state, row_version, updated_at FROM ${this.t.reports} WHERE filler_order = $1 ORDER BY lab`,
+      [fillerOrder],
+    );
+    return r.rows.map((x) => ({ lab: x.lab, fillerOrder, state: x.state, rowVersion: Number(x.row_version), updatedAt: x.updated_at }));
+  }
+
   async putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean> {
     this.checkReady();
     const r =

@@ -351,6 +351,9 @@ function prepareStatements(db: Database.Database) {
     reportGet: db.prepare<[string, string], { state: string; row_version: number; updated_at: number }>(
       'SELECT state, row_version, updated_at FROM reports WHERE lab = ? AND filler_order = ?',
     ),
+    reportsByFiller: db.prepare<[string], { lab: string; state: string; row_version: number; updated_at: number }>(
+      'SELECT lab, state, row_version, updated_at FROM reports WHERE filler_order = ? ORDER BY lab',
+    ),
     reportInsert: db.prepare<[string, string, string, number]>(
       'INSERT OR IGNORE INTO reports (lab, filler_order, state, row_version, updated_at) VALUES (?, ?, ?, 1, ?)',
     ),
@@ -785,6 +788,10 @@ export class SqliteStore implements MessageStore {
   async getReport(lab: string, fillerOrder: string): Promise<StoredReport | undefined> {
     const r = this.statements().reportGet.get(lab, fillerOrder);
     return r && { lab, fillerOrder, state: r.state, rowVersion: r.row_version, updatedAt: new Date(r.updated_at) };
+  }
+
+  async reportsByFillerOrder(fillerOrder: string): Promise<StoredReport[]> {
+    return this.statements().reportsByFiller.all(fillerOrder).map((r) => ({ lab: r.lab, fillerOrder, state: r.state, rowVersion: r.row_version, updatedAt: new Date(r.updated_at) }));
   }
 
   async putReport(lab: string, fillerOrder: string, state: string, expectedVersion: number | null): Promise<boolean> {

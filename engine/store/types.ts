@@ -219,6 +219,8 @@ export interface MessageStore {
   refusalStats(channel: string): Promise<RefusalStats>;
   /** The report of a filling lab's filler order number (engine/reports), if any. */
   getReport(lab: string, fillerOrder: string): Promise<StoredReport | undefined>;
+  /** The reports of one filler order number, whatever the filling lab (operators' look-up). */
+  reportsByFillerOrder(fillerOrder: string): Promise<StoredReport[]>;
   /**
    * Writes a report's state if its row is still at `expectedVersion` (null: no row yet).
    * False when another writer got there first: read it again and re-apply (compare-and-set;

@@ -5,12 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { SqliteStore } from '../../engine/store/sqlite';
 import { PgStore } from '../../engine/store/postgres';
 import type { InboundMessage, MessageStore } from '../../engine/store/types';
-import { testPgUrl } from '../support/pg';
+import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
 
 const refused = (channel: string, i: number, bytes = 100): InboundMessage => ({
   channel,
@@ -71,19 +69,13 @@ suite('SqliteStore', async () => {
 
 suite('PgStore', async () => {
   const url = await testPgUrl();
-  const schema = `psl_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const schema = testSchemaName();
   const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
   await store.init();
   return {
     store,
     destroy: async () => {
-      const c = new Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await c.end();
-      }
+      await dropTestSchema(url, schema);
     },
   };
 });

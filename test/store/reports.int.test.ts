@@ -7,14 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { Message } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { ReportBook, splitByReport, type ReportUpdate } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
 import { PgStore } from '../../engine/store/postgres';
 import type { MessageStore } from '../../engine/store/types';
-import { testPgUrl } from '../support/pg';
+import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
 
 // Test identity only (INS test OID 1.2.250.1.213.1.4.10).
 const PID = 'PID|1||123456^^^CHU-DEMO&1.2.250.1.999.1.2&ISO^PI~248092A20345642^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS||TEST-DEMO^PATIENTE^^^^^L||19480920|F';
@@ -58,6 +57,11 @@ function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageSt
       expect(row).toMatchObject({ lab: 'L', fillerOrder: 'F1', state: '{"n":2}', rowVersion: 2 });
       expect(row!.updatedAt).toBeInstanceOf(Date);
       expect(await a.getReport('other-lab', 'F1')).toBeUndefined();
+      expect(await b.putReport('K', 'F1', '{"n":"k"}', null)).toBe(true);
+      expect((await a.reportsByFillerOrder('F1')).map((r) => [r.lab, r.state])).toEqual([
+        ['K', '{"n":"k"}'],
+        ['L', '{"n":2}'],
+      ]);
     });
 
     test('two writers of one report: the one that read an older version applies its message again, and both changes stay', async () => {
@@ -135,7 +139,7 @@ suite('SQLite', async () => {
 
 suite('PostgreSQL', async () => {
   const url = await testPgUrl();
-  const schema = `psl_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const schema = testSchemaName();
   const a = new PgStore({ connectionString: url, schema, poolSize: 3 });
   await a.init();
   const b = new PgStore({ connectionString: url, schema, poolSize: 3 });
@@ -144,13 +148,7 @@ suite('PostgreSQL', async () => {
     a,
     b,
     destroy: async () => {
-      const c = new Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await c.end();
-      }
+      await dropTestSchema(url, schema);
     },
   };
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 /**
@@ -30,4 +31,20 @@ export function testPgUrl(): Promise<string> {
     throw new Error(`no PostgreSQL for the tests (run scripts/test-prereqs.sh or set PASSERELLE_TEST_PG_URL):\n${errors.join('\n')}`);
   })();
   return found;
+}
+
+/** A fresh schema name for one test file's store. */
+export function testSchemaName(): string {
+  return `psl_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+}
+
+/** Drops a test schema and everything in it. */
+export async function dropTestSchema(url: string, schema: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
 }

@@ -1,0 +1,74 @@
+/** `passerelle report <filler order>` as an operator runs it (compiled CLI, a real SQLite store). */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Message } from '../../engine/hl7';
+import { reportFromMessage } from '../../engine/lab';
+import { ReportBook, splitByReport } from '../../engine/reports';
+import { SqliteStore } from '../../engine/store/sqlite';
+
+const run = promisify(execFile);
+const repo = resolve(__dirname, '../..');
+const CLI = join(repo, 'dist/engine/cli/main.js');
+// Test identity only (INS test OID 1.2.250.1.213.1.4.10).
+const PID = 'PID|1||123456^^^CHU-DEMO&1.2.250.1.999.1.2&ISO^PI~248092A20345642^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS||TEST-DEMO^PATIENTE^^^^^L||19480920|F';
+
+function oru(id: string, obr25: string, obx: string[]): Message {
+  return Message.parse(
+    [
+      `MSH|^~\\&|SIL-LABO|LABO-DEMO|DPI|CHU-DEMO|20261125101500||ORU^R01^ORU_R01|${id}|P|2.5|||||FRA|UNICODE UTF-8`,
+      PID,
+      `OBR|1|CMD-1^DPI|LAB-0042^SIL-LABO|24321-2^Bilan^LN|||20261125073000||||||||||||||||||${obr25}`,
+      ...obx,
+    ].join('\r'),
+  );
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'psl-report-cli-'));
+  const store = new SqliteStore({ path: join(dir, 'store.db') });
+  await store.init();
+  const book = new ReportBook(store);
+  const apply = (m: Message): Promise<unknown> => book.apply(splitByReport(reportFromMessage(m), m.controlId, 'LABO-DEMO').updates[0]!);
+  await apply(oru('M1', 'P', ['OBX|1|NM|2345-7^Glucose^LN||0.95|g/L|||||F', 'OBX|2|NM|2160-0^Créatinine^LN|||mg/L|||||I']));
+  await apply(oru('M2', 'C', ['OBX|1|NM|2345-7^Glucose^LN||1.01|g/L|||||C']));
+  await apply(oru('M3', 'P', ['OBX|1|NM|2345-7^Glucose^LN||0.90|g/L|||||P']));
+  await store.reserveReportVersion({ lab: 'SIL-LABO', fillerOrder: 'LAB-0042', version: 1, status: 'active', contentHash: 'h', revision: 2 }, 0);
+  await store.markReportVersionWritten('SIL-LABO', 'LAB-0042', 1);
+  await store.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const report = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  try {
+    const r = await run(process.execPath, [CLI, 'report', ...args], { cwd: repo, env: { ...process.env, PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}` } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+};
+
+test('versions, observations with their history, pending tests and parked results', async () => {
+  const r = await report('LAB-0042');
+  expect(r.code).toBe(0);
+  const lines = r.stdout.split('\n');
+  expect(lines[0]).toMatch(/^report LAB-0042 of SIL-LABO: revision 2, 3 message\(s\), updated \d{4}-/);
+  expect(lines).toContainEqual(expect.stringMatching(/^ {2}v1\tactive\twritten\t/));
+  expect(lines).toContain('  2345-7 Glucose\t1.01 g/L\tcorrected\t[before: 0.95 g/L final, ended by correction]');
+  expect(lines).toContain('  2160-0 Créatinine\t-\tpending');
+  expect(lines).toContain('pending: 2160-0 Créatinine');
+  expect(lines).toContain('parked for an operator: 1');
+  expect(lines).toContainEqual(expect.stringMatching(/^ {2}2345-7\|\|\tlate-lower-status\tfrom M3\t/));
+  expect(r.stdout).not.toContain('TEST-DEMO');
+  expect(r.stdout).not.toContain('248092A20345642');
+});
+
+test('an unknown report is one line on stderr and exit 1', async () => {
+  const r = await report('LAB-9999');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe('no report LAB-9999 in the store\n');
+});
