@@ -5,7 +5,7 @@ import { MllpServer, type ConnectionInfo, type FrameReply } from '../mllp';
 import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
 import { CrBioDestination } from '../delivery/crbio-destination';
-import { ReportsDestination } from '../documents';
+import { ReportsDestination, reportsDestinationOptions } from '../documents';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { RenderPool } from '../cda/render-pool';
@@ -290,24 +290,8 @@ export function makeDestination(
 ): Destination {
   if (d.type === 'reports') {
     if (!o.store) throw new Error(`destination ${d.name}: a reports destination needs the channel's store`);
-    const lab = loadLabProfile(resolve(d.lab));
-    return new ReportsDestination({
-      name: d.name,
-      store: o.store,
-      directory: resolve(d.directory),
-      version: d.version,
-      profiles: [...d.profiles],
-      lab,
-      defaultLab: d.defaultLab ?? lab.lab.finess ?? lab.lab.name,
-      policy: d.publish,
-      ownFillers: d.ownFillers,
-      fullValidator: d.fullValidation ? o.validationPool : undefined,
-      kit: o.ansKit,
-      renderPool: o.renderPool,
-      visibility: d.visibility,
-      limits: d.limits,
-      logger: o.logger,
-    });
+    const deps = { store: o.store, kit: o.ansKit, renderPool: o.renderPool, logger: o.logger };
+    return new ReportsDestination(reportsDestinationOptions(d, d.fullValidation ? { ...deps, fullValidator: o.validationPool } : deps));
   }
   if (d.type === 'crbio') {
     return new CrBioDestination({

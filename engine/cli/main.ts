@@ -5,7 +5,7 @@ import { createLogger } from '../ops/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
-import { reportCommand } from './report-commands';
+import { publishCommand, reportCommand } from './report-commands';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
@@ -98,6 +98,16 @@ program
   .option('--lab <lab>', 'filling lab (OBR-3 namespace) when several labs use the number')
   .action(async (filler: string, opts: { lab?: string }) => {
     process.exitCode = await reportCommand(filler, opts.lab);
+  });
+
+program
+  .command('publish')
+  .description("publish a report's next version now, whatever its channel's policy (a partial report on request)")
+  .argument('<filler-order>', 'filler order number (OBR-3), e.g. LAB-0001')
+  .option('--channel <name>', 'the channel whose reports destination renders it, when several have one')
+  .option('--lab <lab>', 'filling lab (OBR-3 namespace) when several labs use the number')
+  .action(async (filler: string, opts: { channel?: string; lab?: string }) => {
+    process.exitCode = await publishCommand(filler, opts);
   });
 
 program

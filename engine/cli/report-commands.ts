@@ -3,9 +3,14 @@
  * — its versions, each observation's current value with its history, what is pending and what
  * was parked — for an operator. Codes and values only: no patient name or identifier.
  */
+import { existsSync } from 'node:fs';
 import { engineConfigFromEnv } from '../config/engine-config';
+import { loadChannelDir } from '../config/load-channels';
 import { storeSettings } from '../engine';
 import { createStore } from '../store';
+import { ReportPublisher, reportsDestinationOptions } from '../documents';
+import { silentLogger } from '../ops/logger';
+import { AnsKit } from '../validation';
 import type { Result } from '../lab';
 import { pendingObservations, reportFromJson, type ObservationEntry } from '../reports';
 
@@ -69,6 +74,49 @@ export async function reportCommand(fillerOrder: string, lab: string | undefined
         for (const p of state.parked) out(`  ${p.observationKey}\t${p.reason}\tfrom ${p.messageId}\t${p.detail}`);
       }
     }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `passerelle publish <filler order>`: publishes the next version of a report now, whatever its
+ * channel's policy (a partial report sent on request: DSR DMP.04, MSS.23). Rendered in this
+ * process with the channel's reports destination settings; the store's version numbering keeps
+ * it consistent with a running engine.
+ */
+export async function publishCommand(fillerOrder: string, opts: { channel?: string; lab?: string }): Promise<number> {
+  const cfg = engineConfigFromEnv();
+  const candidates = loadChannelDir(cfg.channelsDir).flatMap((l) =>
+    l.config.destinations.filter((d) => d.type === 'reports').map((d) => ({ channel: l.config.name, d })),
+  );
+  const chosen = candidates.filter((c) => opts.channel === undefined || c.channel === opts.channel);
+  if (chosen.length !== 1) {
+    process.stderr.write(
+      chosen.length === 0
+        ? `no reports destination${opts.channel ? ` in channel ${opts.channel}` : ''} in ${cfg.channelsDir}\n`
+        : `several channels publish reports (${chosen.map((c) => c.channel).join(', ')}): name one with --channel\n`,
+    );
+    return 1;
+  }
+  const d = chosen[0]!.d;
+  if (d.type !== 'reports') return 1;
+  if (!existsSync(cfg.ansKitDir)) {
+    process.stderr.write(`no ANS kit at ${cfg.ansKitDir}: documents cannot be validated, so none is published (set PASSERELLE_ANS_KIT or run \`passerelle kit\`)\n`);
+    return 1;
+  }
+  const store = createStore(storeSettings(cfg));
+  await store.init();
+  try {
+    const rows = (await store.reportsByFillerOrder(fillerOrder)).filter((r) => opts.lab === undefined || r.lab === opts.lab);
+    if (rows.length !== 1) {
+      process.stderr.write(rows.length === 0 ? `no report ${fillerOrder} in the store\n` : `several labs have a report ${fillerOrder} (${rows.map((r) => r.lab).join(', ')}): name one with --lab\n`);
+      return 1;
+    }
+    const kit = AnsKit.open(cfg.ansKitDir, { cacheDir: cfg.cacheDir });
+    const publisher = new ReportPublisher(reportsDestinationOptions(d, { store, kit, logger: silentLogger() }));
+    out(await publisher.publish(reportFromJson(rows[0]!.state), true));
     return 0;
   } finally {
     await store.close();

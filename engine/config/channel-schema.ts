@@ -244,4 +244,5 @@ export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type FileDestinationConfig = z.infer<typeof fileDestination>;
 export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
 export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
+export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
 export type RetryConfig = z.infer<typeof retrySchema>;

@@ -6,3 +6,4 @@ export { ReportPublisher, VERSION_LEASE_MS } from './report-publisher';
 export type { ReportPublisherOptions } from './report-publisher';
 export { ReportsDestination } from './reports-destination';
 export type { ReportsDestinationOptions } from './reports-destination';
+export { reportsDestinationOptions } from './from-config';

@@ -1,6 +1,6 @@
 /** `passerelle report <filler order>` as an operator runs it (compiled CLI, a real SQLite store). */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { Message } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { ReportBook, splitByReport } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
+import { ANS_KIT_DIR } from '../support/ans-kit';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '../..');
@@ -42,9 +43,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const report = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+const report = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => cli('report', ...args);
+
+const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const env = { ...process.env, PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`, PASSERELLE_CHANNELS: join(dir, 'channels'), PASSERELLE_ANS_KIT: ANS_KIT_DIR };
   try {
-    const r = await run(process.execPath, [CLI, 'report', ...args], { cwd: repo, env: { ...process.env, PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}` } });
+    const r = await run(process.execPath, [CLI, ...args], { cwd: repo, env });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -71,4 +75,19 @@ test('an unknown report is one line on stderr and exit 1', async () => {
   const r = await report('LAB-9999');
   expect(r.code).toBe(1);
   expect(r.stderr).toBe('no report LAB-9999 in the store\n');
+});
+
+test('publish: the next version now, whatever the policy; the same content twice makes none', async () => {
+  mkdirSync(join(dir, 'channels'), { recursive: true });
+  writeFileSync(
+    join(dir, 'channels', 'ltw.yaml'),
+    `name: ltw\nsource:\n  type: mllp\n  port: 0\nacceptance:\n  messageTypes: [ORU^R01]\ndestinations:\n` +
+      `  - name: documents\n    type: reports\n    directory: ${join(dir, 'out')}\n    lab: channels/labs/laboratoire-demo.yaml\n    publish: on-request\n`,
+  );
+  const first = await cli('publish', 'LAB-0042');
+  expect(first.stderr).toBe('');
+  expect(first.stdout).toBe('report LAB-0042: v2 (active)\n');
+  expect(existsSync(join(dir, 'out', 'LAB-0042', 'v2', 'pro.n3.xml'))).toBe(true);
+  expect(await cli('publish', 'LAB-0042')).toMatchObject({ code: 0, stdout: 'report LAB-0042: no new version (same-content)\n' });
+  expect(await cli('publish', 'LAB-0042', '--channel', 'other')).toMatchObject({ code: 1, stderr: `no reports destination in channel other in ${join(dir, 'channels')}\n` });
 });

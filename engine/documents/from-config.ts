@@ -1,0 +1,25 @@
+import { resolve } from 'node:path';
+import { loadLabProfile } from '../config/lab-profile';
+import type { ReportsDestinationConfig } from '../config/channel-schema';
+import type { ReportsDestinationOptions } from './reports-destination';
+
+/** What a `reports` destination of a channel file becomes, for the engine and for `passerelle publish`. */
+export function reportsDestinationOptions(
+  d: ReportsDestinationConfig,
+  deps: Pick<ReportsDestinationOptions, 'store' | 'kit' | 'renderPool' | 'fullValidator' | 'logger'>,
+): ReportsDestinationOptions {
+  const lab = loadLabProfile(resolve(d.lab));
+  return {
+    ...deps,
+    name: d.name,
+    directory: resolve(d.directory),
+    version: d.version,
+    profiles: [...d.profiles],
+    lab,
+    defaultLab: d.defaultLab ?? lab.lab.finess ?? lab.lab.name,
+    policy: d.publish,
+    ownFillers: d.ownFillers,
+    visibility: d.visibility,
+    limits: d.limits,
+  };
+}
