@@ -73,13 +73,15 @@ export class ReportPublisher {
 
   /** Applies one result message to its reports and publishes what changed; returns a summary. */
   async handle(message: Message, messageId: string): Promise<string> {
-    const { updates, unkeyed } = splitByReport(reportFromMessage(message, { withdrawalsOnly: true }), messageId, this.o.defaultLab);
+    const { updates, unkeyed } = splitByReport(reportFromMessage(message, { withdrawalsOnly: true }), messageId, this.o.defaultLab, this.o.ownFillers);
     if (updates.length === 0) {
       throw new PasserelleError('PSL_REPORT_NO_FILLER_ORDER', `${unkeyed.length} request(s) without OBR-3 / ORC-3: no report to update`);
     }
     if (unkeyed.length > 0) this.o.logger.warn('requests without a filler order number left out of the reports', { code: 'PSL_REPORT_NO_FILLER_ORDER', count: unkeyed.length });
     const done: string[] = [];
-    for (const update of updates) {
+    for (const planned of updates) {
+      // A subcontractor's results for a number we have no report of wait in their own report.
+      const update = planned.subcontractor && !(await this.book.get(planned.lab, planned.fillerOrder)) ? { ...planned, ...planned.subcontractor } : planned;
       const out = await this.book.apply(update);
       if (out.kind === 'identity-mismatch') {
         throw new PasserelleError('PSL_REPORT_IDENTITY_MISMATCH', `report ${update.fillerOrder}: ${out.detail}`);

@@ -255,6 +255,8 @@ class Builder {
     if (filler !== '') request.fillerOrder = filler;
     const fillerAuthority = (obr.get('3.1') ? obr.get('3.2') : orc?.get('3.2') ?? '').trim();
     if (fillerAuthority !== '') request.fillerAuthority = fillerAuthority;
+    const placerAuthority = (obr.get('2.1') ? obr.get('2.2') : orc?.get('2.2') ?? '').trim();
+    if (placerAuthority !== '') request.placerAuthority = placerAuthority;
     // ORC-12 wins over OBR-16, also when the ORC arrives after its OBR (OUL_R22).
     if (!this.prescriber || (this.prescriberFromObr && orc && repetitions(orc, 12).length > 0)) {
       const fromOrc = orc && repetitions(orc, 12).length > 0 ? readXcn(orc, '12[1]') : undefined;

@@ -212,6 +212,8 @@ export interface Request {
   fillerOrder?: string;
   /** OBR-3.2 (else ORC-3.2): the namespace of the filler order number, i.e. the filling lab's application. */
   fillerAuthority?: string;
+  /** OBR-2.2 (else ORC-2.2): the namespace of the placer order number (ILW: the requesting lab). */
+  placerAuthority?: string;
   specimens: Specimen[];
   results: Result[];
   comments: Comment[];

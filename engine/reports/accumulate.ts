@@ -17,6 +17,11 @@ export interface ReportUpdate {
   messageId: string;
   lab: string;
   fillerOrder: string;
+  /**
+   * A subcontractor's results for our report: where they go if that report does not exist
+   * (their own filling lab and number, kept, never published on their own).
+   */
+  subcontractor?: { lab: string; fillerOrder: string };
   patient: Patient;
   header: ReportHeader;
   requests: Request[];
@@ -244,8 +249,15 @@ export function pendingObservations(state: ReportState): string[] {
  * The parts of one message's report per report key: requests grouped by (filling lab, filler
  * order number). The lab is OBR-3.2 when sent, else `defaultLab` (the channel's). Requests
  * without a filler order number cannot be attached to a report: they come back in `unkeyed`.
+ *
+ * With `ownFillers` (the OBR-3 namespaces this lab assigns), a request filled by another lab
+ * whose placer number is in one of our namespaces is a subcontractor's result (ILW) for our
+ * report of that number: it goes there (`subcontractor` says where it goes instead if we have
+ * no such report), to be fused with our own results, naming its performing lab (OBX-23..25).
+ * Filled by another lab for anything else, it stays in a report of that lab's (kept, never
+ * published on its own: DOC.14).
  */
-export function splitByReport(report: Report, messageId: string, defaultLab: string): { updates: ReportUpdate[]; unkeyed: Request[] } {
+export function splitByReport(report: Report, messageId: string, defaultLab: string, ownFillers?: readonly string[]): { updates: ReportUpdate[]; unkeyed: Request[] } {
   const { requests: _r, patient, completeness: _c, validatedAt: _v, validator: _p, autoValidated: _a, ...header } = report;
   const byKey = new Map<string, ReportUpdate>();
   const unkeyed: Request[] = [];
@@ -254,10 +266,17 @@ export function splitByReport(report: Report, messageId: string, defaultLab: str
       unkeyed.push(r);
       continue;
     }
-    const lab = r.fillerAuthority ?? defaultLab;
-    const k = `${lab}\u0000${r.fillerOrder}`;
+    const own = (ns: string): boolean => ns === defaultLab || !!ownFillers?.includes(ns);
+    const forOurReport = !!ownFillers && r.fillerAuthority !== undefined && !own(r.fillerAuthority) && !!r.placerOrder && r.placerAuthority !== undefined && own(r.placerAuthority);
+    const lab = forOurReport ? r.placerAuthority! : (r.fillerAuthority ?? defaultLab);
+    const fillerOrder = forOurReport ? r.placerOrder! : r.fillerOrder;
+    const k = `${lab}\u0000${fillerOrder}`;
     let u = byKey.get(k);
-    if (!u) byKey.set(k, (u = { messageId, lab, fillerOrder: r.fillerOrder, patient, header, requests: [] }));
+    if (!u) {
+      u = { messageId, lab, fillerOrder, patient, header, requests: [] };
+      if (forOurReport) u.subcontractor = { lab: r.fillerAuthority!, fillerOrder: r.fillerOrder };
+      byKey.set(k, u);
+    }
     u.requests.push(r);
   }
   return { updates: [...byKey.values()], unkeyed };

@@ -82,6 +82,22 @@ test('the LTW result is version 1 of its report; the relayed subcontractor resul
   expect(readdirSync(out('documents'))).toEqual(['LAB-0001']);
 });
 
+test("a subcontractor's results sent to the ILW channel with our filler number as placer number appear in our report's next version", async () => {
+  const text = readFileSync(join(repo, 'samples', 'oru-r01_ilw_subcontracted.hl7'), 'latin1')
+    .replace(/SUB-0001\^SIL-LABO/g, 'LAB-0001^SIL-LABO')
+    .replace('SMP-ILW-0001', 'SMP-ILW-0002');
+  const c = new MllpClient({ host: '127.0.0.1', port: ports[2576]! });
+  clients.push(c);
+  const ack = Message.parse(decode(await c.send(Buffer.from(text, 'latin1'))).text);
+  expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-ILW-0002']);
+  expect(await documentsDelivery('SMP-ILW-0002')).toEqual({ state: 'delivered', detail: 'report LAB-0001: v2 (completed)' });
+  const v2 = readFileSync(out('documents', 'LAB-0001', 'v2', 'pro.n3.xml'), 'utf8');
+  expect(v2).toContain('code="1989-3"');
+  expect(v2).toContain('750000009'); // the performing lab's FINESS
+  expect(v2).toContain('code="2345-7"'); // our own results are still there
+  expect(readdirSync(out('documents'))).toEqual(['LAB-0001']);
+});
+
 test('an order goes through the TypeScript handler to out/orders', async () => {
   const ack = await send(ports[2577]!, 'oml-o21_ltw_order.hl7');
   expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-OML-0001']);

@@ -130,13 +130,32 @@ describe('ReportPublisher', () => {
     expect((await store.getReport('SIL-SOUSTRAITANT', 'ST-5501'))?.rowVersion).toBe(1);
   });
 
+  test("a subcontractor's results sent with our filler number as their placer number are fused into our report's next version", async () => {
+    const own = new ReportPublisher({ ...options(), ownFillers: ['SIL-LABO'] });
+    const sub = decode(readFileSync(path.resolve(__dirname, '../../samples/oru-r01_ilw_subcontracted.hl7'))).text
+      .replace(/SUB-0001\^SIL-LABO/g, 'LAB-0001^SIL-LABO')
+      .replace('SMP-ILW-0001', 'SMP-ILW-0002');
+    expect(await own.handle(Message.parse(sub), 's2')).toBe('report LAB-0001: v4 (completed)');
+    const v4 = n3(4);
+    // Our own results stay; the subcontracted one names its performing lab (FINESS 750000009).
+    expect(v4.strings("//c:observation[c:code/@code='2345-7']/c:value/@value")).toEqual(['1.01']);
+    expect(v4.strings("//c:observation[c:code/@code='1989-3']/c:value/@value")).toEqual(['31.5']);
+    expect(v4.xml).toContain('750000009');
+    expect(v4.str("//c:relatedDocument[@typeCode='RPLC']/c:parentDocument/c:id/@root")).toBe(n3(3).str('/c:ClinicalDocument/c:id/@root'));
+    expect(fs.existsSync(path.join(dir, 'out', 'ST-5501'))).toBe(false);
+    expect(await store.getReport('SIL-SOUSTRAITANT', 'ST-5501')).toMatchObject({ rowVersion: 1 }); // the earlier, unfused one only
+  });
+
   test('every result withdrawn: a deletion of the last version', async () => {
     const withdraw = variant('SMP-ORU-0005', 'C', [
       'OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||||||||D|||20261125073000|||||20261125170000',
       'OBX|2|NM|2160-0^Créatinine [Masse/Volume] Sérum/Plasma^LN||||||||D|||20261125073000|||||20261125170000',
     ]);
-    expect(await publisher.handle(withdraw, 'm5')).toBe('report LAB-0001: v4 deletes v3');
-    const event = JSON.parse(readFileSync(path.join(folder(), 'v4.deleted.json'), 'utf8')) as Record<string, unknown>;
-    expect(event).toMatchObject({ event: 'deletion', version: 4, deletesVersion: 3, deletesDocumentId: n3(3).str('/c:ClinicalDocument/c:id/@root'), setId: n3(3).str('/c:ClinicalDocument/c:setId/@root') });
+    // The subcontracted result is still there: withdrawing our two leaves a v5, not a deletion.
+    expect(await publisher.handle(withdraw, 'm5')).toBe('report LAB-0001: v5 (completed)');
+    const vitD = variant('SMP-ORU-0006', 'C', ['OBX|1|NM|1989-3^25-Hydroxyvitamine D3 [Masse/Volume] Sérum/Plasma^LN||||||||D|||20261125073000|||||20261125170000']);
+    expect(await publisher.handle(vitD, 'm6')).toBe('report LAB-0001: v6 deletes v5');
+    const event = JSON.parse(readFileSync(path.join(folder(), 'v6.deleted.json'), 'utf8')) as Record<string, unknown>;
+    expect(event).toMatchObject({ event: 'deletion', version: 6, deletesVersion: 5, deletesDocumentId: n3(5).str('/c:ClinicalDocument/c:id/@root'), setId: n3(5).str('/c:ClinicalDocument/c:setId/@root') });
   });
 });
