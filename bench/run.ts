@@ -1,4 +1,4 @@
-/** `npm run bench [-- parser|ingest|ingest-cpu|render|validation|isolation|bad-input|scale]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|ingest-cpu|render|validation|isolation|bad-input|scale|reports]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
 import { benchIngestCpu } from './ingest-cpu';
@@ -7,8 +7,9 @@ import { runValidationBench } from './validation';
 import { benchIsolation } from './isolation';
 import { benchBadInput } from './bad-input';
 import { benchScale } from './scale';
+import { benchReports } from './reports';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, 'ingest-cpu': benchIngestCpu, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, 'ingest-cpu': benchIngestCpu, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale, reports: benchReports };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
