@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Message, decode } from '../engine/hl7';
 import { reportFromMessage } from '../engine/lab';
-import { renderDocumentSet } from '../engine/cda/document-set';
-import { RenderPool } from '../engine/cda/render-pool';
+import { renderDocumentSet } from '../engine/documents/document-set';
+import { RenderPool } from '../engine/documents/render-pool';
 import { loadLabProfile } from '../engine/config/lab-profile';
 import { AnsKit } from '../engine/validation';
 

@@ -9,7 +9,7 @@ import type { MessageStore } from './store/types';
 import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
 import type { Logger } from './ops/logger';
 import { AnsKit, ValidationPool } from './validation';
-import { RenderPool } from './cda/render-pool';
+import { RenderPool } from './documents/render-pool';
 import { errorCodeOf } from './errors';
 import { waitAtMost } from './ops/deadline';
 

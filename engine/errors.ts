@@ -76,7 +76,7 @@ export const ERROR_CATALOGUE = {
   PSL_VALIDATION_XML_INVALID: { retry: 'permanent', summary: 'the document to validate is not well-formed XML' },
   PSL_VALIDATION_XSD_LOAD: { retry: 'permanent', summary: 'the CDA XML schema could not be compiled' },
   PSL_VALIDATION_WORKER: { retry: 'transient', summary: 'a validation worker thread failed or exited' },
-  // documents (engine/cda/document-set.ts, delivery)
+  // documents (engine/documents/document-set.ts, delivery)
   PSL_DOCUMENT_INVALID: { retry: 'permanent', summary: 'a CR-BIO document failed the official ANS rules (XSD or Schematron errors); it is quarantined, never sent' },
   PSL_DOCUMENT_INCOMPLETE: { retry: 'permanent', summary: 'the report lacks a fact every CR-BIO must carry (e.g. the patient birth date)' },
   PSL_DOCUMENT_RENDER_FAILED: { retry: 'permanent', summary: 'rendering a document set failed for a reason without a code of its own' },

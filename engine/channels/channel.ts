@@ -8,7 +8,7 @@ import { CrBioDestination } from '../delivery/crbio-destination';
 import { ReportsDestination, reportsDestinationOptions } from '../documents';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
-import type { RenderPool } from '../cda/render-pool';
+import type { RenderPool } from '../documents/render-pool';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../ops/logger';

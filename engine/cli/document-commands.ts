@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { readMessageFile } from './commands';
 import { PasserelleError } from '../errors';
-import { DocumentInvalidError, describeFinding, renderDocumentSet, type DocumentSet } from '../cda/document-set';
+import { DocumentInvalidError, describeFinding, renderDocumentSet, type DocumentSet } from '../documents/document-set';
 import { writeDocumentSet } from '../documents/document-writer';
 import { loadLabProfile } from '../config/lab-profile';
 import { resolveAnsKit } from '../config/reference-data';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { kitUnavailable, renderDocumentSet } from '../cda/document-set';
-import type { RenderPool } from '../cda/render-pool';
+import { kitUnavailable, renderDocumentSet } from '../documents/document-set';
+import type { RenderPool } from '../documents/render-pool';
 import { reportFromMessage } from '../lab';
 import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
 import type { AnsKit, ValidationPool } from '../validation';
@@ -22,7 +22,7 @@ export interface CrBioDestinationOptions {
   /** Shared by every channel of the engine; undefined when no kit is installed. */
   kit: AnsKit | undefined;
   /** Worker threads that render and validate (engine default); without it, this thread does. */
-  renderPool?: Pick<RenderPool, 'render'>;
+  renderPool?: Pick<RenderPool, 'renderReport'>;
   /**
    * Runs the full profile set after the inline check, off the main thread (a ValidationPool);
    * its report is stored beside the set. Undefined: no full check.
@@ -53,7 +53,8 @@ export class CrBioDestination implements Destination {
 
   async deliver(out: OutboundMessage): Promise<string> {
     checkReportLimits(out.message, this.o.limits ?? DEFAULT_REPORT_LIMITS);
-    // Parsed here even with a pool: a message that is no report fails before any thread hop.
+    // Parsed once, here: a message that is no report fails before any thread hop, and the
+    // typed report is what travels to the render thread.
     const report = reportFromMessage(out.message);
     const folder = safeName(out.controlId || out.id);
     const written: string[] = [];
@@ -62,7 +63,7 @@ export class CrBioDestination implements Destination {
         const options = { version: this.o.version, profile, visibility: this.o.visibility };
         if (!this.o.kit) throw kitUnavailable();
         const set = this.o.renderPool
-          ? await this.o.renderPool.render(out.message, this.o.lab, options)
+          ? await this.o.renderPool.renderReport(report, this.o.lab, options)
           : await renderDocumentSet(report, this.o.lab, options, { kit: this.o.kit });
         const w = writeDocumentSet(join(this.o.directory, folder), profile, set);
         written.push(`${folder}/${profile}`);

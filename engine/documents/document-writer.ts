@@ -1,6 +1,6 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { STYLESHEET_NAME, type DocumentSet } from '../cda/document-set';
+import { STYLESHEET_NAME, type DocumentSet } from './document-set';
 import { stylesheetPath } from '../cda/stylesheet';
 
 export interface WrittenDocumentSet {

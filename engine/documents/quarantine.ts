@@ -1,5 +1,5 @@
 import { PasserelleError } from '../errors';
-import { DocumentInvalidError, describeFinding } from '../cda/document-set';
+import { DocumentInvalidError, describeFinding } from './document-set';
 import { writeDocumentSet } from './document-writer';
 
 /**

@@ -10,7 +10,7 @@ import { join, resolve, basename } from 'node:path';
 import { promisify } from 'node:util';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
-import { renderDocumentSet } from '../../engine/cda/document-set';
+import { renderDocumentSet } from '../../engine/documents/document-set';
 import { writeDocumentSet } from '../../engine/documents/document-writer';
 import { AnsKit } from '../../engine/validation';
 import type { Result } from '../../engine/lab/report';

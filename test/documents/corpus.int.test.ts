@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Message, decode, splitBatch } from '../../engine/hl7';
 import { PasserelleError } from '../../engine/errors';
 import { reportFromMessage } from '../../engine/lab';
-import { renderDocumentSet } from '../../engine/cda/document-set';
+import { renderDocumentSet } from '../../engine/documents/document-set';
 import { AnsKit } from '../../engine/validation';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { ANS_KIT_DIR } from '../support/ans-kit';

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
-import { renderDocumentSet, type DocumentSet } from '../../engine/cda/document-set';
+import { renderDocumentSet, type DocumentSet } from '../../engine/documents/document-set';
 import { AnsKit } from '../../engine/validation';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { ANS_KIT_DIR } from '../support/ans-kit';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decode } from '../../engine/hl7';
-import { RenderPool } from '../../engine/cda/render-pool';
+import { RenderPool } from '../../engine/documents/render-pool';
 import { PasserelleError, retryClassOf } from '../../engine/errors';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { ANS_KIT_DIR } from '../support/ans-kit';

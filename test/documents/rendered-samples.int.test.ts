@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
-import { renderDocumentSet } from '../../engine/cda/document-set';
+import { renderDocumentSet } from '../../engine/documents/document-set';
 import { AnsKit } from '../../engine/validation';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { ANS_KIT_DIR } from '../support/ans-kit';

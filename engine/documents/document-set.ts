@@ -12,8 +12,8 @@ import type { Report, Result } from '../lab/report';
 import type { DocumentMetadata, LabProfile, RenderOptions } from '../lab/profile';
 import { pdfFileName, renderPdf } from '../pdf';
 import { ansUcumAccepts, type AnsKit, type Finding, type ValidationReport } from '../validation';
-import { buildN1 } from './n1';
-import { buildN3 } from './n3';
+import { buildN1 } from '../cda/n1';
+import { buildN3 } from '../cda/n3';
 
 /** The stylesheet written beside every N3 so a browser presents it (DOC.03). */
 export const STYLESHEET_NAME = 'cda-passerelle.xsl';
