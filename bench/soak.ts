@@ -13,13 +13,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { MllpClient } from '../engine/mllp';
 import { freePort, startRedis } from '../test/support/redis';
 import { RssSampler, type RssReport } from './rss-sampler';
 import { DownstreamReceiver } from './downstream-receiver';
+import { portOpen } from './fuzz/engine-process';
 
 export interface SoakOptions {
   /** Seconds of sending. */
@@ -111,13 +111,6 @@ function message(controlId: string, key: string, n: number): string {
   );
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), r(true)));
-    s.once('error', () => r(false));
-  });
-}
 
 async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -14,7 +14,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, openSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,6 +21,8 @@ import { MllpClient } from '../../engine/mllp';
 import { DownstreamReceiver } from '../../bench/downstream-receiver';
 import { freePort, startRedis } from '../support/redis';
 import { delay, waitFor } from '../support/wait';
+import { portOpen } from '../../bench/fuzz/engine-process';
+import { cliEngineEnv } from '../support/engine-env';
 
 const CONNECTIONS = 4;
 const CLI = resolve(__dirname, '../../dist/engine/cli/main.js');
@@ -44,13 +45,6 @@ async function dbSize(port: number): Promise<number> {
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), r(true)));
-    s.once('error', () => r(false));
-  });
-}
 
 interface Variant {
   total: number;
@@ -74,18 +68,7 @@ async function crashRun(v: Variant): Promise<void> {
   const mllpPort = await freePort();
   const receiver = new DownstreamReceiver(await freePort(), true);
   await receiver.up();
-  const env = {
-    ...process.env,
-    PASSERELLE_CHANNELS: join(dir, 'channels'),
-    PASSERELLE_VAR: join(dir, 'var'),
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    PASSERELLE_EMBEDDED_REDIS: '0',
-    PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`,
-    PASSERELLE_WATCH: '0',
-    PASSERELLE_RECOVERY_MS: '2000',
-    PASSERELLE_LOG_LEVEL: 'warn',
-    PASSERELLE_SQLITE_SYNC: v.sqliteSync ?? 'FULL',
-  };
+  const env = cliEngineEnv(dir, redisPort, { PASSERELLE_SQLITE_SYNC: v.sqliteSync ?? 'FULL' });
   const startEngine = (): ChildProcess => {
     const log = openSync(join(dir, 'engine.log'), 'a');
     return spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', log, log] });

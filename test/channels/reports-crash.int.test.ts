@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,6 +14,8 @@ import { MllpClient } from '../../engine/mllp';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 import { freePort, startRedis } from '../support/redis';
 import { delay, waitFor } from '../support/wait';
+import { portOpen } from '../../bench/fuzz/engine-process';
+import { cliEngineEnv } from '../support/engine-env';
 
 jest.setTimeout(300_000);
 
@@ -36,30 +37,12 @@ const message = (r: number, step: number): string =>
     `OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||${value(step)}|g/L^g/L^UCUM|0.70-1.10|N|||F|||20261125073000|||||202611251${String(step).padStart(2, '0')}000`,
   ].join('\r') + '\r';
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), r(true)));
-    s.once('error', () => r(false));
-  });
-}
 
 test('kill -9 of the engine and Redis while reports are being published: versions 1..6 per report, each once, the last showing the last value', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'psl-reports-crash-'));
   const redisPort = await freePort();
   const mllpPort = await freePort();
-  const env = {
-    ...process.env,
-    PASSERELLE_CHANNELS: join(dir, 'channels'),
-    PASSERELLE_VAR: join(dir, 'var'),
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    PASSERELLE_EMBEDDED_REDIS: '0',
-    PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`,
-    PASSERELLE_WATCH: '0',
-    PASSERELLE_RECOVERY_MS: '2000',
-    PASSERELLE_LOG_LEVEL: 'warn',
-    PASSERELLE_ANS_KIT: ANS_KIT_DIR,
-  };
+  const env = cliEngineEnv(dir, redisPort, { PASSERELLE_ANS_KIT: ANS_KIT_DIR });
   mkdirSync(join(dir, 'channels'));
   writeFileSync(
     join(dir, 'channels', 'ltw.yaml'),
