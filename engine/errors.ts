@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   PSL_REPORT_BAD_VALUE: { retry: 'permanent', summary: 'an OBX value cannot be read for its value type' },
   PSL_REPORT_TOO_LARGE: { retry: 'permanent', summary: "a report holds more results, comments or bytes than the CR-BIO destination's limits; not rendered" },
   PSL_REPORT_INVALID: { retry: 'permanent', summary: 'the result message could not be turned into a lab report' },
+  PSL_ORDER_REFUSED: { retry: 'permanent', summary: 'an order of the message cannot be accepted (ORL / ORR with UA or UC and ERR); the message is refused whole' },
   PSL_REPORT_IDENTITY_MISMATCH: { retry: 'permanent', summary: 'the message names another patient than the report it updates; kept for an operator, never merged' },
   PSL_REPORT_NO_FILLER_ORDER: { retry: 'permanent', summary: 'the result message has no filler order number (OBR-3 / ORC-3): it cannot join a report' },
   PSL_REPORT_PARKED: { retry: 'permanent', summary: 'a result could not be ordered safely against the stored one (late lower status, older time, final changed without correction); parked for an operator' },

@@ -1,5 +1,5 @@
 import {
-  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, buildAckText, decode, encode, nakFromRaw,
+  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, buildAckText, buildOrderResponseText, decode, encode, nakFromRaw, orderMessageType,
   type AcceptanceProfile, type Charset, type ErrDetail,
 } from '../hl7';
 import type { MessageStore } from '../store/types';
@@ -106,10 +106,18 @@ export class Intake {
     // Bytes invalid in the declared charset were replaced (charset.strict refuses them instead): say so.
     const warnings = invalidBytes ? [...verdict.warnings, invalidBytesWarning(charset)] : verdict.warnings;
     if (invalidBytes) this.logger.warn('invalid bytes replaced', { channel: this.channel.name, controlId: msg.controlId, code: 'PSL_CHARSET_INVALID', reason: charset });
-    const ack = encode(
-      buildAckText(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }),
-      charset,
-    );
+    let ack: Buffer;
+    if (this.channel.ack.orderResponses && orderMessageType(msg)) {
+      // Orders get ORL / ORR with each order's status; one that cannot be accepted refuses the message.
+      const answer = buildOrderResponseText(msg, { controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout, warnings });
+      ack = encode(answer.text, charset);
+      if (!answer.accepted) return this.refuse(raw, ack, msg.controlId, msg.messageType, charset, 'PSL_ORDER_REFUSED: an order cannot be accepted (ORC-1 UA / UC in the answer)', receivedAt, msg);
+    } else {
+      ack = encode(
+        buildAckText(msg, { code: ackCodeFor(msg, 'accept'), errors: warnings, controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout }),
+        charset,
+      );
+    }
     // Flat copies, not slices of the frame's text: these outlive the message (dedupe, queue, the
     // journal's index lag), and a slice would keep the whole decoded frame alive past young-gen
     // collections (issue 7: ≈5 KB promoted to the old generation per message).

@@ -197,6 +197,12 @@ export const channelSchema = z.strictObject({
       /** ERR layout of our ACKs: auto (by the message's MSH-12: below 2.5 → ERR-1), or forced v2.3 / v2.5 for a partner whose MSH-12 says otherwise. */
       errLayout: z.enum(['auto', 'v2.3', 'v2.5']).default('auto'),
       /**
+       * Orders (OML^O21, ORM^O01) are answered with ORL^O22 / ORR^O02 carrying each order's
+       * status (OK, UA, CR, UC: IHE LTW LAB-1) instead of a bare ACK; a message with an order
+       * that cannot be accepted is refused whole (MSA AE). False: a plain ACK, as for any message.
+       */
+      orderResponses: z.boolean().default(true),
+      /**
        * Enhanced-mode application ACKs (MSH-16 AL/ER/SU): once a message is processed (every
        * destination done, filtered, or dead-lettered), an AA/AE/AR goes back to the sender as a
        * new message over this outbound MLLP connection (docs/channels.md). Absent: none is sent.

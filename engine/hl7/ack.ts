@@ -32,6 +32,10 @@ export interface AckOptions {
    * (no severity field: MSA-3 carries the first error's text). `auto` (default) picks by MSH-12.
    */
   errLayout?: 'auto' | 'v2.3' | 'v2.5';
+  /** MSH-9 of the answer, components as sent (default `ACK^<trigger>^ACK`): ORL^O22^ORL_O22 for an order response. */
+  responseType?: string[];
+  /** Segments after MSA and ERR (an order response's PID, ORC, OBR), already in the message's delimiters. */
+  body?: string[];
 }
 
 /** MSH-12 below 2.5 (2.1 … 2.4.x) answers with the ERR-1 layout older partners parse. */
@@ -129,7 +133,7 @@ function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
     h.sendingFacility,
     hl7Timestamp(opts.now),
     '',
-    `ACK${c}${h.trigger}${c}ACK`,
+    (opts.responseType ?? ['ACK', h.trigger, 'ACK']).join(c),
     escape(opts.controlId ?? generateControlId(opts.now), d),
     h.processingId,
     h.version,
@@ -147,6 +151,7 @@ function ackText(d: Delimiters, h: AckHeader, opts: AckOptions): string {
   if (text) msa.push(escape(text.slice(0, 80), d));
   const lines = [msh.join(d.field), msa.join(d.field)];
   for (const e of errors) lines.push(layout === 'v2.3' ? legacyErrSegment(e, d) : errSegment(e, d));
+  if (opts.body) lines.push(...opts.body);
   // Values copied from the message may hold control bytes; a VT or FS in an ACK would break
   // the sender's MLLP framing (found by the fuzzer), and none has a meaning in HL7 text.
   return lines.join('\r').replace(ACK_CONTROL, '') + '\r';

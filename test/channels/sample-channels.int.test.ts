@@ -98,10 +98,30 @@ test("a subcontractor's results sent to the ILW channel with our filler number a
   expect(readdirSync(out('documents'))).toEqual(['LAB-0001']);
 });
 
-test('an order goes through the TypeScript handler to out/orders', async () => {
+test('an order is answered ORL^O22 with its status, and goes through the TypeScript handler to out/orders', async () => {
   const ack = await send(ports[2577]!, 'oml-o21_ltw_order.hl7');
-  expect([ack.get('MSA-1'), ack.get('MSA-2')]).toEqual(['AA', 'SMP-OML-0001']);
+  expect([ack.get('MSH-9'), ack.get('MSA-1'), ack.get('MSA-2'), ack.get('ORC-1'), ack.get('ORC-2.1')]).toEqual(['ORL^O22^ORL_O22', 'AA', 'SMP-OML-0001', 'OK', 'CMD-0002']);
   expect(await waitFor(() => existsSync(out('orders', 'SMP-OML-0001.hl7')), 10_000)).toBe(true);
   const written = Message.parse(readFileSync(out('orders', 'SMP-OML-0001.hl7'), 'utf8'));
   expect([written.get('MSH-5'), written.get('MSH-6'), written.get('MSH-9.3'), written.get('ORC-2.1')]).toEqual(['LIS', 'LAB', 'OML_O21', 'CMD-0002']);
+});
+
+test('an order that cannot be accepted is answered UA with the reason, and never reaches the LIS', async () => {
+  const text = readFileSync(join(repo, 'samples', 'oml-o21_ltw_order.hl7'), 'latin1').replace('SMP-OML-0001', 'SMP-OML-0009').replace('24326-1^Ionogramme sanguin^LN', '');
+  const c = new MllpClient({ host: '127.0.0.1', port: ports[2577]! });
+  clients.push(c);
+  const ack = Message.parse(decode(await c.send(Buffer.from(text, 'latin1'))).text);
+  expect([ack.get('MSH-9'), ack.get('MSA-1'), ack.get('ORC-1'), ack.get('ERR-2'), ack.get('ERR-8')]).toEqual([
+    'ORL^O22^ORL_O22', 'AE', 'UA', 'OBR^1^4', 'the order names no test (OBR-4)',
+  ]);
+  // Kept as refused (with its answer) for an operator, never queued for the destinations.
+  const db = new Database(join(te.dir, 'store.db'), { readonly: true });
+  try {
+    const row = db.prepare<[], { state: string; reason: string }>(`SELECT state, reason FROM messages WHERE channel = 'orders' AND control_id = 'SMP-OML-0009'`);
+    expect(await waitFor(() => row.get() !== undefined, 10_000)).toBe(true);
+    expect(row.get()).toMatchObject({ state: 'refused', reason: expect.stringMatching(/^PSL_ORDER_REFUSED: /) });
+  } finally {
+    db.close();
+  }
+  expect(existsSync(out('orders', 'SMP-OML-0009.hl7'))).toBe(false);
 });
