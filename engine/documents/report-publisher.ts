@@ -103,6 +103,7 @@ export class ReportPublisher {
   /** Publishes the report's next version if its policy (or `requested`) says so. */
   async publish(state: ReportState, requested: boolean): Promise<string> {
     const { lab, fillerOrder } = state;
+    if (!this.isOwn(lab)) return `report ${fillerOrder} of ${lab}: a subcontractor's results, never published on their own`;
     const versions = await this.o.store.reportVersions(lab, fillerOrder);
     const unwritten = versions.at(-1)?.written === false ? versions.at(-1) : undefined;
     const last = lastWritten(versions);
@@ -115,7 +116,9 @@ export class ReportPublisher {
     if (decision.kind !== 'none' && unwritten && decision.version !== unwritten.version) {
       throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${unwritten.version} is reserved and not written`);
     }
-    const status = decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status;
+    // A reservation finished with today's content takes today's status (its pending tests may be done now).
+    const status =
+      decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status === 'deleted' ? 'deleted' : reportOf(state).completeness === 'complete' ? 'completed' : 'active';
     const contentHash = decision.kind === 'none' ? unwritten!.contentHash : decision.contentHash;
     if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
       throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${version} is being written by another worker`);

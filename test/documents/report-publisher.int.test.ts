@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Message, decode } from '../../engine/hl7';
 import { ReportPublisher } from '../../engine/documents';
+import { reportFromJson } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
 import { AnsKit } from '../../engine/validation';
 import { createLogger } from '../../engine/ops/logger';
@@ -127,7 +128,11 @@ describe('ReportPublisher', () => {
     expect(await own.handle(Message.parse(sub), 's1')).toBe('report ST-5501 of SIL-SOUSTRAITANT: subcontracted results kept, never published on their own');
     expect(fs.existsSync(path.join(dir, 'out', 'ST-5501'))).toBe(false);
     expect(await store.reportVersions('SIL-SOUSTRAITANT', 'ST-5501')).toEqual([]);
-    expect((await store.getReport('SIL-SOUSTRAITANT', 'ST-5501'))?.rowVersion).toBe(1);
+    const kept = await store.getReport('SIL-SOUSTRAITANT', 'ST-5501');
+    expect(kept?.rowVersion).toBe(1);
+    // Not even on an operator's request (passerelle publish).
+    expect(await own.publish(reportFromJson(kept!.state), true)).toBe("report ST-5501 of SIL-SOUSTRAITANT: a subcontractor's results, never published on their own");
+    expect(fs.existsSync(path.join(dir, 'out', 'ST-5501'))).toBe(false);
   });
 
   test("a subcontractor's results sent with our filler number as their placer number are fused into our report's next version", async () => {
