@@ -200,4 +200,23 @@ describe('a report across messages', () => {
     ]);
     expect(unkeyed).toHaveLength(1);
   });
+
+  test("with ownFillers, another lab's results whose placer number is ours go to our report, others stay in that lab's", () => {
+    const text = (placer: string): Message =>
+      Message.parse(
+        [
+          'MSH|^~\\&|SIL-SOUSTRAITANT|LABO-SPECIALISE|SIL-LABO|LABO-DEMO|20261125160000||ORU^R01^ORU_R01|S2|P|2.5',
+          PID(),
+          `OBR|1|${placer}|ST-5501^SIL-SOUSTRAITANT|1989-3^Vitamine D^LN||||||||||||||||||||F`,
+          'OBX|1|NM|1989-3^25-Hydroxyvitamine D3^LN||31.5|ng/mL|||||F',
+        ].join('\r'),
+      );
+    const ours = splitByReport(reportFromMessage(text('LAB-0042^SIL-LABO')), 'S2', 'LABO-DEMO', ['SIL-LABO']).updates;
+    expect(ours.map((u) => [u.lab, u.fillerOrder, u.subcontractor])).toEqual([['SIL-LABO', 'LAB-0042', { lab: 'SIL-SOUSTRAITANT', fillerOrder: 'ST-5501' }]]);
+    const theirs = splitByReport(reportFromMessage(text('CMD-9^DPI')), 'S2', 'LABO-DEMO', ['SIL-LABO']).updates;
+    expect(theirs.map((u) => [u.lab, u.fillerOrder, u.subcontractor])).toEqual([['SIL-SOUSTRAITANT', 'ST-5501', undefined]]);
+    // Without ownFillers every filler is this lab's.
+    const all = splitByReport(reportFromMessage(text('LAB-0042^SIL-LABO')), 'S2', 'LABO-DEMO').updates;
+    expect(all.map((u) => [u.lab, u.fillerOrder])).toEqual([['SIL-SOUSTRAITANT', 'ST-5501']]);
+  });
 });
