@@ -7,25 +7,17 @@ import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import Database from 'better-sqlite3';
-import { startTestEngine, type TestEngine } from '../support/engine-harness';
-import { ANS_KIT_DIR } from '../support/ans-kit';
-import { freePort } from '../support/redis';
+import type { TestEngine } from '../support/engine-harness';
+import { documentsDelivery as delivery, startSampleChannels } from '../support/sample-channels';
 import { waitFor } from '../support/wait';
 
 const repo = resolve(__dirname, '../..');
 let te: TestEngine;
-const ports: Record<number, number> = {};
+let ports: Record<number, number> = {};
 const clients: MllpClient[] = [];
 
 beforeAll(async () => {
-  for (const p of [2575, 2576, 2577]) ports[p] = await freePort();
-  const files: Record<string, string> = {};
-  for (const f of readdirSync(join(repo, 'channels')).filter((n) => n.endsWith('.yaml'))) {
-    files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
-      .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
-      .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
-  }
-  te = await startTestEngine(files, { ansKitDir: ANS_KIT_DIR });
+  ({ te, ports } = await startSampleChannels());
 });
 
 afterAll(async () => {
@@ -55,22 +47,7 @@ test('a subcontractor result is kept and relayed over MLLP to the LTW results ch
   expect([relayed.get('MSH-5'), relayed.get('MSH-6'), relayed.get('OBX-23.1')]).toEqual(['LIS', 'LAB', 'Laboratoire Spécialisé Exemple']);
 });
 
-/** The `documents` delivery of a message of ltw-results, once it is final (state, detail). */
-async function documentsDelivery(controlId: string): Promise<{ state: string; detail: string | null }> {
-  const db = new Database(join(te.dir, 'store.db'), { readonly: true, fileMustExist: true });
-  try {
-    const q = db.prepare<[string], { state: string; detail: string | null }>(
-      `SELECT d.state, d.detail FROM deliveries d JOIN messages m ON m.id = d.message_id
-        WHERE m.channel = 'ltw-results' AND m.control_id = ? AND d.destination = 'documents'`,
-    );
-    let row: { state: string; detail: string | null } | undefined;
-    await waitFor(() => (row = q.get(controlId)) !== undefined && ['delivered', 'dead'].includes(row.state), 60_000);
-    if (!row) throw new Error(`no documents delivery for ${controlId}`);
-    return row;
-  } finally {
-    db.close();
-  }
-}
+const documentsDelivery = (controlId: string): ReturnType<typeof delivery> => delivery(te, controlId);
 
 test('the LTW result is version 1 of its report; the relayed subcontractor result makes no document set of its own', async () => {
   expect(await documentsDelivery('SMP-ORU-0001')).toEqual({ state: 'delivered', detail: 'report LAB-0001: v1 (completed)' });

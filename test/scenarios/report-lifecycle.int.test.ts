@@ -6,16 +6,14 @@
  * → a deletion. Every version passes the full official ANS rule set; versions go 1, 2, 3, 4 and
  * the deletion is 5.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import { AnsKit, formatReport } from '../../engine/validation';
-import { startTestEngine, type TestEngine } from '../support/engine-harness';
+import type { TestEngine } from '../support/engine-harness';
+import { documentsDelivery, startSampleChannels } from '../support/sample-channels';
 import { ANS_KIT_DIR } from '../support/ans-kit';
-import { freePort } from '../support/redis';
-import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
 
@@ -42,18 +40,11 @@ function ltw(controlId: string, obr25: string, obx: string[]): string {
 
 let te: TestEngine;
 let kit: AnsKit;
-const ports: Record<number, number> = {};
+let ports: Record<number, number> = {};
 const clients: MllpClient[] = [];
 
 beforeAll(async () => {
-  for (const p of [2575, 2576, 2577]) ports[p] = await freePort();
-  const files: Record<string, string> = {};
-  for (const f of readdirSync(join(repo, 'channels')).filter((n) => n.endsWith('.yaml'))) {
-    files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
-      .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
-      .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
-  }
-  te = await startTestEngine(files, { ansKitDir: ANS_KIT_DIR });
+  ({ te, ports } = await startSampleChannels());
   kit = AnsKit.open(ANS_KIT_DIR);
 });
 
@@ -70,20 +61,10 @@ async function send(port: number, text: string): Promise<void> {
 }
 
 /** Waits for the `documents` delivery of a message of ltw-results and returns its detail. */
-async function published(controlId: string): Promise<string> {
-  const db = new Database(join(te.dir, 'store.db'), { readonly: true });
-  try {
-    const q = db.prepare<[string], { state: string; detail: string }>(
-      `SELECT d.state, d.detail FROM deliveries d JOIN messages m ON m.id = d.message_id
-        WHERE m.channel = 'ltw-results' AND m.control_id = ? AND d.destination = 'documents'`,
-    );
-    let row: { state: string; detail: string } | undefined;
-    await waitFor(() => (row = q.get(controlId)) !== undefined && row.state === 'delivered', 60_000);
-    expect(row?.state).toBe('delivered');
-    return row!.detail;
-  } finally {
-    db.close();
-  }
+async function published(controlId: string): Promise<string | null> {
+  const row = await documentsDelivery(te, controlId);
+  expect(row.state).toBe('delivered');
+  return row.detail;
 }
 
 const n3 = (v: number): string => readFileSync(join(te.dir, 'out', 'documents', 'LAB-0001', `v${v}`, 'pro.n3.xml'), 'utf8');
