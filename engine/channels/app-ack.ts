@@ -2,7 +2,7 @@ import type { RedisOptions } from 'ioredis';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
 import { Message, ackModeOf, buildAck, decode, type AckCode, type Charset, type ErrDetail } from '../hl7';
 import { MllpDestination } from '../delivery';
-import { readClientTls } from './client-tls';
+import { readClientTls } from '../delivery/client-tls';
 import { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { ChannelConfig } from '../config/channel-schema';

@@ -6,6 +6,7 @@ import { nakFromRaw } from '../hl7';
 import { FileDestination, MllpDestination, type Destination } from '../delivery';
 import { CrBioDestination } from '../delivery/crbio-destination';
 import { ReportsDestination, reportsDestinationOptions } from '../documents';
+import { OrdersDestination } from '../orders';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { RenderPool } from '../documents/render-pool';
@@ -15,7 +16,7 @@ import type { Logger } from '../ops/logger';
 import { ThrottledLog } from '../ops/throttled-log';
 import { waitAtMost } from '../ops/deadline';
 import { Intake } from './intake';
-import { readClientTls } from './client-tls';
+import { readClientTls } from '../delivery/client-tls';
 import { BatchIntake } from './batch-intake';
 import { ApplicationAcks, observeTerminalStates } from './app-ack';
 import { Pipeline, type RecoverOptions } from './pipeline';
@@ -76,7 +77,7 @@ export class Channel {
   constructor(private readonly o: ChannelRuntimeOptions) {
     const c = o.config;
     this.name = c.name;
-    this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default, o));
+    this.destinations = c.destinations.map((d) => makeDestination(d, c.charset.default, o, c.name));
     const app = c.ack.application;
     this.appAcks = app
       ? new ApplicationAcks({ channel: c, config: app, store: o.store, connection: o.connection, prefix: o.prefix, consume: o.consume, logger: o.logger })
@@ -118,6 +119,7 @@ export class Channel {
     // Re-enqueue before consuming: lost jobs go back in store order ahead of anything new.
     await this.runRecovery({ repair: true });
     await this.appAcks?.start();
+    for (const d of this.destinations) await d.start?.();
     await this.pipeline.start();
     // Periodic scans leave the last few seconds' messages to their own stage (no double add).
     this.recoveryTimer = setInterval(() => void this.runRecovery({ graceMs: RECOVERY_GRACE_MS }), this.o.recoveryIntervalMs);
@@ -217,6 +219,7 @@ export class Channel {
     // Enqueues not done by then are re-enqueued from the store by the next start's recovery.
     await waitAtMost(this.flushing, left());
     await Promise.all([this.pipeline.stop(left()), this.appAcks?.stop(left())]);
+    await Promise.allSettled(this.destinations.map((d) => d.stop?.(left())));
     await Promise.allSettled(this.destinations.map((d) => waitAtMost(d.close(), left())));
   }
 
@@ -286,8 +289,15 @@ export class Channel {
 export function makeDestination(
   d: ChannelConfig['destinations'][number],
   charset: ChannelConfig['charset']['default'],
-  o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'> & Partial<Pick<ChannelRuntimeOptions, 'store'>>,
+  o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'> & Partial<Pick<ChannelRuntimeOptions, 'store' | 'connection' | 'prefix' | 'consume'>>,
+  channel = '',
 ): Destination {
+  if (d.type === 'orders') {
+    if (!o.store || !o.connection) throw new Error(`destination ${d.name}: an orders destination needs the channel's store and Redis`);
+    return new OrdersDestination({
+      channel, config: d, store: o.store, defaultCharset: charset, connection: o.connection, prefix: o.prefix ?? 'psl', consume: o.consume ?? true, logger: o.logger,
+    });
+  }
   if (d.type === 'reports') {
     if (!o.store) throw new Error(`destination ${d.name}: a reports destination needs the channel's store`);
     const deps = { store: o.store, kit: o.ansKit, renderPool: o.renderPool, logger: o.logger };

@@ -1,5 +1,5 @@
 import {
-  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, buildAckText, buildOrderResponseText, decode, encode, nakFromRaw, orderMessageType,
+  Hl7Error, Message, accept, ackCodeFor, ackModeOf, buildAck, buildAckText, buildOrderResponseText, decode, encode, nakFromRaw, orderGroups, orderMessageType, placerOf,
   type AcceptanceProfile, type Charset, type ErrDetail,
 } from '../hl7';
 import type { MessageStore } from '../store/types';
@@ -7,6 +7,7 @@ import type { ChannelConfig } from '../config/channel-schema';
 import { infoEnabled, type Logger } from '../ops/logger';
 import { checkFrameLimits } from './frame-limits';
 import { RefusalKeeper } from './refusal-keeper';
+import { orderKey, refKey } from '../orders/state';
 
 /**
  * Called once a message is committed, in commit order, to put its id on the channel's queue;
@@ -109,7 +110,8 @@ export class Intake {
     let ack: Buffer;
     if (this.channel.ack.orderResponses && orderMessageType(msg)) {
       // Orders get ORL / ORR with each order's status; one that cannot be accepted refuses the message.
-      const answer = buildOrderResponseText(msg, { controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout, warnings });
+      const cannotCancel = await this.cancelRefusals(msg);
+      const answer = buildOrderResponseText(msg, { controlId: this.ackControlId(msg), errLayout: this.channel.ack.errLayout, warnings, cannotCancel });
       ack = encode(answer.text, charset);
       if (!answer.accepted) return this.refuse(raw, ack, msg.controlId, msg.messageType, charset, 'PSL_ORDER_REFUSED: an order cannot be accepted (ORC-1 UA / UC in the answer)', receivedAt, msg);
     } else {
@@ -177,6 +179,32 @@ export class Intake {
     }
     this.refusals.logRefused({ channel: this.channel.name, id, controlId: keptControlId, messageType: keptType, reason: keptReason.split(':', 1)[0]!.slice(0, 60) });
     return { response, state: 'refused', id, controlId: keptControlId };
+  }
+
+  /**
+   * CR or UC for a cancel request is the lab's call (../shared/docs/hl7-lab.md §5.3): an order
+   * whose results are all validated (CM) can no longer be cancelled. An order we do not hold
+   * yet (its NW still queued) is cancelled when its turn comes: CR. A store that cannot answer
+   * leaves the decision to CR as well; the order channel applies the cancel in order anyway.
+   */
+  private async cancelRefusals(msg: Message): Promise<Map<number, string> | undefined> {
+    const { groups } = orderGroups(msg);
+    const cancels = groups.filter((g) => g.control === 'CA');
+    if (cancels.length === 0) return undefined;
+    const out = new Map<number, string>();
+    for (const g of cancels) {
+      const placer = placerOf(g, msg.get('MSH-4.1') || msg.get('MSH-3.1'));
+      if (!placer) continue;
+      try {
+        const key = (await this.store.orderKeyOf(refKey('placer', placer.authority, placer.number))) ?? orderKey(placer.authority, placer.number);
+        const row = await this.store.getOrder(key);
+        const status = row && (JSON.parse(row.state) as { status?: string }).status;
+        if (status === 'CM') out.set(g.index, 'unable to cancel: the lab has completed this order (results validated)');
+      } catch {
+        /* no answer from the store: CR, the cancel is applied in order */
+      }
+    }
+    return out;
   }
 
   /** Enhanced mode, when the channel honours MSH-15: NE never wants a commit ACK, ER only on errors, SU only on success. */

@@ -148,7 +148,56 @@ const reportsDestination = z.strictObject({
   retry: retrySchema.prefault({}),
 });
 
-const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination, reportsDestination]);
+/** A subcontracting lab (IHE ILW): the tests it does for us, and how to reach it. */
+const subcontractor = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  /** Its FINESS (9 digits), kept on the sub-order. */
+  finess: z.string().regex(/^[0-9A-B]{9}$/, 'a FINESS: 9 characters').optional(),
+  /** OBR-4 codes (OBR-4.1) of the tests sent to it. */
+  tests: z.array(z.string().min(1)).min(1),
+  /** MSH-5 / MSH-6 of the sub-orders sent to it. */
+  application: z.string().default(''),
+  facility: z.string().default(''),
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  tls: mllpDestination.shape.tls,
+  connectTimeoutMs: z.number().int().positive().default(5000),
+  responseTimeoutMs: z.number().int().positive().default(30000),
+  charset: charsetName.optional(),
+  /** A sub-order whose answer was lost is sent again with the same MSH-10 (the subcontractor dedupes): retryAmbiguous defaults to true. */
+  retry: retrySchema.prefault({ retryAmbiguous: true }),
+});
+
+/**
+ * Orders in (IHE LTW LAB-1, issue 8): each OML^O21 / ORM^O01 order is kept in the store (tests,
+ * specimens, prescriber, status; NW, XO, CA, SC followed), and the tests a subcontractor does
+ * leave as sub-orders (IHE ILW LAB-35), one line per subcontractor.
+ */
+const ordersDestination = z
+  .strictObject({
+    type: z.literal('orders'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+    /** Our namespace of sub-order numbers (ORC-2.2) and MSH-3 of sub-orders: the lab system's application, as in ownFillers. */
+    authority: z.string().min(1),
+    /** MSH-4 of sub-orders. */
+    facility: z.string().default(''),
+    /** Sub-order numbers are <prefix><sequence>. */
+    subOrderPrefix: z.string().regex(/^[A-Za-z0-9-]{1,10}$/).default('SUB-'),
+    subcontractors: z.array(subcontractor).default([]),
+    retry: retrySchema.prefault({}),
+  })
+  .superRefine((d, ctx) => {
+    const seen = new Map<string, string>();
+    d.subcontractors.forEach((s, i) =>
+      s.tests.forEach((t, j) => {
+        const other = seen.get(t);
+        if (other && other !== s.name) ctx.addIssue({ code: 'custom', path: ['subcontractors', i, 'tests', j], message: `test ${t} is already sent to ${other}` });
+        seen.set(t, s.name);
+      }),
+    );
+  });
+
+const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination, reportsDestination, ordersDestination]);
 
 const transformSchema = z.union([
   z.strictObject({ mapping: z.string() }),
@@ -252,3 +301,5 @@ export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
 export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
 export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
 export type RetryConfig = z.infer<typeof retrySchema>;
+export type OrdersDestinationConfig = z.infer<typeof ordersDestination>;
+export type SubcontractorConfig = z.infer<typeof subcontractor>;

@@ -18,5 +18,9 @@ export interface Destination {
   readonly name: string;
   /** Resolves to a short, patient-free detail kept with the delivery (file name, ACK code). */
   deliver(out: OutboundMessage): Promise<string>;
+  /** Starts what the destination runs on its own (its outbound queues), before the channel consumes. */
+  start?(): Promise<void>;
+  /** Stops within `drainDeadlineMs`; then close() releases the rest. */
+  stop?(drainDeadlineMs: number): Promise<void>;
   close(): Promise<void>;
 }

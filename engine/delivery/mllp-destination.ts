@@ -33,6 +33,23 @@ export class MllpDestination implements Destination {
     return classifyAck(response.toString('latin1'), out.controlId, this.name);
   }
 
+  /**
+   * Sends and returns the peer's answer when it is for this message, whatever its MSA-1: for
+   * answers whose body matters (ORL^O22 to a sub-order: each order's ORC-1). A garbled answer
+   * or one for another message throws PSL_DEST_BAD_ACK.
+   */
+  async exchange(out: OutboundMessage): Promise<Message> {
+    const response = (await this.client.send(wireBytes(out.message, this.charsets))).toString('latin1');
+    let answer: Message;
+    try {
+      answer = Message.parse(response);
+    } catch {
+      throw new PasserelleError('PSL_DEST_BAD_ACK', `${this.name}: response is not an HL7 message`);
+    }
+    if (answer.get('MSA-2') !== out.controlId) throw new PasserelleError('PSL_DEST_BAD_ACK', `${this.name}: answer is for ${answer.get('MSA-2') || '(none)'}, expected ${out.controlId}`);
+    return answer;
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

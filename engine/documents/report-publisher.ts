@@ -22,7 +22,8 @@ import type { RenderPool } from './render-pool';
 import { writeDocumentSet } from './document-writer';
 import { FullChecks } from './full-checks';
 import { quarantineOrRethrow } from './quarantine';
-import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState } from '../reports';
+import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState, type ReportUpdate } from '../reports';
+import { OrderBook, activeTests, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
@@ -31,7 +32,7 @@ import type { Logger } from '../ops/logger';
 export const VERSION_LEASE_MS = 30_000;
 
 export interface ReportPublisherOptions {
-  store: Pick<MessageStore, 'getReport' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'reportVersions'>;
+  store: Pick<MessageStore, 'getReport' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'reportVersions'> & OrderStore;
   /** `<directory>/<filler order number>/v<n>/<profile>.*`; refused documents under `quarantine/`. */
   directory: string;
   version: CrBioVersion;
@@ -59,10 +60,13 @@ export interface ReportPublisherOptions {
 
 export class ReportPublisher {
   private readonly book: ReportBook;
+  private readonly orders: OrderBook;
   private readonly fullChecks: FullChecks | undefined;
 
   constructor(private readonly o: ReportPublisherOptions) {
     this.book = new ReportBook(o.store);
+    // Read and status only here: sub-orders are numbered by the orders channel.
+    this.orders = new OrderBook(o.store, { authority: '' });
     this.fullChecks = o.fullValidator && new FullChecks(o.fullValidator, o.logger, 'reports');
   }
 
@@ -80,10 +84,13 @@ export class ReportPublisher {
     if (unkeyed.length > 0) this.o.logger.warn('requests without a filler order number left out of the reports', { code: 'PSL_REPORT_NO_FILLER_ORDER', count: unkeyed.length });
     const done: string[] = [];
     for (const planned of updates) {
-      // A subcontractor's results for a number we have no report of wait in their own report.
-      const update = planned.subcontractor && !(await this.book.get(planned.lab, planned.fillerOrder)) ? { ...planned, ...planned.subcontractor } : planned;
+      const update = planned.subcontractor ? await this.routeSubcontracted(planned) : planned;
       const out = await this.book.apply(update);
       if (out.kind === 'identity-mismatch') {
+        if (planned.subcontractor && update.lab !== planned.subcontractor.lab) {
+          done.push(await this.parkSubcontracted(planned, out.detail));
+          continue;
+        }
         throw new PasserelleError('PSL_REPORT_IDENTITY_MISMATCH', `report ${update.fillerOrder}: ${out.detail}`);
       }
       for (const p of out.parked) this.o.logger.warn('result parked for an operator', { code: 'PSL_REPORT_PARKED', reason: p.reason });
@@ -91,9 +98,93 @@ export class ReportPublisher {
         done.push(`report ${update.fillerOrder} of ${update.lab}: subcontracted results kept, never published on their own`);
         continue;
       }
-      done.push(await this.publish(out.state, false));
+      const state = (await this.followOrder(out.state, messageId)) ?? out.state;
+      done.push(await this.publish(state, false));
     }
     return done.join('; ');
+  }
+
+  /**
+   * Where a subcontractor's results for one of our numbers go (IHE ILW LAB-36): our sub-order
+   * number leads to the order, whose filler number is our report; our filler number sent as
+   * their placer number is our report itself. Otherwise (our report does not exist yet) they
+   * wait in the subcontractor's own report, noted on the sub-order, and are fused when ours
+   * appears (followOrder).
+   */
+  private async routeSubcontracted(planned: ReportUpdate): Promise<ReportUpdate> {
+    const order = await this.orders.byRef('sub', planned.lab, planned.fillerOrder);
+    if (order?.filler) return { ...planned, lab: order.filler.authority, fillerOrder: order.filler.number };
+    if (!order && (await this.book.get(planned.lab, planned.fillerOrder))) return planned;
+    const kept = { ...planned, ...planned.subcontractor! };
+    if (order) await this.noteSubOrder(order.key, planned.fillerOrder, (s) => (s.keptIn ? false : ((s.keptIn = { lab: kept.lab, fillerOrder: kept.fillerOrder }), true)));
+    return kept;
+  }
+
+  /** INS.46/.47: another lab's identity that disagrees with ours is never fused; kept for verification. */
+  private async parkSubcontracted(planned: ReportUpdate, detail: string): Promise<string> {
+    const kept = { ...planned, ...planned.subcontractor! };
+    await this.book.apply(kept);
+    const order = await this.orders.byRef('sub', planned.lab, planned.fillerOrder);
+    if (order) {
+      await this.noteSubOrder(order.key, planned.fillerOrder, (s) => {
+        s.keptIn = { lab: kept.lab, fillerOrder: kept.fillerOrder };
+        s.parked = `identity to verify: ${detail}`;
+        return true;
+      });
+    }
+    this.o.logger.warn('subcontracted results parked: identity to verify', { code: 'PSL_REPORT_PARKED', reason: 'identity', subOrder: planned.fillerOrder });
+    return `report ${kept.fillerOrder} of ${kept.lab}: subcontracted results parked, the patient identity disagrees with our report (INS.46/.47)`;
+  }
+
+  private async noteSubOrder(key: string, number: string, fn: (s: OrderState['subOrders'][number]) => boolean): Promise<void> {
+    await this.orders.update(key, (o) => {
+      const sub = o.subOrders.find((x) => x.number === number);
+      return !!sub && fn(sub);
+    });
+  }
+
+  /**
+   * Our report and the order it answers: the order learns our filler number and the lab's
+   * status; results a subcontractor sent before our report existed are fused now. Returns the
+   * report as it is afterwards (undefined: no order, unchanged).
+   */
+  private async followOrder(state: ReportState, messageId: string): Promise<ReportState | undefined> {
+    const keys = new Set<string>();
+    for (const { request: r } of state.requests) {
+      if (!r.placerOrder) continue;
+      const order = await this.orders.byPlacer(r.placerAuthority ?? '', r.placerOrder);
+      if (order) keys.add(order.key);
+    }
+    let current: ReportState | undefined;
+    for (const key of keys) {
+      const order = await this.orders.update(key, (o) => {
+        if (o.filler) return false;
+        o.filler = { number: state.fillerOrder, authority: state.lab };
+        return true;
+      });
+      if (!order || order.filler?.number !== state.fillerOrder || order.filler.authority !== state.lab) continue;
+      for (const sub of order.subOrders) {
+        if (!sub.keptIn || sub.parked) continue;
+        const kept = await this.book.get(sub.keptIn.lab, sub.keptIn.fillerOrder);
+        if (!kept) continue;
+        const { updates } = splitByReport(reportOf(kept), `kept:${sub.keptIn.lab}|${sub.keptIn.fillerOrder}|${kept.revision}`, this.o.defaultLab, this.o.ownFillers);
+        for (const u of updates) {
+          const out = await this.book.apply({ ...u, lab: state.lab, fillerOrder: state.fillerOrder });
+          if (out.kind === 'applied') current = out.state;
+          else await this.noteSubOrder(order.key, sub.number, (s) => ((s.parked = `identity to verify: ${out.detail}`), true));
+        }
+      }
+      // The lab's progress, as the placer will read it (ORC-5): never backwards, never over a cancel.
+      const status = labStatus(current ?? state, activeTests(order).map((t) => t.code.code));
+      await this.orders.update(key, (o) => o.status !== 'CA' && statusRank(status) > statusRank(o.status) && setStatus(o, status, messageId));
+    }
+    return current;
+  }
+
+  /** The ordered tests' codes still awaited for a report (none without an order). */
+  private async awaitedTests(lab: string, fillerOrder: string): Promise<string[]> {
+    const order = await this.orders.byRef('filler', lab, fillerOrder);
+    return order ? activeTests(order).map((t) => t.code.code) : [];
   }
 
   private isOwn(lab: string): boolean {
@@ -107,7 +198,8 @@ export class ReportPublisher {
     const versions = await this.o.store.reportVersions(lab, fillerOrder);
     const unwritten = versions.at(-1)?.written === false ? versions.at(-1) : undefined;
     const last = lastWritten(versions);
-    const decision = nextPublication(state, last, this.o.policy ?? 'every-change', requested);
+    const awaited = await this.awaitedTests(lab, fillerOrder);
+    const decision = nextPublication(state, last, this.o.policy ?? 'every-change', requested, awaited);
     if (decision.kind === 'none') {
       // A reservation whose writer died is finished with what the report holds now.
       if (!unwritten) return `report ${fillerOrder}: no new version (${decision.why})`;
@@ -118,7 +210,7 @@ export class ReportPublisher {
     }
     // A reservation finished with today's content takes today's status (its pending tests may be done now).
     const status =
-      decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status === 'deleted' ? 'deleted' : reportOf(state).completeness === 'complete' ? 'completed' : 'active';
+      decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status === 'deleted' ? 'deleted' : reportOf(state, awaited).completeness === 'complete' ? 'completed' : 'active';
     const contentHash = decision.kind === 'none' ? unwritten!.contentHash : decision.contentHash;
     if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
       throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${version} is being written by another worker`);
@@ -131,13 +223,13 @@ export class ReportPublisher {
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
-    await this.render(folder, state, version, replaces);
+    await this.render(folder, state, version, replaces, awaited);
     await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
     return `report ${fillerOrder}: v${version} (${status})`;
   }
 
-  private async render(folder: string, state: ReportState, version: number, replaces: number | undefined): Promise<void> {
-    const report = reportOf(state);
+  private async render(folder: string, state: ReportState, version: number, replaces: number | undefined, awaited: readonly string[]): Promise<void> {
+    const report = reportOf(state, awaited);
     const ids = reportVersionIds(this.o.lab, state.lab, state.fillerOrder, version);
     const parent = replaces === undefined ? undefined : reportVersionIds(this.o.lab, state.lab, state.fillerOrder, replaces).documentId;
     for (const profile of this.o.profiles) {
@@ -167,6 +259,17 @@ export class ReportPublisher {
     writeFileSync(file + '.tmp', JSON.stringify(event, null, 2) + '\n');
     renameSync(file + '.tmp', file);
   }
+}
+
+/** The order status the lab's results say (HL7 table 0038): all done CM, some results A, else IP. */
+function labStatus(state: ReportState, awaited: readonly string[]): OrderStatus {
+  const report = reportOf(state, awaited);
+  if (report.completeness === 'complete') return 'CM';
+  return report.requests.some((r) => r.results.some((x) => x.status !== 'pending')) ? 'A' : 'IP';
+}
+
+function statusRank(s: OrderStatus): number {
+  return { SC: 0, IP: 1, A: 2, CM: 3, CA: 4 }[s];
 }
 
 /** The newest version whose documents were written. */

@@ -21,5 +21,5 @@ export { ackCodeFor, ackModeOf, buildAck, buildAckText, formatErl, legacyErrLayo
 export type { AckCode, AckOptions, ErrDetail, Outcome } from './ack';
 export { accept } from './acceptance';
 export type { Acceptance, AcceptanceProfile } from './acceptance';
-export { answerFor, buildOrderResponseText, orderGroups, orderMessageType } from './order-response';
+export { answerFor, buildOrderResponseText, orderGroups, orderMessageType, placerOf } from './order-response';
 export type { OrderAnswer, OrderGroup } from './order-response';

@@ -64,6 +64,14 @@ export function orderGroups(msg: Message): { groups: OrderGroup[]; errors: ErrDe
   return { groups, errors };
 }
 
+/** The placer order a group names: ORC-2 (else OBR-2) and its namespace, else `defaultAuthority`. */
+export function placerOf(g: OrderGroup, defaultAuthority: string): { number: string; authority: string } | undefined {
+  const fromOrc = g.orc.get('2.1') !== '';
+  const number = fromOrc ? g.orc.get('2.1') : g.obr?.get('2.1') ?? '';
+  if (number === '') return undefined;
+  return { number, authority: (fromOrc ? g.orc.get('2.2') : g.obr?.get('2.2')) || defaultAuthority };
+}
+
 /** What an order gets: OK / CR when it has no problem, UA / UC when it has. */
 export function answerFor(g: OrderGroup): OrderAnswer {
   if (g.control === 'CA') return g.problems.length === 0 ? 'CR' : 'UC';
@@ -78,11 +86,19 @@ export function answerFor(g: OrderGroup): OrderAnswer {
  */
 export function buildOrderResponseText(
   msg: Message,
-  opts: Omit<AckOptions, 'code' | 'errors' | 'responseType' | 'body'> & { warnings?: ErrDetail[] },
+  opts: Omit<AckOptions, 'code' | 'errors' | 'responseType' | 'body'> & {
+    warnings?: ErrDetail[];
+    /** Why the lab cannot cancel, per order group index (1-based): the answer is UC with this text. */
+    cannotCancel?: ReadonlyMap<number, string>;
+  },
 ): { text: string; accepted: boolean } {
   const type = orderMessageType(msg);
   if (!type) throw new TypeError(`not an order message: ${msg.messageType}`);
   const { groups, errors } = orderGroups(msg);
+  for (const g of groups) {
+    const why = g.control === 'CA' ? opts.cannotCancel?.get(g.index) : undefined;
+    if (why) g.problems.push({ hl7Code: 207, severity: 'E', location: { segment: 'ORC', sequence: g.index, field: 1 }, userMessage: why });
+  }
   const answers = groups.map(answerFor);
   const accepted = errors.length === 0 && answers.every((a) => a === 'OK' || a === 'CR');
   const f = msg.delimiters.field;
@@ -93,7 +109,7 @@ export function buildOrderResponseText(
     body.push(['ORC', answers[i], g.orc.getRaw('2'), g.orc.getRaw('3')].join(f));
     if (g.obr) body.push(['OBR', String(g.index), g.obr.getRaw('2'), g.obr.getRaw('3'), g.obr.getRaw('4')].join(f));
   });
-  const { warnings: _w, ...ackOpts } = opts;
+  const { warnings: _w, cannotCancel: _c, ...ackOpts } = opts;
   const text = buildAckText(msg, {
     ...ackOpts,
     // An application answer (AA / AE), also in enhanced mode: the orders' fate, not the transport's.

@@ -14,7 +14,12 @@ function tsKey(ts: string | undefined): string {
   return (ts ?? '').replace(/[^0-9]/g, '').slice(0, 14).padEnd(14, '0');
 }
 
-export function reportOf(state: ReportState): Report {
+/**
+ * `awaited`: OBR-4 codes of the tests the order asks for (engine/orders, cancelled ones left
+ * out). The report is complete only when each of them has a request whose results are done;
+ * without an order, the requests the results name are all there is to wait for.
+ */
+export function reportOf(state: ReportState, awaited: readonly string[] = []): Report {
   let n = 0;
   const requests: Request[] = [];
   for (const entry of state.requests) {
@@ -36,12 +41,19 @@ export function reportOf(state: ReportState): Report {
     ...state.header,
     patient: state.patientRecord,
     requests,
-    completeness: all.length > 0 && all.every((r) => DONE.has(r.status)) && requests.every((r) => DONE.has(r.status)) ? 'complete' : 'partial',
+    completeness:
+      all.length > 0 && all.every((r) => DONE.has(r.status)) && requests.every((r) => DONE.has(r.status)) && awaited.every((code) => requests.some((r) => requestCodes(r).includes(code)))
+        ? 'complete'
+        : 'partial',
     autoValidated: all.some((r) => r.autoValidated),
   };
   if (latest?.validatedAt) report.validatedAt = latest.validatedAt;
   if (validator) report.validator = validator;
   return report;
+}
+
+function requestCodes(r: Request): string[] {
+  return [r.code.loinc?.code, r.code.local?.code].filter((c): c is string => !!c);
 }
 
 /** The request's own status, unless its results say it is not done yet. */

@@ -34,13 +34,14 @@ export type Publication =
   | { kind: 'delete'; version: number; deletes: number; contentHash: string };
 
 /** What a version shows, whatever message brought it: the same content hashes the same. */
-export function contentHash(state: ReportState): string {
-  const { sourceControlId: _s, messageType: _m, ...shown } = reportOf(state);
+export function contentHash(state: ReportState, awaited: readonly string[] = []): string {
+  const { sourceControlId: _s, messageType: _m, ...shown } = reportOf(state, awaited);
   return createHash('sha256').update(toWireJson(shown)).digest('hex');
 }
 
-export function nextPublication(state: ReportState, last: PublishedVersion | undefined, policy: PublishPolicy, requested = false): Publication {
-  const hash = contentHash(state);
+/** `awaited`: the ordered tests' codes (reportOf). */
+export function nextPublication(state: ReportState, last: PublishedVersion | undefined, policy: PublishPolicy, requested = false, awaited: readonly string[] = []): Publication {
+  const hash = contentHash(state, awaited);
   const version = (last?.version ?? 0) + 1;
   if (!hasContent(state)) {
     if (!last) return { kind: 'none', why: 'nothing-published-to-delete' };
@@ -48,7 +49,7 @@ export function nextPublication(state: ReportState, last: PublishedVersion | und
     return { kind: 'delete', version, deletes: last.version, contentHash: hash };
   }
   if (last && last.status !== 'deleted' && last.contentHash === hash) return { kind: 'none', why: 'same-content' };
-  const report = reportOf(state);
+  const report = reportOf(state, awaited);
   const validated = report.requests.some((r) => r.results.some((x) => x.status === 'final' || x.status === 'corrected' || x.status === 'cancelled'));
   if (!validated && !requested) return { kind: 'none', why: 'nothing-validated' };
   const status = report.completeness === 'complete' ? 'completed' : 'active';

@@ -30,6 +30,7 @@ import type {
   RepairPage,
   RefusalQuota,
   RefusalStats,
+  StoredOrder,
   StoredReport,
   StoredReportVersion,
   StoreCounts,
@@ -93,7 +94,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
     maxItems: 256,
@@ -111,7 +112,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -217,6 +218,18 @@ export class PgStore implements MessageStore {
           written      BOOLEAN     NOT NULL,
           created_at   TIMESTAMPTZ NOT NULL,
           PRIMARY KEY (lab, filler_order, version)
+        )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.orders} (
+          order_key   TEXT        NOT NULL PRIMARY KEY,
+          state       TEXT        NOT NULL,
+          row_version BIGINT      NOT NULL,
+          updated_at  TIMESTAMPTZ NOT NULL
+        )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.orderRefs} (
+          ref       TEXT NOT NULL PRIMARY KEY,
+          order_key TEXT NOT NULL
         )`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
@@ -746,5 +759,43 @@ export class PgStore implements MessageStore {
   private checkReady(): void {
     this.checkOpen();
     if (!this.initialised) throw new Error('PgStore: init() has not been called');
+  }
+
+  async getOrder(key: string): Promise<StoredOrder | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<{ state: string; row_version: string; updated_at: Date }>(`SELECT state, row_version, updated_at FROM ${this.t.orders} WHERE order_key = $1`, [key]);
+    const row = r.rows[0];
+    return row && { key, state: row.state, rowVersion: Number(row.row_version), updatedAt: row.updated_at };
+  }
+
+  async putOrder(key: string, state: string, expectedVersion: number | null): Promise<boolean> {
+    this.checkReady();
+    const r =
+      expectedVersion === null
+        ? await this.pool.query(`INSERT INTO ${this.t.orders} (order_key, state, row_version, updated_at) VALUES ($1, $2, 1, now()) ON CONFLICT (order_key) DO NOTHING`, [key, state])
+        : await this.pool.query(`UPDATE ${this.t.orders} SET state = $1, row_version = row_version + 1, updated_at = now() WHERE order_key = $2 AND row_version = $3`, [state, key, expectedVersion]);
+    return r.rowCount === 1;
+  }
+
+  async linkOrder(ref: string, orderKey: string): Promise<string> {
+    this.checkReady();
+    await this.pool.query(`INSERT INTO ${this.t.orderRefs} (ref, order_key) VALUES ($1, $2) ON CONFLICT (ref) DO NOTHING`, [ref, orderKey]);
+    return (await this.orderKeyOf(ref))!;
+  }
+
+  async orderKeyOf(ref: string): Promise<string | undefined> {
+    this.checkReady();
+    const r = await this.pool.query<{ order_key: string }>(`SELECT order_key FROM ${this.t.orderRefs} WHERE ref = $1`, [ref]);
+    return r.rows[0]?.order_key;
+  }
+
+  async nextSequence(name: string): Promise<number> {
+    this.checkReady();
+    const r = await this.pool.query<{ value: string }>(
+      `INSERT INTO ${this.t.counters} AS c (channel, name, value) VALUES ('#sequence', $1, 1)
+       ON CONFLICT (channel, name) DO UPDATE SET value = c.value + 1 RETURNING value`,
+      [name],
+    );
+    return Number(r.rows[0]!.value);
   }
 }

@@ -37,6 +37,7 @@ import type {
   RepairPage,
   RefusalQuota,
   RefusalStats,
+  StoredOrder,
   StoredReport,
   StoredReportVersion,
   StoreCounts,
@@ -225,6 +226,23 @@ CREATE TABLE IF NOT EXISTS report_versions (
 ) WITHOUT ROWID;
 `;
 
+/** Orders (engine/orders): one row per placer order, and the other numbers that lead to it. */
+const ORDERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS orders (
+  order_key    TEXT    NOT NULL PRIMARY KEY,
+  state        TEXT    NOT NULL,  -- JSON, engine/orders/state.ts
+  row_version  INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_refs (
+  ref          TEXT    NOT NULL PRIMARY KEY,
+  order_key    TEXT    NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Counter rows of named sequences (engine/orders sub-order numbers) live under this channel name. */
+const SEQUENCE_CHANNEL = '#sequence';
+
 interface VersionRow {
   lab: string;
   filler_order: string;
@@ -369,6 +387,15 @@ function prepareStatements(db: Database.Database) {
     reportUpdate: db.prepare<[string, number, string, string, number]>(
       'UPDATE reports SET state = ?, row_version = row_version + 1, updated_at = ? WHERE lab = ? AND filler_order = ? AND row_version = ?',
     ),
+    orderGet: db.prepare<[string], { state: string; row_version: number; updated_at: number }>('SELECT state, row_version, updated_at FROM orders WHERE order_key = ?'),
+    orderInsert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO orders (order_key, state, row_version, updated_at) VALUES (?, ?, 1, ?)'),
+    orderUpdate: db.prepare<[string, number, string, number]>('UPDATE orders SET state = ?, row_version = row_version + 1, updated_at = ? WHERE order_key = ? AND row_version = ?'),
+    orderLink: db.prepare<[string, string]>('INSERT OR IGNORE INTO order_refs (ref, order_key) VALUES (?, ?)'),
+    orderRef: db.prepare<[string], { order_key: string }>('SELECT order_key FROM order_refs WHERE ref = ?'),
+    sequenceNext: db.prepare<[string, string], { value: number }>(
+      `INSERT INTO counters (channel, name, value) VALUES (?, ?, 1)
+       ON CONFLICT (channel, name) DO UPDATE SET value = counters.value + 1 RETURNING value`,
+    ),
     pruneChunk: db.prepare<[number, number, number]>(
       `DELETE FROM messages WHERE seq IN (
          SELECT seq FROM messages
@@ -444,6 +471,7 @@ export class SqliteStore implements MessageStore {
       db.exec(SCHEMA);
       db.exec(COUNTERS_SCHEMA);
       db.exec(REPORTS_SCHEMA);
+      db.exec(ORDERS_SCHEMA);
     }).immediate();
     this.st = prepareStatements(db);
     if (this.opts.intakeJournal && !this.journal) this.openJournal(db);
@@ -822,6 +850,31 @@ export class SqliteStore implements MessageStore {
       written: r.written === 1,
       createdAt: new Date(r.created_at),
     }));
+  }
+
+  async getOrder(key: string): Promise<StoredOrder | undefined> {
+    const r = this.statements().orderGet.get(key);
+    return r && { key, state: r.state, rowVersion: r.row_version, updatedAt: new Date(r.updated_at) };
+  }
+
+  async putOrder(key: string, state: string, expectedVersion: number | null): Promise<boolean> {
+    const st = this.statements();
+    const now = Date.now();
+    return (expectedVersion === null ? st.orderInsert.run(key, state, now) : st.orderUpdate.run(state, now, key, expectedVersion)).changes === 1;
+  }
+
+  async linkOrder(ref: string, orderKey: string): Promise<string> {
+    const st = this.statements();
+    st.orderLink.run(ref, orderKey);
+    return st.orderRef.get(ref)!.order_key;
+  }
+
+  async orderKeyOf(ref: string): Promise<string | undefined> {
+    return this.statements().orderRef.get(ref)?.order_key;
+  }
+
+  async nextSequence(name: string): Promise<number> {
+    return this.statements().sequenceNext.get(SEQUENCE_CHANNEL, name)!.value;
   }
 
   private statements(): Statements {

@@ -119,6 +119,16 @@ export interface StoredReport {
   updatedAt: Date;
 }
 
+/** A lab order (engine/orders), as JSON text, with the version of its row. */
+export interface StoredOrder {
+  /** `<placer namespace>|<placer order number>` (engine/orders/state.ts orderKey). */
+  key: string;
+  state: string;
+  /** 1 at the first write, + 1 at each: what `putOrder` compares before writing. */
+  rowVersion: number;
+  updatedAt: Date;
+}
+
 /** One published version of a report (engine/reports/versions.ts), as the store keeps it. */
 export interface StoredReportVersion {
   lab: string;
@@ -238,4 +248,17 @@ export interface MessageStore {
   markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void>;
   /** A report's versions, oldest first. */
   reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]>;
+  /** An order (engine/orders) by its key, if any. */
+  getOrder(key: string): Promise<StoredOrder | undefined>;
+  /** Writes an order's state if its row is still at `expectedVersion` (null: no row yet); compare-and-set like putReport. */
+  putOrder(key: string, state: string, expectedVersion: number | null): Promise<boolean>;
+  /**
+   * Links another number of an order to it (`filler:<lab>|<n>`, `sub:<lab>|<n>`). The first
+   * link of a number wins; returns the order key the number is linked to afterwards.
+   */
+  linkOrder(ref: string, orderKey: string): Promise<string>;
+  /** The order a number is linked to. */
+  orderKeyOf(ref: string): Promise<string | undefined>;
+  /** The next value of a named sequence (1, 2, …); a number handed out is never handed out again. */
+  nextSequence(name: string): Promise<number>;
 }

@@ -108,6 +108,11 @@ describe('ReportPublisher', () => {
         putReport: (...a) => store.putReport(...a),
         reportVersions: (...a) => store.reportVersions(...a),
         markReportVersionWritten: (...a) => store.markReportVersionWritten(...a),
+        getOrder: (...a) => store.getOrder(...a),
+        putOrder: (...a) => store.putOrder(...a),
+        linkOrder: (...a) => store.linkOrder(...a),
+        orderKeyOf: (...a) => store.orderKeyOf(...a),
+        nextSequence: (...a) => store.nextSequence(...a),
         reserveReportVersion: async (v, lease) => {
           expect(await store.reserveReportVersion(v, lease)).toBe(true);
           throw new Error('worker killed after reserving');

@@ -1,0 +1,133 @@
+/**
+ * Sub-orders out (IHE ILW LAB-35): one ordered line per subcontractor, so a subcontractor that
+ * is down holds only its own sub-orders. A job names a sub-order and what to send (NW or CA);
+ * the order's state in the store decides whether there is still something to send, so a job
+ * added twice (every application of an order re-adds what is not yet answered: a crash between
+ * writing the order and adding the job loses nothing) sends once. The subcontractor's ORL^O22
+ * is read: OK / CR are kept on the order, UA / UC too (with the ERR text), for an operator;
+ * AR is retried like a passing failure; no answer in time is sent again with the same MSH-10.
+ */
+import type { RedisOptions } from 'ioredis';
+import { PasserelleError } from '../errors';
+import { MllpDestination } from '../delivery';
+import { readClientTls } from '../delivery/client-tls';
+import { OrderedQueue } from '../queue';
+import type { OrderedJob } from '../queue/types';
+import type { Charset } from '../hl7';
+import type { SubcontractorConfig } from '../config/channel-schema';
+import type { Logger } from '../ops/logger';
+import type { OrderBook } from './order-book';
+import type { OrderState, SubOrder } from './state';
+import { buildSubOrder } from './sub-order-message';
+
+export interface SubOrderSenderOptions {
+  /** `<channel>.<destination>`: queue names start with it. */
+  name: string;
+  book: OrderBook;
+  subcontractors: readonly SubcontractorConfig[];
+  /** MSH-4 of sub-orders. */
+  facility: string;
+  defaultCharset: Charset;
+  connection: RedisOptions;
+  prefix: string;
+  consume: boolean;
+  logger: Logger;
+}
+
+interface Line {
+  config: SubcontractorConfig;
+  queue: OrderedQueue;
+  out: MllpDestination;
+}
+
+export class SubOrderSender {
+  private readonly lines = new Map<string, Line>();
+
+  constructor(private readonly o: SubOrderSenderOptions) {
+    for (const s of o.subcontractors) {
+      const out = new MllpDestination({
+        name: `subcontractor ${s.name}`,
+        host: s.host,
+        port: s.port,
+        connectTimeoutMs: s.connectTimeoutMs,
+        responseTimeoutMs: s.responseTimeoutMs,
+        reconnect: { baseMs: Math.min(500, s.retry.backoffBaseMs), maxMs: Math.min(30_000, s.retry.backoffMaxMs) },
+        charset: s.charset,
+        defaultCharset: o.defaultCharset,
+        tls: readClientTls(s.tls),
+      });
+      const queue = new OrderedQueue({
+        name: `${o.name}.sub.${s.name}`,
+        connection: o.connection,
+        prefix: o.prefix,
+        partitions: 1,
+        consume: o.consume,
+        maxAttempts: s.retry.maxAttempts,
+        backoff: { baseMs: s.retry.backoffBaseMs, maxMs: s.retry.backoffMaxMs },
+        retryAmbiguous: s.retry.retryAmbiguous,
+        processor: (job) => this.send(job),
+        onDead: async (job, err) => {
+          o.logger.error('sub-order not delivered', { destination: o.name, subcontractor: s.name, subOrder: job.data.sub, code: (err as { code?: string })?.code ?? 'PSL_INTERNAL' });
+        },
+        onError: (err, context) => o.logger.warn('queue trouble', { destination: o.name, queue: context, error: (err as Error)?.message ?? String(err) }),
+      });
+      this.lines.set(s.name, { config: s, queue, out });
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const l of this.lines.values()) await l.queue.start();
+  }
+
+  async stop(drainDeadlineMs: number): Promise<void> {
+    await Promise.all([...this.lines.values()].map((l) => l.queue.stop({ drainDeadlineMs })));
+    await Promise.all([...this.lines.values()].map((l) => l.out.close()));
+  }
+
+  /** Queues what the order has still to send to its subcontractors. */
+  async schedule(order: OrderState): Promise<void> {
+    for (const sub of order.subOrders) {
+      const control = sub.state === 'to-send' ? 'NW' : sub.state === 'cancel-to-send' ? 'CA' : undefined;
+      if (!control) continue;
+      const line = this.lines.get(sub.subcontractor);
+      if (!line) {
+        this.o.logger.warn('sub-order for a subcontractor no longer configured', { destination: this.o.name, subOrder: sub.number, code: 'PSL_CONFIG' });
+        continue;
+      }
+      await line.queue.add(sub.number, `${sub.number}.${control}`, { order: order.key, sub: sub.number, control });
+    }
+  }
+
+  private async send(job: OrderedJob): Promise<void> {
+    const { order: key, sub: number, control } = job.data as { order: string; sub: string; control: 'NW' | 'CA' };
+    const order = await this.o.book.get(key!);
+    const sub = order?.subOrders.find((s) => s.number === number);
+    if (!order || !sub) throw new PasserelleError('PSL_MESSAGE_MISSING', `order of sub-order ${number} is not in the store`);
+    if (sub.state !== (control === 'NW' ? 'to-send' : 'cancel-to-send')) return; // answered already
+    const line = this.lines.get(sub.subcontractor)!;
+    const message = buildSubOrder(order, sub, control, {
+      application: sub.authority,
+      facility: this.o.facility,
+      receivingApplication: line.config.application,
+      receivingFacility: line.config.facility,
+    });
+    const answer = await line.out.exchange({ id: number!, controlId: message.controlId, message });
+    const ack = answer.get('MSA-1').toUpperCase();
+    if (ack === 'AR' || ack === 'CR') throw new PasserelleError('PSL_DEST_NAK_RETRY', `subcontractor ${sub.subcontractor}: ${ack}`);
+    const orc = answer.get('ORC-1').toUpperCase();
+    const why = answer.get('ERR-8') || answer.get('ERR-3.2') || answer.get('MSA-3');
+    const refused = ack === 'AE' || ack === 'CE' || orc === 'UA' || orc === 'UC';
+    const next: SubOrder['state'] = control === 'NW' ? (refused ? 'refused' : 'accepted') : refused ? 'cancel-refused' : 'cancelled';
+    await this.o.book.update(key!, (s) => {
+      const x = s.subOrders.find((y) => y.number === number);
+      if (!x || x.state !== sub.state) return false;
+      x.state = next;
+      if (refused) x.answer = `${orc || ack}${why ? ': ' + why : ''}`.slice(0, 500);
+      return true;
+    });
+    const level = refused ? 'warn' : 'info';
+    this.o.logger[level](refused ? 'sub-order refused by the subcontractor' : 'sub-order answered', {
+      destination: this.o.name, subcontractor: sub.subcontractor, subOrder: number, control, answer: orc || ack, ...(refused ? { code: 'PSL_SUBORDER_REFUSED' } : {}),
+    });
+  }
+}
