@@ -165,7 +165,7 @@ const subcontractor = z.strictObject({
   responseTimeoutMs: z.number().int().positive().default(30000),
   charset: charsetName.optional(),
   /** A sub-order whose answer was lost is sent again with the same MSH-10 (the subcontractor dedupes): retryAmbiguous defaults to true. */
-  retry: retrySchema.prefault({ retryAmbiguous: true }),
+  retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
 });
 
 /**

@@ -25,8 +25,8 @@ export async function startSampleChannels(): Promise<{ te: TestEngine; ports: Re
 }
 
 /** The `documents` delivery of a message of ltw-results, once final (delivered or dead). */
-export async function documentsDelivery(te: TestEngine, controlId: string): Promise<{ state: string; detail: string | null }> {
-  const db = new Database(join(te.dir, 'store.db'), { readonly: true, fileMustExist: true });
+export async function documentsDelivery(te: TestEngine | string, controlId: string): Promise<{ state: string; detail: string | null }> {
+  const db = new Database(join(typeof te === 'string' ? te : te.dir, 'store.db'), { readonly: true, fileMustExist: true });
   try {
     const q = db.prepare<[string], { state: string; detail: string | null }>(
       `SELECT d.state, d.detail FROM deliveries d JOIN messages m ON m.id = d.message_id
