@@ -168,6 +168,22 @@ const subcontractor = z.strictObject({
   retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
 });
 
+/** Where status changes go back to the placer (OML^O21 ORC-1 SC), and which ones. */
+const placerStatus = z.strictObject({
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  /** MSH-5 / MSH-6 of the status messages. */
+  application: z.string().default(''),
+  facility: z.string().default(''),
+  /** ORC-5 values sent: IP specimen received / in progress, A some results, CM completed. */
+  statuses: z.array(z.enum(['IP', 'A', 'CM'])).min(1).default(['IP', 'A', 'CM']),
+  tls: mllpDestination.shape.tls,
+  connectTimeoutMs: z.number().int().positive().default(5000),
+  responseTimeoutMs: z.number().int().positive().default(30000),
+  charset: charsetName.optional(),
+  retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+});
+
 /**
  * Orders in (IHE LTW LAB-1, issue 8): each OML^O21 / ORM^O01 order is kept in the store (tests,
  * specimens, prescriber, status; NW, XO, CA, SC followed), and the tests a subcontractor does
@@ -184,6 +200,8 @@ const ordersDestination = z
     /** Sub-order numbers are <prefix><sequence>. */
     subOrderPrefix: z.string().regex(/^[A-Za-z0-9-]{1,10}$/).default('SUB-'),
     subcontractors: z.array(subcontractor).default([]),
+    /** Tell the placer of the lab's progress (specimen received, some results, completed). Absent: not told. */
+    placerStatus: placerStatus.optional(),
     retry: retrySchema.prefault({}),
   })
   .superRefine((d, ctx) => {
@@ -303,3 +321,4 @@ export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type OrdersDestinationConfig = z.infer<typeof ordersDestination>;
 export type SubcontractorConfig = z.infer<typeof subcontractor>;
+export type PlacerStatusConfig = z.infer<typeof placerStatus>;

@@ -23,7 +23,7 @@ import { writeDocumentSet } from './document-writer';
 import { FullChecks } from './full-checks';
 import { quarantineOrRethrow } from './quarantine';
 import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState, type ReportUpdate } from '../reports';
-import { OrderBook, activeTests, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
+import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
@@ -176,7 +176,9 @@ export class ReportPublisher {
       }
       // The lab's progress, as the placer will read it (ORC-5): never backwards, never over a cancel.
       const status = labStatus(current ?? state, activeTests(order).map((t) => t.code.code));
-      await this.orders.update(key, (o) => o.status !== 'CA' && statusRank(status) > statusRank(o.status) && setStatus(o, status, messageId));
+      const moved = await this.orders.update(key, (o) => o.status !== 'CA' && statusRank(status) > statusRank(o.status) && setStatus(o, status, messageId));
+      // The placer is told by the orders channel's line (when it has one and runs in this process; else at its next order message).
+      if (moved) await placerStatusLine(moved.statusLine)?.schedule(moved);
     }
     return current;
   }

@@ -15,3 +15,4 @@ export type { OrderBookOptions, OrderStore } from './order-book';
 export { buildSubOrder, subOrderControlId } from './sub-order-message';
 export { SubOrderSender } from './sub-order-sender';
 export { OrdersDestination } from './orders-destination';
+export { PlacerStatusLine, buildStatusMessage, placerStatusLine } from './placer-status';

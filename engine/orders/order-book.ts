@@ -20,6 +20,8 @@ export interface OrderBookOptions {
   /** Sub-order numbers are `<prefix><sequence, 4 digits at least>`; default `SUB-`. */
   subOrderPrefix?: string;
   rules?: readonly SubcontractRule[];
+  /** Name of the line that tells placers of status changes, kept on the orders it opens. */
+  statusLine?: string;
 }
 
 export class OrderBook {
@@ -45,6 +47,7 @@ export class OrderBook {
       const before = row && (JSON.parse(row.state) as OrderState);
       const out = applyOrderChange(before, change, messageId, this.o.authority, this.o.rules ?? []);
       if (!out.changed) return out;
+      if (this.o.statusLine) out.state.statusLine = this.o.statusLine;
       await this.numberSubOrders(out.state);
       if (await this.store.putOrder(out.state.key, JSON.stringify(out.state), row?.rowVersion ?? null)) {
         await this.link(out.state);

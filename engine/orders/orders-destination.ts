@@ -7,6 +7,7 @@ import type { Destination, OutboundMessage } from '../delivery/destination';
 import { OrderBook } from './order-book';
 import { orderChanges } from './from-hl7';
 import { SubOrderSender, type SubOrderSenderOptions } from './sub-order-sender';
+import { PlacerStatusLine } from './placer-status';
 import type { MessageStore } from '../store';
 import type { OrdersDestinationConfig } from '../config/channel-schema';
 
@@ -20,16 +21,23 @@ export class OrdersDestination implements Destination {
   readonly name: string;
   readonly book: OrderBook;
   private readonly sender: SubOrderSender;
+  private readonly status?: PlacerStatusLine;
+  private stopping?: Promise<void>;
 
   constructor(o: OrdersDestinationOptions) {
     const c = o.config;
     this.name = c.name;
+    const line = `${o.channel}.${c.name}`;
     this.book = new OrderBook(o.store, {
       authority: c.authority,
       subOrderPrefix: c.subOrderPrefix,
       rules: c.subcontractors.map((s) => ({ subcontractor: s.name, finess: s.finess, tests: s.tests })),
+      statusLine: c.placerStatus ? line : undefined,
     });
-    this.sender = new SubOrderSender({ ...o, name: `${o.channel}.${c.name}`, book: this.book, subcontractors: c.subcontractors, facility: c.facility });
+    this.sender = new SubOrderSender({ ...o, name: line, book: this.book, subcontractors: c.subcontractors, facility: c.facility });
+    if (c.placerStatus) {
+      this.status = new PlacerStatusLine({ ...o, name: line, book: this.book, config: c.placerStatus, application: c.authority, facility: c.facility });
+    }
   }
 
   async deliver(out: OutboundMessage): Promise<string> {
@@ -40,21 +48,24 @@ export class OrdersDestination implements Destination {
       const { state, changed } = await this.book.apply(change, out.id);
       // Also when unchanged (a redelivery): what was written but not yet queued goes now.
       await this.sender.schedule(state);
+      await this.status?.schedule(state);
       const subs = state.subOrders.filter((s) => s.state === 'to-send' || s.state === 'cancel-to-send').map((s) => `${s.number} ${s.state}`);
       done.push(`order ${change.control} ${changed ? 'applied' : 'already applied'} (${state.status}, ${state.tests.filter((t) => !t.cancelled).length} test(s)${subs.length ? '; ' + subs.join(', ') : ''})`);
     }
     return done.join('; ') || 'no order to apply';
   }
 
-  start(): Promise<void> {
-    return this.sender.start();
+  async start(): Promise<void> {
+    await this.sender.start();
+    await this.status?.start();
   }
 
   stop(drainDeadlineMs: number): Promise<void> {
-    return this.sender.stop(drainDeadlineMs);
+    this.stopping ??= Promise.all([this.sender.stop(drainDeadlineMs), this.status?.stop(drainDeadlineMs)]).then(() => undefined);
+    return this.stopping;
   }
 
-  async close(): Promise<void> {
-    await this.sender.stop(0);
+  close(): Promise<void> {
+    return this.stop(0);
   }
 }

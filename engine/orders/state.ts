@@ -66,6 +66,10 @@ export interface OrderState {
   status: OrderStatus;
   history: { status: OrderStatus; at: string; messageId: string }[];
   subOrders: SubOrder[];
+  /** The line that tells the placer of status changes (`<channel>.<destination>`), when the channel has one. */
+  statusLine?: string;
+  /** Statuses the placer has been told of (OML ORC-1 SC). */
+  notified?: OrderStatus[];
   /** Ids of the messages applied, oldest first: applying one twice changes nothing. */
   messages: string[];
   revision: number;

@@ -6,7 +6,8 @@
  * results, the vitamin D still awaited by the order → v1 active → kill -9 → the subcontractor's
  * result on the ILW channel, keyed by our sub-order number → v2 completed, fused with the
  * performing lab → a correction carrying only the changed OBX → v3 → every result withdrawn
- * → v4, then the deletion v5. Random delays between steps; every version passes the full
+ * → v4, then the deletion v5. The clinical service is told of the lab's progress (OML^O21
+ * ORC-1 SC: some results, completed). Random delays between steps; every version passes the full
  * official ANS set; versions strictly increase.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -64,6 +65,29 @@ const ORDER = [
   'SPM|1|SPM-0001&DPI||SER^Sérum^HL70487|||||||||||||20261125070000',
 ].join('\r') + '\r';
 
+/** The clinical service's listener for status changes: keeps what it gets, answers ACK AA. */
+class Placer {
+  readonly received: Message[] = [];
+  private readonly server: MllpServer;
+  constructor(port: number) {
+    this.server = new MllpServer({
+      host: '127.0.0.1',
+      port,
+      handler: async (frame) => {
+        const m = Message.parse(decode(frame).text);
+        this.received.push(m);
+        return Buffer.from(`MSH|^~\\&|DPI|CHU-DEMO|SIL-LABO|LABO-DEMO|20261125080000||ORL^O22^ORL_O22|P-${this.received.length}|P|2.5\rMSA|AA|${m.controlId}\r`);
+      },
+    });
+  }
+  listen(): Promise<unknown> {
+    return this.server.listen();
+  }
+  close(): Promise<void> {
+    return this.server.close({ drainDeadlineMs: 500 });
+  }
+}
+
 /** The scripted subcontractor: answers each sub-order with ORL^O22 OK, except the first, whose answer is lost. */
 class Subcontractor {
   readonly received: Message[] = [];
@@ -99,17 +123,17 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
   const pause = (): Promise<void> => delay(Math.floor(random() * 400));
   const dir = mkdtempSync(join(tmpdir(), 'psl-order-scenario-'));
   const ports: Record<number, number> = {};
-  for (const p of [2575, 2576, 2577, 2580]) ports[p] = await freePort();
+  for (const p of [2575, 2576, 2577, 2578, 2580]) ports[p] = await freePort();
   const redisPort = await freePort();
   mkdirSync(join(dir, 'channels'));
   for (const f of readdirSync(join(REPO, 'channels')).filter((n) => n.endsWith('.yaml'))) {
     writeFileSync(
       join(dir, 'channels', f),
       readFileSync(join(REPO, 'channels', f), 'utf8')
-        .replace(/\b(2575|2576|2577|2580)\b/g, (p) => String(ports[Number(p)]))
+        .replace(/\b(2575|2576|2577|2578|2580)\b/g, (p) => String(ports[Number(p)]))
         .replace(/directory: var\/out/g, `directory: ${join(dir, 'out')}`)
         // The subcontractor's lost answer is noticed in 1.5 s rather than 10.
-        .replace('responseTimeoutMs: 10000', 'responseTimeoutMs: 1500'),
+        .replace(/responseTimeoutMs: 10000/g, 'responseTimeoutMs: 1500'),
     );
   }
   const env = cliEngineEnv(dir, redisPort, { PASSERELLE_ANS_KIT: ANS_KIT_DIR });
@@ -117,6 +141,8 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
   const redis = await startRedis(redisPort);
   const subcontractor = new Subcontractor(ports[2580]!);
   await subcontractor.listen();
+  const placer = new Placer(ports[2578]!);
+  await placer.listen();
   let engine = startEngine();
   const kit = AnsKit.open(ANS_KIT_DIR);
   const clients: MllpClient[] = [];
@@ -176,6 +202,13 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
     expect((await send(ports[2576]!, SUB)).get('MSA-1')).toBe('AA');
     expect(await published('SMP-ILW-0001')).toBe('report LAB-0001: v2 (completed)');
     expect(order().status).toBe('CM');
+    // The clinical service was told: some results, then completed (OML^O21 ORC-1 SC, ORC-5), once each.
+    expect(await waitFor(() => order().notified?.length === 2, 30_000)).toBe(true);
+    expect(placer.received.map((m) => m.segments('ORC').map((o) => `${o.get('1')} ${o.get('2.1')} ${o.get('3.1')} ${o.get('5')}`))).toEqual([
+      ['SC CMD-0001 LAB-0001 A', 'SC CMD-0002 LAB-0001 A'],
+      ['SC CMD-0001 LAB-0001 CM', 'SC CMD-0002 LAB-0001 CM'],
+    ]);
+    expect(placer.received[0]!.segment('PID')!.toString()).toBe(PID);
     await pause();
 
     // 6. A correction carrying only the changed OBX.
@@ -219,5 +252,6 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
     engine.kill('SIGKILL');
     redis.kill('SIGKILL');
     await subcontractor.close();
+    await placer.close();
   }
 });

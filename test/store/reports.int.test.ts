@@ -1,5 +1,5 @@
 /**
- * Reports across messages in both stores: a report row is written only by compare-and-set, so
+ * Reports across messages, and the orders they answer, in both stores: a report row is written only by compare-and-set, so
  * two writers of one report (our results, a subcontractor's) never lose a change; its state,
  * binary results included, comes back as it went in.
  */
@@ -123,6 +123,24 @@ function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageSt
       const again = await book.apply(update('P1', filler, [PDF_OBX]));
       expect(again).toMatchObject({ kind: 'applied', changes: [] });
       expect((await a.getReport('SIL-LABO', filler))!.rowVersion).toBe(1);
+    });
+
+    test('orders: compare-and-set rows, numbers linked to one order (first link wins), sequences that never hand a number out twice', async () => {
+      const key = `DPI|GRP-${randomUUID().slice(0, 8)}`;
+      expect(await a.getOrder(key)).toBeUndefined();
+      expect(await a.putOrder(key, '{"n":1}', null)).toBe(true);
+      expect(await b.putOrder(key, '{"n":"other"}', null)).toBe(false);
+      expect(await b.putOrder(key, '{"n":2}', 1)).toBe(true);
+      expect(await a.putOrder(key, '{"n":"stale"}', 1)).toBe(false);
+      expect(await a.getOrder(key)).toMatchObject({ key, state: '{"n":2}', rowVersion: 2 });
+      const ref = `sub:SIL-LABO|${randomUUID()}`;
+      expect(await a.orderKeyOf(ref)).toBeUndefined();
+      expect(await a.linkOrder(ref, key)).toBe(key);
+      expect(await b.linkOrder(ref, 'DPI|another')).toBe(key);
+      expect(await b.orderKeyOf(ref)).toBe(key);
+      const seq = `test:${randomUUID()}`;
+      const got = await Promise.all([a, b, a, b, a, b].map((s) => s.nextSequence(seq)));
+      expect([...got].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
     });
   });
 }
