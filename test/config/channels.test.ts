@@ -22,7 +22,7 @@ describe('channel files', () => {
     const ltw = loaded.find((l) => l.config.name === 'ltw-results')!;
     expect(ltw.config.destinations[0]).toMatchObject({ type: 'file', directory: 'var/out/ltw-results', fileName: '${MSH-10}.hl7' });
     const kinds = new Set(loaded.flatMap((l) => l.config.destinations.map((d) => d.type)));
-    expect([...kinds].sort()).toEqual(['file', 'mllp', 'reports']);
+    expect([...kinds].sort()).toEqual(['file', 'mllp', 'orders', 'reports']);
   });
 
   test('defaults are applied once and the result is frozen', () => {
@@ -46,6 +46,13 @@ describe('channel files', () => {
       expect(p.line).toBe(11);
       expect((e as Error).message).toContain('bad.yaml:11:');
     }
+  });
+
+  test('a test sent to two subcontractors is refused, naming the line of the second', () => {
+    const sub = (name: string, port: number): string => `      - name: ${name}\n        tests: ['1989-3']\n        host: 127.0.0.1\n        port: ${port}\n`;
+    const body = `destinations:\n  - name: book\n    type: orders\n    authority: SIL-LABO\n    subcontractors:\n${sub('a', 2580)}${sub('b', 2581)}`;
+    const dir = dirWith({ 'o.yaml': minimal('o', 3002, body).replace('[ORU^R01]', '[OML^O21]') });
+    expect(() => loadChannelFile(join(dir, 'o.yaml'))).toThrow(/o\.yaml:17:\d+: .*test 1989-3 is already sent to a/);
   });
 
   test('unknown keys and missing required ones are named', () => {

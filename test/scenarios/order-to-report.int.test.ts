@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Message, decode } from '../../engine/hl7';
-import { MllpClient, MllpServer } from '../../engine/mllp';
+import { MllpClient } from '../../engine/mllp';
 import { AnsKit, formatReport } from '../../engine/validation';
 import type { OrderState } from '../../engine/orders';
 import { ANS_KIT_DIR } from '../support/ans-kit';
+import { ScriptedPeer, ackAa, orl } from '../support/lab-peers';
 import { cliEngineEnv } from '../support/engine-env';
 import { prng } from '../support/random';
 import { freePort, startRedis } from '../support/redis';
@@ -65,59 +66,6 @@ const ORDER = [
   'SPM|1|SPM-0001&DPI||SER^Sérum^HL70487|||||||||||||20261125070000',
 ].join('\r') + '\r';
 
-/** The clinical service's listener for status changes: keeps what it gets, answers ACK AA. */
-class Placer {
-  readonly received: Message[] = [];
-  private readonly server: MllpServer;
-  constructor(port: number) {
-    this.server = new MllpServer({
-      host: '127.0.0.1',
-      port,
-      handler: async (frame) => {
-        const m = Message.parse(decode(frame).text);
-        this.received.push(m);
-        return Buffer.from(`MSH|^~\\&|DPI|CHU-DEMO|SIL-LABO|LABO-DEMO|20261125080000||ORL^O22^ORL_O22|P-${this.received.length}|P|2.5\rMSA|AA|${m.controlId}\r`);
-      },
-    });
-  }
-  listen(): Promise<unknown> {
-    return this.server.listen();
-  }
-  close(): Promise<void> {
-    return this.server.close({ drainDeadlineMs: 500 });
-  }
-}
-
-/** The scripted subcontractor: answers each sub-order with ORL^O22 OK, except the first, whose answer is lost. */
-class Subcontractor {
-  readonly received: Message[] = [];
-  private readonly server: MllpServer;
-  constructor(port: number) {
-    this.server = new MllpServer({
-      host: '127.0.0.1',
-      port,
-      handler: async (frame) => {
-        const m = Message.parse(decode(frame).text);
-        this.received.push(m);
-        if (this.received.length === 1) return null; // the answer to the first send is lost
-        const lines = [
-          `MSH|^~\\&|SIL-SOUSTRAITANT|LABO-SPECIALISE|${m.get('MSH-3')}|${m.get('MSH-4')}|20261125080000||ORL^O22^ORL_O22|ORL-${this.received.length}|P|2.5`,
-          `MSA|AA|${m.controlId}`,
-          m.segment('PID')!.toString(),
-          `ORC|OK|${m.getRaw('ORC-2')}|ST-5501^SIL-SOUSTRAITANT`,
-        ];
-        return Buffer.from(lines.join('\r') + '\r');
-      },
-    });
-  }
-  listen(): Promise<unknown> {
-    return this.server.listen();
-  }
-  close(): Promise<void> {
-    return this.server.close({ drainDeadlineMs: 500 });
-  }
-}
-
 test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subcontracted result fused v2 → correction v3 → withdrawn v4 → deletion v5', async () => {
   const random = prng(8);
   const pause = (): Promise<void> => delay(Math.floor(random() * 400));
@@ -139,9 +87,10 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
   const env = cliEngineEnv(dir, redisPort, { PASSERELLE_ANS_KIT: ANS_KIT_DIR });
   const startEngine = (): ChildProcess => spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', openSync(join(dir, 'engine.log'), 'a'), openSync(join(dir, 'engine.log'), 'a')], cwd: REPO });
   const redis = await startRedis(redisPort);
-  const subcontractor = new Subcontractor(ports[2580]!);
+  // The subcontractor answers each sub-order OK, except the first, whose answer is lost.
+  const subcontractor = new ScriptedPeer(ports[2580]!, (m, n) => (n === 1 ? null : orl(m, 'OK', n)));
   await subcontractor.listen();
-  const placer = new Placer(ports[2578]!);
+  const placer = new ScriptedPeer(ports[2578]!, ackAa);
   await placer.listen();
   let engine = startEngine();
   const kit = AnsKit.open(ANS_KIT_DIR);

@@ -1,6 +1,6 @@
 /**
  * The sample channels of channels/ as shipped, in a test engine: only their ports (2575, 2576,
- * 2577 → free ones) and output directories (var/out → the engine's temp dir) moved.
+ * 2577, and the placer's 2578 and subcontractor's 2580 they send to → free ones) and output directories (var/out → the engine's temp dir) moved.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,11 +14,11 @@ const repo = resolve(__dirname, '../..');
 
 export async function startSampleChannels(): Promise<{ te: TestEngine; ports: Record<number, number> }> {
   const ports: Record<number, number> = {};
-  for (const p of [2575, 2576, 2577]) ports[p] = await freePort();
+  for (const p of [2575, 2576, 2577, 2578, 2580]) ports[p] = await freePort();
   const files: Record<string, string> = {};
   for (const f of readdirSync(join(repo, 'channels')).filter((n) => n.endsWith('.yaml'))) {
     files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
-      .replace(/\b(2575|2576|2577)\b/g, (p) => String(ports[Number(p)]))
+      .replace(/\b(2575|2576|2577|2578|2580)\b/g, (p) => String(ports[Number(p)]))
       .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
   }
   return { te: await startTestEngine(files, { ansKitDir: ANS_KIT_DIR }), ports };
