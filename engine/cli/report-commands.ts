@@ -13,6 +13,7 @@ import { silentLogger } from '../ops/logger';
 import { AnsKit } from '../validation';
 import type { Result } from '../lab';
 import { pendingObservations, reportFromJson, type ObservationEntry } from '../reports';
+import { OrderBook } from '../orders';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -73,10 +74,27 @@ export async function reportCommand(fillerOrder: string, lab: string | undefined
         out(`parked for an operator: ${state.parked.length}`);
         for (const p of state.parked) out(`  ${p.observationKey}\t${p.reason}\tfrom ${p.messageId}\t${p.detail}`);
       }
+      await printOrder(new OrderBook(store, { authority: '' }), row.lab, fillerOrder, state);
     }
     return 0;
   } finally {
     await store.close();
+  }
+}
+
+/** The order the report answers: ordered tests (awaited ones marked), sub-orders, status. */
+async function printOrder(book: OrderBook, lab: string, fillerOrder: string, state: ReturnType<typeof reportFromJson>): Promise<void> {
+  const order = await book.byRef('filler', lab, fillerOrder);
+  if (!order) return out('order: none in the store (completeness from the results alone)');
+  out(`order ${order.key}: status ${order.status}${order.notified?.length ? `, placer told ${order.notified.join(', ')}` : ''}`);
+  const resulted = new Set(state.requests.filter((r) => state.observations.some((e) => e.requestKey === r.key && e.current)).flatMap((r) => [r.request.code.loinc?.code, r.request.code.local?.code]));
+  for (const t of order.tests) {
+    const what = t.cancelled ? 'cancelled' : resulted.has(t.code.code) ? 'resulted' : 'awaited';
+    out(`  ${t.placer}\t${t.code.code} ${t.code.display ?? ''}\t${what}${t.subOrder ? `\tsub-order ${t.subOrder}` : ''}`);
+  }
+  for (const sub of order.subOrders) {
+    const extra = [sub.answer, sub.keptIn && `results kept in ${sub.keptIn.lab}/${sub.keptIn.fillerOrder}`, sub.parked].filter(Boolean).join('; ');
+    out(`  sub-order ${sub.number}\tto ${sub.subcontractor}${sub.finess ? ` (FINESS ${sub.finess})` : ''}\t${sub.state}${extra ? `\t${extra}` : ''}`);
   }
 }
 

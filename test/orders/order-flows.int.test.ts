@@ -5,7 +5,9 @@
  * parked, never fused; a cancel is CR until the lab has completed the order, then UC; a
  * subcontractor's UA is kept on the order; a cancelled subcontracted test is cancelled there too.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Message, decode } from '../../engine/hl7';
@@ -17,6 +19,8 @@ import { documentsDelivery, startSampleChannels } from '../support/sample-channe
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
+
+const run = promisify(execFile);
 
 const repo = resolve(__dirname, '../..');
 const sample = (f: string): string => decode(readFileSync(join(repo, 'samples', f))).text;
@@ -104,6 +108,14 @@ test('a subcontractor result that comes before our own waits in its report, and 
   expect(n3).toContain('1989-3');
   expect(n3).toContain('750000009');
   expect(existsSync(join(te.dir, 'out', 'documents', 'ST-5501'))).toBe(false);
+  // What an operator sees of it.
+  const cli = await run(process.execPath, [join(repo, 'dist/engine/cli/main.js'), 'report', 'LAB-A'], {
+    cwd: repo,
+    env: { ...process.env, PASSERELLE_STORE: `sqlite:${join(te.dir, 'store.db')}`, PASSERELLE_CHANNELS: join(te.dir, 'channels') },
+  });
+  expect(cli.stdout).toContain('order DPI|GRP-A: status CM, placer told CM');
+  expect(cli.stdout).toContain('CMD-A2\t1989-3 Vitamine D\tresulted\tsub-order SUB-');
+  expect(cli.stdout).toMatch(/sub-order SUB-\d{4}\tto labo-specialise \(FINESS 750000009\)\taccepted\tresults kept in SIL-SOUSTRAITANT\/ST-5501/);
 });
 
 test('another lab\'s INS that disagrees with ours is parked for verification, never fused (INS.46/.47)', async () => {
