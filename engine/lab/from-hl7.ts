@@ -470,6 +470,8 @@ class Builder {
       autoValidated: this.autoValidated,
       copiesTo: [...this.copies.values()],
     };
+    const facility = this.msg.get('MSH-4.1') || this.msg.get('MSH-4.2');
+    if (facility) report.sendingFacility = this.msg.get('MSH-4.2') ? { name: facility, id: this.msg.get('MSH-4.2') } : { name: facility };
     if (this.prescriber) report.prescriber = this.prescriber;
     if (this.prescriberOrganization) report.prescriberOrganization = this.prescriberOrganization;
     if (receivedAt) report.receivedAt = receivedAt;

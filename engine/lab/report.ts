@@ -170,6 +170,8 @@ export interface Result {
   comments: Comment[];
   /** OBX-23/24/25 when the result was produced by another lab (subcontracting). */
   performer?: { organization: Organization; director?: Professional; performedAt?: string };
+  /** OBX-15 (producer's ID) when OBX-23 is empty: the performing lab of a subcontractor's result that names no OBX-23. */
+  producer?: Organization;
   /** OBX-16 / OBR-32 validator and OBX-19 / OBR-22 validation time. */
   validator?: Professional;
   validatedAt?: string;
@@ -247,6 +249,8 @@ export interface Report {
   dossier: string;
   /** Placer group / order number the whole report answers (ORC-4 or first ORC-2). */
   orderId: string;
+  /** MSH-4 (sending facility): the last stand-in for a subcontractor's performing lab. */
+  sendingFacility?: Organization;
   prescriber?: Professional;
   /** ORC-21 ordering facility or prescriber's organization. */
   prescriberOrganization?: Organization;

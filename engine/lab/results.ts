@@ -4,8 +4,8 @@
  */
 import type { Delimiters, Segment } from '../hl7';
 import { ucumFor, type UnitMap } from './mappings';
-import { readAddress, readCoded, readNdl, readResultCode, readTs, readXcn, readXon, repetitions } from './hl7-fields';
-import type { Result, ResultStatus, Specimen, Withdrawal } from './report';
+import { FINESS_OID, readAddress, readCoded, readNdl, readResultCode, readTs, readXcn, readXon, repetitions } from './hl7-fields';
+import type { Organization, Result, ResultStatus, Specimen, Withdrawal } from './report';
 import { parseRange, readValue, requestStatus, resultStatus } from './values';
 
 /** The auto-validation marker in OBX-16 / OBR-32 (identifier `AUTO`). */
@@ -65,6 +65,15 @@ export function readResult(seg: Segment, obr: Segment | undefined, ctx: ResultCo
     if (director) performer.director = director;
     if (analysedAt) performer.performedAt = analysedAt;
     r.performer = performer;
+  } else {
+    // OBX-15 (producer's ID, CE): who produced the result when OBX-23 says nothing. Kept apart
+    // from `performer`: on our own results it names us; on a subcontractor's it stands in for OBX-23.
+    const id = seg.get('15.1');
+    if (id !== '') {
+      const producer: Organization = { name: seg.get('15.2') || id, id };
+      if (/^(FINESS|FINEG|FINEJ)$/i.test(seg.get('15.3'))) producer.idRoot = FINESS_OID;
+      r.producer = producer;
+    }
   }
 
   // Validation: OBX-16 / OBX-19, else OBR-32 / OBR-22; `AUTO` marks auto-validation.

@@ -8,7 +8,7 @@
  *
  * Pure: state in, state out. The store persists it; the caller decides what a change publishes.
  */
-import type { Patient, Report, Request, Result, ResultCode, Withdrawal } from '../lab';
+import type { Organization, Patient, Report, Request, Result, ResultCode, Withdrawal } from '../lab';
 import { cloneReport } from './serialize';
 import type { ObservationEntry, ParkedItem, PatientKeys, ReportHeader, ReportState, RequestEntry } from './state';
 
@@ -176,8 +176,13 @@ export function applyUpdate(current: ReportState | undefined, update: ReportUpda
     }
   }
 
-  state.patientRecord = update.patient;
-  state.header = update.header;
+  // A subcontractor's results fused into our report bring their message's header (their
+  // dossier, no prescriber): our report keeps its own header and patient record.
+  const fusedIntoOurs = !!update.subcontractor && !!current && update.lab !== update.subcontractor.lab;
+  if (!fusedIntoOurs) {
+    state.patientRecord = update.patient;
+    state.header = update.header;
+  }
   state.messages.push(update.messageId);
   state.parked.push(...parked);
   if (changes.length > 0) state.revision++;
@@ -277,7 +282,23 @@ export function splitByReport(report: Report, messageId: string, defaultLab: str
       if (forOurReport) u.subcontractor = { lab: r.fillerAuthority!, fillerOrder: r.fillerOrder };
       byKey.set(k, u);
     }
-    u.requests.push(r);
+    u.requests.push(forOurReport ? withPerformingLab(r, report.sendingFacility) : r);
   }
   return { updates: [...byKey.values()], unkeyed };
+}
+
+/**
+ * A subcontractor's results name their performing lab: OBX-23..25, else OBX-15, else the
+ * message's MSH-4 (../shared/docs/hl7-lab.md §5.3, item 7), so the fused version says who did them.
+ */
+function withPerformingLab(r: Request, sender: Organization | undefined): Request {
+  if (r.results.every((x) => x.performer)) return r;
+  const results = r.results.map((x) => {
+    const organization = x.performer ? undefined : (x.producer ?? sender);
+    return organization ? { ...x, performer: { organization } } : x;
+  });
+  const out: Request = { ...r, results };
+  const first = results[0]?.performer;
+  if (!out.performer && first && results.every((x) => x.performer && JSON.stringify(x.performer.organization) === JSON.stringify(first.organization))) out.performer = first;
+  return out;
 }

@@ -219,4 +219,26 @@ describe('a report across messages', () => {
     const all = splitByReport(reportFromMessage(text('LAB-0042^SIL-LABO')), 'S2', 'LABO-DEMO').updates;
     expect(all.map((u) => [u.lab, u.fillerOrder])).toEqual([['SIL-SOUSTRAITANT', 'ST-5501']]);
   });
+
+  test("a subcontractor's results without OBX-23 name their lab from OBX-15, else MSH-4; fused into our report, they leave its header alone", () => {
+    const sub = (obx15: string): Message =>
+      Message.parse(
+        [
+          'MSH|^~\\&|SIL-SOUSTRAITANT|LABO-SPECIALISE^1.2.250.1.999.1.9^ISO|SIL-LABO|LABO-DEMO|20261125160000||ORU^R01^ORU_R01|S3|P|2.5',
+          PID(),
+          'OBR|1|LAB-2611-0042^SIL-LABO|ST-5501^SIL-SOUSTRAITANT|1989-3^Vitamine D^LN||||||||||||||||||||F',
+          `OBX|1|NM|1989-3^25-Hydroxyvitamine D3^LN||31.5|ng/mL|||||F||||${obx15}`,
+        ].join('\r'),
+      );
+    const performer = (m: Message): unknown => splitByReport(reportFromMessage(m), 'S3', 'LABO-DEMO', ['SIL-LABO']).updates[0]!.requests[0]!.results[0]!.performer;
+    expect(performer(sub('750000009^Laboratoire Spécialisé^FINESS'))).toEqual({ organization: { name: 'Laboratoire Spécialisé', id: '750000009', idRoot: '1.2.250.1.71.4.2.2' } });
+    expect(performer(sub(''))).toEqual({ organization: { name: 'LABO-SPECIALISE', id: '1.2.250.1.999.1.9' } });
+
+    const ours = applied(applyUpdate(undefined, update(oru('M1', [{ code: GLU, value: '0.95', status: 'F' }])))).state;
+    const fused = splitByReport(reportFromMessage(sub('')), 'S3', 'LABO-DEMO', ['SIL-LABO']).updates[0]!;
+    expect(fused.header.dossier).not.toBe(ours.header.dossier);
+    const after = applied(applyUpdate(ours, fused)).state;
+    expect(after.header).toEqual(ours.header);
+    expect(after.observations.map((e) => e.current?.code.loinc?.code)).toEqual(['2345-7', '1989-3']);
+  });
 });
