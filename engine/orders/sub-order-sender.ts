@@ -91,7 +91,7 @@ export class SubOrderSender {
       if (!control) continue;
       const line = this.lines.get(sub.subcontractor);
       if (!line) {
-        this.o.logger.warn('sub-order for a subcontractor no longer configured', { destination: this.o.name, subOrder: sub.number, code: 'PSL_CONFIG' });
+        this.o.logger.warn('sub-order for a subcontractor no longer configured', { destination: this.o.name, subOrder: sub.number, code: 'PSL_CONFIG_INVALID' });
         continue;
       }
       await line.queue.add(sub.number, `${sub.number}.${control}`, { order: order.key, sub: sub.number, control });

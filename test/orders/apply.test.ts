@@ -69,3 +69,13 @@ test('SC records the status the placer sends in ORC-5', () => {
   expect(s.status).toBe('IP');
   expect(s.history.map((h) => h.status)).toEqual(['SC', 'IP']);
 });
+
+test('ORM^O01 orders are read the same way: its ORC / OBR groups, the placer namespace from MSH-4 when ORC-2 has none', () => {
+  const orm = Message.parse(
+    ['MSH|^~\\&|DPI|CHU-DEMO|SIL-LABO|LABO-DEMO|20261125081000||ORM^O01^ORM_O01|Y|P|2.3', PID, 'ORC|NW|CMD-9||||||||||', 'OBR|1|CMD-9||2951-2^Sodium^LN'].join('\r'),
+  );
+  const s = run(undefined, orm, 'm1');
+  expect(s.key).toBe('CHU-DEMO|CMD-9');
+  expect(s.tests.map((t) => t.key)).toEqual(['2951-2^LN']);
+  expect(s.subOrders).toEqual([]);
+});
