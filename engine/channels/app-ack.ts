@@ -1,9 +1,9 @@
 import type { RedisOptions } from 'ioredis';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
 import { Message, ackModeOf, buildAck, decode, type AckCode, type Charset, type ErrDetail } from '../hl7';
-import { MllpDestination } from '../delivery';
-import { readClientTls } from '../delivery/client-tls';
-import { OrderedQueue } from '../queue';
+import type { MllpDestination } from '../delivery';
+import { outboundLine } from '../delivery/outbound-line';
+import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageState, MessageStore } from '../store/types';
@@ -40,31 +40,20 @@ export class ApplicationAcks {
   constructor(private readonly o: ApplicationAcksOptions) {
     this.ch = o.channel;
     const c = o.config;
-    this.out = new MllpDestination({
-      name: 'application-ack',
-      host: c.host,
-      port: c.port,
-      connectTimeoutMs: c.connectTimeoutMs,
-      responseTimeoutMs: c.responseTimeoutMs,
-      charset: c.charset,
-      defaultCharset: this.ch.charset.default,
-      tls: readClientTls(c.tls),
-    });
-    this.queue = new OrderedQueue({
+    ({ queue: this.queue, out: this.out } = outboundLine({
       name: `${this.ch.name}.appack`,
+      peer: 'application-ack',
+      config: c,
+      defaultCharset: this.ch.charset.default,
       connection: o.connection,
       prefix: o.prefix,
       partitions: this.ch.ordering.partitions,
       consume: o.consume,
-      maxAttempts: c.retry.maxAttempts,
-      backoff: { baseMs: c.retry.backoffBaseMs, maxMs: c.retry.backoffMaxMs },
-      retryAmbiguous: c.retry.retryAmbiguous,
       processor: (job) => this.send(job),
-      onDead: async (job, err) => {
-        o.logger.error('application ACK not delivered', { channel: this.ch.name, id: job.data.messageId, code: (err as { code?: string })?.code ?? 'PSL_INTERNAL' });
-      },
-      onError: (err, context) => o.logger.warn('queue trouble', { channel: this.ch.name, queue: context, error: (err as Error)?.message ?? String(err) }),
-    });
+      logFields: { channel: this.ch.name },
+      deadMessage: 'application ACK not delivered',
+      logger: o.logger,
+    }));
   }
 
   async start(): Promise<void> {

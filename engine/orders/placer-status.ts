@@ -10,10 +10,10 @@
 import { createHash } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
 import { MessageBuilder, delimitersFrom, hl7Timestamp, Message } from '../hl7';
-import { MllpDestination } from '../delivery';
-import { readClientTls } from '../delivery/client-tls';
+import type { MllpDestination } from '../delivery';
+import { outboundLine } from '../delivery/outbound-line';
 import { PasserelleError } from '../errors';
-import { OrderedQueue } from '../queue';
+import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { Charset } from '../hl7';
 import type { PlacerStatusConfig } from '../config/channel-schema';
@@ -48,33 +48,20 @@ export class PlacerStatusLine {
   private readonly out: MllpDestination;
 
   constructor(private readonly o: PlacerStatusLineOptions) {
-    const c = o.config;
-    this.out = new MllpDestination({
-      name: `placer status ${o.name}`,
-      host: c.host,
-      port: c.port,
-      connectTimeoutMs: c.connectTimeoutMs,
-      responseTimeoutMs: c.responseTimeoutMs,
-      reconnect: { baseMs: Math.min(500, c.retry.backoffBaseMs), maxMs: Math.min(30_000, c.retry.backoffMaxMs) },
-      charset: c.charset,
-      defaultCharset: o.defaultCharset,
-      tls: readClientTls(c.tls),
-    });
-    this.queue = new OrderedQueue({
+    ({ queue: this.queue, out: this.out } = outboundLine({
       name: `${o.name}.status`,
+      peer: `placer status ${o.name}`,
+      config: o.config,
+      defaultCharset: o.defaultCharset,
       connection: o.connection,
       prefix: o.prefix,
       partitions: 4,
       consume: o.consume,
-      maxAttempts: c.retry.maxAttempts,
-      backoff: { baseMs: c.retry.backoffBaseMs, maxMs: c.retry.backoffMaxMs },
-      retryAmbiguous: c.retry.retryAmbiguous,
       processor: (job) => this.send(job),
-      onDead: async (job, err) => {
-        o.logger.error('order status not delivered to the placer', { destination: o.name, status: job.data.status, code: (err as { code?: string })?.code ?? 'PSL_INTERNAL' });
-      },
-      onError: (err, context) => o.logger.warn('queue trouble', { destination: o.name, queue: context, error: (err as Error)?.message ?? String(err) }),
-    });
+      logFields: { destination: o.name },
+      deadMessage: 'order status not delivered to the placer',
+      logger: o.logger,
+    }));
     LINES.set(o.name, this);
   }
 

@@ -9,9 +9,9 @@
  */
 import type { RedisOptions } from 'ioredis';
 import { PasserelleError } from '../errors';
-import { MllpDestination } from '../delivery';
-import { readClientTls } from '../delivery/client-tls';
-import { OrderedQueue } from '../queue';
+import type { MllpDestination } from '../delivery';
+import { outboundLine } from '../delivery/outbound-line';
+import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { Charset } from '../hl7';
 import type { SubcontractorConfig } from '../config/channel-schema';
@@ -45,31 +45,19 @@ export class SubOrderSender {
 
   constructor(private readonly o: SubOrderSenderOptions) {
     for (const s of o.subcontractors) {
-      const out = new MllpDestination({
-        name: `subcontractor ${s.name}`,
-        host: s.host,
-        port: s.port,
-        connectTimeoutMs: s.connectTimeoutMs,
-        responseTimeoutMs: s.responseTimeoutMs,
-        reconnect: { baseMs: Math.min(500, s.retry.backoffBaseMs), maxMs: Math.min(30_000, s.retry.backoffMaxMs) },
-        charset: s.charset,
-        defaultCharset: o.defaultCharset,
-        tls: readClientTls(s.tls),
-      });
-      const queue = new OrderedQueue({
+      const { queue, out } = outboundLine({
         name: `${o.name}.sub.${s.name}`,
+        peer: `subcontractor ${s.name}`,
+        config: s,
+        defaultCharset: o.defaultCharset,
         connection: o.connection,
         prefix: o.prefix,
         partitions: 1,
         consume: o.consume,
-        maxAttempts: s.retry.maxAttempts,
-        backoff: { baseMs: s.retry.backoffBaseMs, maxMs: s.retry.backoffMaxMs },
-        retryAmbiguous: s.retry.retryAmbiguous,
         processor: (job) => this.send(job),
-        onDead: async (job, err) => {
-          o.logger.error('sub-order not delivered', { destination: o.name, subcontractor: s.name, subOrder: job.data.sub, code: (err as { code?: string })?.code ?? 'PSL_INTERNAL' });
-        },
-        onError: (err, context) => o.logger.warn('queue trouble', { destination: o.name, queue: context, error: (err as Error)?.message ?? String(err) }),
+        logFields: { destination: o.name, subcontractor: s.name },
+        deadMessage: 'sub-order not delivered',
+        logger: o.logger,
       });
       this.lines.set(s.name, { config: s, queue, out });
     }

@@ -24,7 +24,7 @@ import { ScriptedPeer, ackAa, orl } from '../support/lab-peers';
 import { cliEngineEnv } from '../support/engine-env';
 import { prng } from '../support/random';
 import { freePort, startRedis } from '../support/redis';
-import { documentsDelivery } from '../support/sample-channels';
+import { CREA, GLU, LTW_SAMPLE, documentsDelivery, ltwResults } from '../support/sample-channels';
 import { delay, waitFor } from '../support/wait';
 import { portOpen } from '../../bench/fuzz/engine-process';
 
@@ -33,26 +33,8 @@ jest.setTimeout(400_000);
 const CLI = resolve(__dirname, '../../dist/engine/cli/main.js');
 const REPO = resolve(__dirname, '../..');
 const sample = (f: string): string => decode(readFileSync(join(REPO, 'samples', f))).text;
-const FINAL = sample('oru-r01_ltw_biochemistry.hl7');
 const SUB = sample('oru-r01_ilw_subcontracted.hl7');
-const PID = FINAL.split('\r').find((l) => l.startsWith('PID|'))!;
-const GLU = (v: string, status: string, at: string): string =>
-  `OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||${v}|g/L^g/L^UCUM|0.70-1.10|${v ? 'N' : ''}|||${status}|||20261125073000|||||${at}`;
-const CREA = (v: string, status: string, at: string): string =>
-  `OBX|2|NM|2160-0^Créatinine [Masse/Volume] Sérum/Plasma^LN||${v}|mg/L^mg/L^UCUM|5.0-9.0|${v ? 'N' : ''}|||${status}|||20261125073000|||||${at}`;
-
-/** The LTW results sample with another MSH-10, OBR-25 and OBX lines. */
-function ltw(controlId: string, obr25: string, obx: string[]): string {
-  const out: string[] = [];
-  for (const l of FINAL.split('\r').filter((x) => x !== '')) {
-    if (l.startsWith('MSH|')) out.push(l.replace('|SMP-ORU-0001|', `|${controlId}|`));
-    else if (l.startsWith('OBR|')) out.push(l.replace(/\|F$/, `|${obr25}`));
-    else if (l.startsWith('OBX|') || l.startsWith('NTE|')) continue;
-    else if (l.startsWith('SPM|')) out.push(...obx, l);
-    else out.push(l);
-  }
-  return out.join('\r') + '\r';
-}
+const PID = LTW_SAMPLE.split('\r').find((l) => l.startsWith('PID|'))!;
 
 /** The clinical service's requisition: our metabolic panel and a vitamin D, one placer order each. */
 const ORDER = [
@@ -134,7 +116,7 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
     await pause();
 
     // 3. Our results, all final; the vitamin D the order asks for is still awaited: v1 active.
-    expect((await send(ports[2575]!, ltw('SC-1', 'F', [GLU('0.95', 'F', '20261125100500'), CREA('9.8', 'F', '20261125100500')]))).get('MSA-1')).toBe('AA');
+    expect((await send(ports[2575]!, ltwResults('SC-1', 'F', [GLU('0.95', 'F', '20261125100500'), CREA('9.8', 'F', '20261125100500')]))).get('MSA-1')).toBe('AA');
     expect(await published('SC-1')).toBe('report LAB-0001: v1 (active)');
     expect(order().filler).toEqual({ number: 'LAB-0001', authority: 'SIL-LABO' });
     expect(order().status).toBe('A');
@@ -161,13 +143,13 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
     await pause();
 
     // 6. A correction carrying only the changed OBX.
-    await send(ports[2575]!, ltw('SC-3', 'C', [CREA('8.9', 'C', '20261125143000')]));
+    await send(ports[2575]!, ltwResults('SC-3', 'C', [CREA('8.9', 'C', '20261125143000')]));
     expect(await published('SC-3')).toBe('report LAB-0001: v3 (completed)');
     await pause();
 
     // 7. Every result withdrawn: ours (v4 keeps the vitamin D; the panel the order asks for has no
     // result any more, so the report is pending again), then the subcontractor's: a deletion.
-    await send(ports[2575]!, ltw('SC-4', 'C', [GLU('', 'D', '20261125160000'), CREA('', 'D', '20261125160000')]));
+    await send(ports[2575]!, ltwResults('SC-4', 'C', [GLU('', 'D', '20261125160000'), CREA('', 'D', '20261125160000')]));
     expect(await published('SC-4')).toBe('report LAB-0001: v4 (active)');
     await send(ports[2576]!, SUB.replace('SMP-ILW-0001', 'SC-5').replace('|31.5|', '||').replace(/\|F\|\|\|20261125073000/, '|D|||20261125073000'));
     expect(await published('SC-5')).toBe('report LAB-0001: v5 deletes v4');

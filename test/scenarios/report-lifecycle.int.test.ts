@@ -12,31 +12,13 @@ import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import { AnsKit, formatReport } from '../../engine/validation';
 import type { TestEngine } from '../support/engine-harness';
-import { documentsDelivery, startSampleChannels } from '../support/sample-channels';
+import { CREA, GLU, documentsDelivery, ltwResults, startSampleChannels } from '../support/sample-channels';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 
 jest.setTimeout(300_000);
 
 const repo = resolve(__dirname, '../..');
-const FINAL = decode(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7'))).text;
 const SUB = decode(readFileSync(join(repo, 'samples', 'oru-r01_ilw_subcontracted.hl7'))).text;
-const GLU = (v: string, status: string, at: string): string =>
-  `OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||${v}|g/L^g/L^UCUM|0.70-1.10|N|||${status}|||20261125073000|||||${at}`;
-const CREA = (v: string, status: string, at: string): string =>
-  `OBX|2|NM|2160-0^Créatinine [Masse/Volume] Sérum/Plasma^LN||${v}|mg/L^mg/L^UCUM|5.0-9.0|${v ? 'N' : ''}|||${status}|||20261125073000|||||${at}`;
-
-/** The LTW sample with another MSH-10, OBR-25 and OBX lines. */
-function ltw(controlId: string, obr25: string, obx: string[]): string {
-  const out: string[] = [];
-  for (const l of FINAL.split('\r').filter((x) => x !== '')) {
-    if (l.startsWith('MSH|')) out.push(l.replace('|SMP-ORU-0001|', `|${controlId}|`));
-    else if (l.startsWith('OBR|')) out.push(l.replace(/\|F$/, `|${obr25}`));
-    else if (l.startsWith('OBX|') || l.startsWith('NTE|')) continue;
-    else if (l.startsWith('SPM|')) out.push(...obx, l);
-    else out.push(l);
-  }
-  return out.join('\r');
-}
 
 let te: TestEngine;
 let kit: AnsKit;
@@ -78,7 +60,7 @@ async function fullyValid(xml: string): Promise<void> {
 
 test('partial → subcontracted fused → final → correction → withdrawn: versions 1..4 then a deletion, each version passing the full ANS set', async () => {
   // 1. Partial: glucose validated, creatinine still in the lab.
-  await send(ports[2575]!, ltw('LC-1', 'P', [GLU('0.95', 'F', '20261125100500'), CREA('', 'I', '')]));
+  await send(ports[2575]!, ltwResults('LC-1', 'P', [GLU('0.95', 'F', '20261125100500'), CREA('', 'I', '')]));
   expect(await published('LC-1')).toBe('report LAB-0001: v1 (active)');
 
   // 2. The subcontractor's vitamin D, placed under our file number, through the ILW channel.
@@ -86,11 +68,11 @@ test('partial → subcontracted fused → final → correction → withdrawn: ve
   expect(await published('LC-2')).toBe('report LAB-0001: v2 (active)');
 
   // 3. Our final results: nothing pending any more.
-  await send(ports[2575]!, ltw('LC-3', 'F', [GLU('0.95', 'F', '20261125100500'), CREA('9.8', 'F', '20261125110000')]));
+  await send(ports[2575]!, ltwResults('LC-3', 'F', [GLU('0.95', 'F', '20261125100500'), CREA('9.8', 'F', '20261125110000')]));
   expect(await published('LC-3')).toBe('report LAB-0001: v3 (completed)');
 
   // 4. A correction carrying only the changed OBX.
-  await send(ports[2575]!, ltw('LC-4', 'C', [CREA('8.9', 'C', '20261125143000')]));
+  await send(ports[2575]!, ltwResults('LC-4', 'C', [CREA('8.9', 'C', '20261125143000')]));
   expect(await published('LC-4')).toBe('report LAB-0001: v4 (completed)');
 
   const versions = [1, 2, 3, 4].map(n3);
@@ -106,7 +88,7 @@ test('partial → subcontracted fused → final → correction → withdrawn: ve
   for (const x of versions) await fullyValid(x);
 
   // 5. Every result withdrawn (ours, then the subcontractor's): a deletion of v5's predecessor.
-  await send(ports[2575]!, ltw('LC-5', 'C', [GLU('', 'D', '20261125160000'), CREA('', 'D', '20261125160000')]));
+  await send(ports[2575]!, ltwResults('LC-5', 'C', [GLU('', 'D', '20261125160000'), CREA('', 'D', '20261125160000')]));
   expect(await published('LC-5')).toBe('report LAB-0001: v5 (completed)');
   await send(ports[2576]!, SUB.replace(/SUB-0001\^SIL-LABO/g, 'LAB-0001^SIL-LABO').replace('SMP-ILW-0001', 'LC-6').replace('|31.5|', '||').replace(/\|F\|\|\|20261125073000/, '|D|||20261125073000'));
   expect(await published('LC-6')).toBe('report LAB-0001: v6 deletes v5');

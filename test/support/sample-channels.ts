@@ -5,12 +5,33 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { decode } from '../../engine/hl7';
 import { startTestEngine, type TestEngine } from './engine-harness';
 import { ANS_KIT_DIR } from './ans-kit';
 import { freePort } from './redis';
 import { waitFor } from './wait';
 
 const repo = resolve(__dirname, '../..');
+
+/** The LTW results sample (samples/oru-r01_ltw_biochemistry.hl7), as text. */
+export const LTW_SAMPLE = decode(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7'))).text;
+export const GLU = (v: string, status: string, at: string): string =>
+  `OBX|1|NM|2345-7^Glucose [Masse/Volume] Sérum/Plasma^LN||${v}|g/L^g/L^UCUM|0.70-1.10|${v ? 'N' : ''}|||${status}|||20261125073000|||||${at}`;
+export const CREA = (v: string, status: string, at: string): string =>
+  `OBX|2|NM|2160-0^Créatinine [Masse/Volume] Sérum/Plasma^LN||${v}|mg/L^mg/L^UCUM|5.0-9.0|${v ? 'N' : ''}|||${status}|||20261125073000|||||${at}`;
+
+/** The LTW results sample with another MSH-10, OBR-25 and OBX lines (report LAB-0001 of order CMD-0001). */
+export function ltwResults(controlId: string, obr25: string, obx: string[]): string {
+  const out: string[] = [];
+  for (const l of LTW_SAMPLE.split('\r').filter((x) => x !== '')) {
+    if (l.startsWith('MSH|')) out.push(l.replace('|SMP-ORU-0001|', `|${controlId}|`));
+    else if (l.startsWith('OBR|')) out.push(l.replace(/\|F$/, `|${obr25}`));
+    else if (l.startsWith('OBX|') || l.startsWith('NTE|')) continue;
+    else if (l.startsWith('SPM|')) out.push(...obx, l);
+    else out.push(l);
+  }
+  return out.join('\r') + '\r';
+}
 
 export async function startSampleChannels(): Promise<{ te: TestEngine; ports: Record<number, number> }> {
   const ports: Record<number, number> = {};
