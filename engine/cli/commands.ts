@@ -27,7 +27,10 @@ export async function sendCommand(path: string, to: string, timeoutMs: number): 
           const ack = Message.parse(decode(await client.send(frame)).text);
           const code = ack.get('MSA-1');
           const why = [ack.get('ERR-3.2'), ack.get('ERR-8'), ack.get('MSA-3')].filter(Boolean).join('; ');
-          out(`${file}: ${code} ${ack.get('MSA-2')}${why ? ' — ' + why : ''}`);
+          // An order answer (ORL / ORR) says each order's fate in its ORC-1.
+          const orders = ack.segments('ORC').map((o) => `${o.get('2.1')} ${o.get('1')}`);
+          const answer = orders.length > 0 ? ` (${ack.get('MSH-9.1')}^${ack.get('MSH-9.2')}: ${orders.join(', ')})` : '';
+          out(`${file}: ${code} ${ack.get('MSA-2')}${answer}${why ? ' — ' + why : ''}`);
           if (code !== 'AA' && code !== 'CA') failures++;
         } catch (e) {
           failures++;
