@@ -32,7 +32,7 @@ import type { Logger } from '../ops/logger';
 export const VERSION_LEASE_MS = 30_000;
 
 export interface ReportPublisherOptions {
-  store: Pick<MessageStore, 'getReport' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'reportVersions'> & OrderStore;
+  store: Pick<MessageStore, 'getReport' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'releaseReportVersion' | 'reportVersions'> & OrderStore;
   /** `<directory>/<filler order number>/v<n>/<profile>.*`; refused documents under `quarantine/`. */
   directory: string;
   version: CrBioVersion;
@@ -214,6 +214,8 @@ export class ReportPublisher {
     const status =
       decision.kind === 'delete' ? 'deleted' : decision.kind === 'publish' ? decision.status : unwritten!.status === 'deleted' ? 'deleted' : reportOf(state, awaited).completeness === 'complete' ? 'completed' : 'active';
     const contentHash = decision.kind === 'none' ? unwritten!.contentHash : decision.contentHash;
+    // No kit, no documents: the message waits (retried) without holding a version number.
+    if (status !== 'deleted' && !this.o.kit) throw kitUnavailable();
     if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
       throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${version} is being written by another worker`);
     }
@@ -225,7 +227,13 @@ export class ReportPublisher {
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
-    await this.render(folder, state, version, replaces, awaited);
+    try {
+      await this.render(folder, state, version, replaces, awaited);
+    } catch (e) {
+      // This writer failed and knows it: the number goes back now, not after the lease.
+      await this.o.store.releaseReportVersion(lab, fillerOrder, version).catch(() => undefined);
+      throw e;
+    }
     await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
     return `report ${fillerOrder}: v${version} (${status})`;
   }

@@ -714,6 +714,11 @@ export class PgStore implements MessageStore {
     await this.pool.query(`UPDATE ${this.t.versions} SET written = true WHERE lab = $1 AND filler_order = $2 AND version = $3`, [lab, fillerOrder, version]);
   }
 
+  async releaseReportVersion(lab: string, fillerOrder: string, version: number): Promise<void> {
+    this.checkReady();
+    await this.pool.query(`DELETE FROM ${this.t.versions} WHERE lab = $1 AND filler_order = $2 AND version = $3 AND NOT written`, [lab, fillerOrder, version]);
+  }
+
   async reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]> {
     this.checkReady();
     const r = await this.pool.query<{ version: number; status: string; content_hash: string; revision: number; written: boolean; created_at: Date }>(

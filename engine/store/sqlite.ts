@@ -383,6 +383,7 @@ function prepareStatements(db: Database.Database) {
          WHERE report_versions.written = 0 AND report_versions.created_at < ?`,
     ),
     versionWritten: db.prepare<[string, string, number]>('UPDATE report_versions SET written = 1 WHERE lab = ? AND filler_order = ? AND version = ?'),
+    versionRelease: db.prepare<[string, string, number]>('DELETE FROM report_versions WHERE lab = ? AND filler_order = ? AND version = ? AND written = 0'),
     versionList: db.prepare<[string, string], VersionRow>('SELECT * FROM report_versions WHERE lab = ? AND filler_order = ? ORDER BY version'),
     reportUpdate: db.prepare<[string, number, string, string, number]>(
       'UPDATE reports SET state = ?, row_version = row_version + 1, updated_at = ? WHERE lab = ? AND filler_order = ? AND row_version = ?',
@@ -837,6 +838,10 @@ export class SqliteStore implements MessageStore {
 
   async markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void> {
     this.statements().versionWritten.run(lab, fillerOrder, version);
+  }
+
+  async releaseReportVersion(lab: string, fillerOrder: string, version: number): Promise<void> {
+    this.statements().versionRelease.run(lab, fillerOrder, version);
   }
 
   async reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]> {

@@ -246,6 +246,12 @@ export interface MessageStore {
   reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean>;
   /** The version's documents are written. */
   markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void>;
+  /**
+   * Gives back a reservation whose writer failed (its documents are not written): the next
+   * attempt takes the same number at once instead of waiting for the lease. A written version
+   * is never touched.
+   */
+  releaseReportVersion(lab: string, fillerOrder: string, version: number): Promise<void>;
   /** A report's versions, oldest first. */
   reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]>;
   /** An order (engine/orders) by its key, if any. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Message, decode } from '../../engine/hl7';
 import { ReportPublisher } from '../../engine/documents';
+import { PasserelleError } from '../../engine/errors';
 import { reportFromJson } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
 import { AnsKit } from '../../engine/validation';
@@ -108,6 +109,7 @@ describe('ReportPublisher', () => {
         putReport: (...a) => store.putReport(...a),
         reportVersions: (...a) => store.reportVersions(...a),
         markReportVersionWritten: (...a) => store.markReportVersionWritten(...a),
+        releaseReportVersion: (...a) => store.releaseReportVersion(...a),
         getOrder: (...a) => store.getOrder(...a),
         putOrder: (...a) => store.putOrder(...a),
         linkOrder: (...a) => store.linkOrder(...a),
@@ -125,6 +127,24 @@ describe('ReportPublisher', () => {
     // The job is retried: the message is already in the report, the version still gets written.
     expect(await publisher.handle(update, 'm4')).toBe('report LAB-0001: v3 (completed)');
     expect(n3(3).strings("//c:observation[c:code/@code='2345-7']/c:value/@value")).toEqual(['1.01']);
+  });
+
+  test('a writer that fails gives its version number back at once; without a kit none is taken', async () => {
+    // A report of its own (LAB-0005), so the other tests' versions do not move.
+    const update = Message.parse(variant('SMP-ORU-0005', 'F', [GLU]).toString().replace(/LAB-0001/g, 'LAB-0005'));
+    const held = async (): Promise<number> => (await store.reportVersions('SIL-LABO', 'LAB-0005')).filter((v) => !v.written).length;
+    const noKit = new ReportPublisher({ ...options(), kit: undefined, versionLeaseMs: 60_000 });
+    await expect(noKit.handle(update, 'm5')).rejects.toMatchObject({ code: 'PSL_DOCUMENT_KIT_UNAVAILABLE' });
+    expect(await held()).toBe(0);
+    const crashing = new ReportPublisher({
+      ...options(),
+      versionLeaseMs: 60_000,
+      renderPool: { renderReport: async () => Promise.reject(new PasserelleError('PSL_RENDER_WORKER', 'render thread exited')) },
+    });
+    await expect(crashing.handle(update, 'm5')).rejects.toMatchObject({ code: 'PSL_RENDER_WORKER' });
+    expect(await held()).toBe(0);
+    // The retry, a minute's lease or not, takes the same number now.
+    expect(await new ReportPublisher({ ...options(), versionLeaseMs: 60_000 }).handle(update, 'm5')).toBe('report LAB-0005: v1 (completed)');
   });
 
   test("a subcontractor's results are kept in their own report and never published on their own", async () => {
