@@ -64,6 +64,8 @@ export const ERROR_CATALOGUE = {
   PSL_REPORT_PARKED: { retry: 'permanent', summary: 'a result could not be ordered safely against the stored one (late lower status, older time, final changed without correction); parked for an operator' },
   PSL_REPORT_VERSION_BUSY: { retry: 'transient', summary: 'another worker is writing this version of the report; retried' },
   PSL_REPORT_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the report while this message was applied to it; retried' },
+  // delivery of report versions (engine/delivery)
+  PSL_VERSION_HELD: { retry: 'permanent', summary: 'a report version failed the full ANS set: held with its reason, never sent to the DMP, MSSanté or a PFI' },
   // orders and sub-orders (engine/orders)
   PSL_ORDER_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the order while this message was applied to it; retried' },
   PSL_SUBORDER_REFUSED: { retry: 'permanent', summary: 'the subcontractor answered the sub-order with UA / UC (its ERR says why); kept on the order for an operator' },

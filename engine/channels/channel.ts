@@ -301,7 +301,9 @@ export function makeDestination(
   if (d.type === 'reports') {
     if (!o.store) throw new Error(`destination ${d.name}: a reports destination needs the channel's store`);
     const deps = { store: o.store, kit: o.ansKit, renderPool: o.renderPool, logger: o.logger };
-    return new ReportsDestination(reportsDestinationOptions(d, d.fullValidation ? { ...deps, fullValidator: o.validationPool } : deps));
+    const opts = reportsDestinationOptions(d, d.fullValidation || d.pfi ? { ...deps, fullValidator: o.validationPool } : deps);
+    if (o.connection) opts.lines = { name: `${channel}.${d.name}`, connection: o.connection, prefix: o.prefix ?? 'psl', consume: o.consume ?? true, defaultCharset: charset };
+    return new ReportsDestination(opts);
   }
   if (d.type === 'crbio') {
     return new CrBioDestination({

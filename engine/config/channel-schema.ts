@@ -145,6 +145,33 @@ const reportsDestination = z.strictObject({
   fullValidation: z.boolean().default(true),
   limits: crbioDestination.shape.limits,
   visibility: crbioDestination.shape.visibility,
+  /** Each version (and deletion) to the hospital's integration platform as ORU^R01 (ANS CDA-in-HL7v2 volet), once it passed the full ANS set. */
+  pfi: z
+    .strictObject({
+      host: z.string(),
+      port: z.number().int().min(1).max(65535),
+      /** MSH-3 / MSH-4 (default: the lab's filler namespace / the lab profile's name) and MSH-5 / MSH-6. */
+      application: z.string().optional(),
+      facility: z.string().optional(),
+      receivingApplication: z.string().default(''),
+      receivingFacility: z.string().default(''),
+      tls: mllpDestination.shape.tls,
+      connectTimeoutMs: z.number().int().positive().default(5000),
+      responseTimeoutMs: z.number().int().positive().default(30000),
+      charset: charsetName.optional(),
+      /** What the PFI is asked to do with it (MetaDMPMSS): DMP, MSSanté to professionals, to the patient (qualified INS only). */
+      dmp: z.boolean().default(true),
+      mssProfessionals: z.boolean().default(true),
+      mssPatient: z.boolean().default(true),
+      ackReception: z.boolean().default(true),
+      ackRead: z.boolean().default(false),
+      /** The lab's organisational mailbox (PRT REPLY, MSS.26). */
+      replyTo: z.string().optional(),
+      mailBody: z.strictObject({ professionals: z.string().optional(), patient: z.string().optional() }).optional(),
+      /** A version lost to a timeout is sent again with the same MSH-10 (the PFI dedupes): retryAmbiguous defaults to true. */
+      retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+    })
+    .optional(),
   retry: retrySchema.prefault({}),
 });
 
@@ -318,6 +345,7 @@ export type FileDestinationConfig = z.infer<typeof fileDestination>;
 export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
 export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
 export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
+export type PfiConfig = NonNullable<ReportsDestinationConfig['pfi']>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type OrdersDestinationConfig = z.infer<typeof ordersDestination>;
 export type SubcontractorConfig = z.infer<typeof subcontractor>;

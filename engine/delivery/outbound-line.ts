@@ -37,6 +37,8 @@ export interface OutboundLineOptions {
   logFields: Record<string, string>;
   /** What the dead-letter log line says. */
   deadMessage: string;
+  /** Also called when a job is given up (after the log line): record it where the line keeps its state. */
+  onDead?: (job: OrderedJob, err: unknown) => Promise<void>;
   logger: Logger;
 }
 
@@ -71,6 +73,7 @@ export function outboundLine(o: OutboundLineOptions): OutboundLine {
     processor: (job) => o.processor(job, out),
     onDead: async (job, err) => {
       o.logger.error(o.deadMessage, { ...o.logFields, job: job.id, code: (err as { code?: string })?.code ?? 'PSL_INTERNAL' });
+      await o.onDead?.(job, err);
     },
     onError: (err, context) => o.logger.warn('queue trouble', { ...o.logFields, queue: context, error: (err as Error)?.message ?? String(err) }),
   });

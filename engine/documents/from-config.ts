@@ -21,5 +21,6 @@ export function reportsDestinationOptions(
     ownFillers: d.ownFillers,
     visibility: d.visibility,
     limits: d.limits,
+    pfi: d.pfi,
   };
 }

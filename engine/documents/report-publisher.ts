@@ -25,6 +25,7 @@ import { quarantineOrRethrow } from './quarantine';
 import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState, type ReportUpdate } from '../reports';
 import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
+import type { PublishedVersionEvent } from '../delivery/pfi/pfi-delivery';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
 
@@ -55,6 +56,11 @@ export interface ReportPublisherOptions {
   fullValidator?: Pick<ValidationPool, 'validate'>;
   /** How long an unwritten version reservation is left to its writer (default VERSION_LEASE_MS). */
   versionLeaseMs?: number;
+  /**
+   * Where written versions go next (engine/delivery): `record` runs before the version is
+   * marked written (its delivery rows exist before anyone can see the version), `enqueue` after.
+   */
+  deliveries?: { record(v: PublishedVersionEvent): Promise<void>; enqueue(v: PublishedVersionEvent): Promise<void> }[];
   logger: Logger;
 }
 
@@ -223,7 +229,7 @@ export class ReportPublisher {
     if (status === 'deleted') {
       const deletes = last?.version ?? version - 1;
       this.writeDeletion(folder, state, version, deletes);
-      await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
+      await this.written({ lab, fillerOrder, version, status });
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
@@ -234,8 +240,15 @@ export class ReportPublisher {
       await this.o.store.releaseReportVersion(lab, fillerOrder, version).catch(() => undefined);
       throw e;
     }
-    await this.o.store.markReportVersionWritten(lab, fillerOrder, version);
+    await this.written({ lab, fillerOrder, version, status });
     return `report ${fillerOrder}: v${version} (${status})`;
+  }
+
+  /** Delivery rows, then the version marked written, then the delivery jobs (a crash between leaves rows a scan re-queues). */
+  private async written(v: PublishedVersionEvent): Promise<void> {
+    for (const d of this.o.deliveries ?? []) await d.record(v);
+    await this.o.store.markReportVersionWritten(v.lab, v.fillerOrder, v.version);
+    for (const d of this.o.deliveries ?? []) await d.enqueue(v);
   }
 
   private async render(folder: string, state: ReportState, version: number, replaces: number | undefined, awaited: readonly string[]): Promise<void> {
@@ -288,6 +301,7 @@ function lastWritten(versions: StoredReportVersion[]): PublishedVersion | undefi
   return v && { version: v.version, status: v.status, contentHash: v.contentHash, revision: v.revision };
 }
 
-function safeName(s: string): string {
+/** The folder name of a report's versions (its filler order number, file-safe). */
+export function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'report';
 }

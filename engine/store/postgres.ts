@@ -31,6 +31,7 @@ import type {
   RefusalQuota,
   RefusalStats,
   StoredOrder,
+  StoredVersionDelivery,
   StoredReport,
   StoredReportVersion,
   StoreCounts,
@@ -94,7 +95,7 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string };
+  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string; vd: string };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
     maxItems: 256,
@@ -112,7 +113,7 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs`, vd: `${q}.version_deliveries` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -231,6 +232,18 @@ export class PgStore implements MessageStore {
           ref       TEXT NOT NULL PRIMARY KEY,
           order_key TEXT NOT NULL
         )`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${this.t.vd} (
+          lab          TEXT        NOT NULL,
+          filler_order TEXT        NOT NULL,
+          version      INTEGER     NOT NULL,
+          target       TEXT        NOT NULL,
+          state        TEXT        NOT NULL,
+          detail       TEXT,
+          updated_at   TIMESTAMPTZ NOT NULL,
+          PRIMARY KEY (lab, filler_order, version, target)
+        )`);
+      await c.query(`CREATE INDEX IF NOT EXISTS version_deliveries_queued ON ${this.t.vd} (state, updated_at)`);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
     });
@@ -803,4 +816,39 @@ export class PgStore implements MessageStore {
     );
     return Number(r.rows[0]!.value);
   }
+
+  async putVersionDelivery(d: Omit<StoredVersionDelivery, 'updatedAt'>): Promise<void> {
+    this.checkReady();
+    await this.pool.query(
+      `INSERT INTO ${this.t.vd} (lab, filler_order, version, target, state, detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (lab, filler_order, version, target) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at`,
+      [d.lab, d.fillerOrder, d.version, d.target, d.state, d.detail],
+    );
+  }
+
+  async versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]> {
+    this.checkReady();
+    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} WHERE lab = $1 AND filler_order = $2 ORDER BY version, target`, [lab, fillerOrder]);
+    return r.rows.map(vdOf);
+  }
+
+  async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
+    this.checkReady();
+    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' ORDER BY updated_at LIMIT $1`, [limit]);
+    return r.rows.map(vdOf);
+  }
+}
+
+interface VdRow {
+  lab: string;
+  filler_order: string;
+  version: number;
+  target: string;
+  state: string;
+  detail: string | null;
+  updated_at: Date;
+}
+
+function vdOf(r: VdRow): StoredVersionDelivery {
+  return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: r.updated_at };
 }

@@ -38,6 +38,7 @@ import type {
   RefusalQuota,
   RefusalStats,
   StoredOrder,
+  StoredVersionDelivery,
   StoredReport,
   StoredReportVersion,
   StoreCounts,
@@ -240,8 +241,37 @@ CREATE TABLE IF NOT EXISTS order_refs (
 ) WITHOUT ROWID;
 `;
 
+/** Deliveries of report versions (engine/delivery): one row per (version, target). */
+const VERSION_DELIVERIES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS version_deliveries (
+  lab          TEXT    NOT NULL,
+  filler_order TEXT    NOT NULL,
+  version      INTEGER NOT NULL,
+  target       TEXT    NOT NULL,
+  state        TEXT    NOT NULL,
+  detail       TEXT,
+  updated_at   INTEGER NOT NULL,
+  PRIMARY KEY (lab, filler_order, version, target)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS version_deliveries_queued ON version_deliveries (state, updated_at);
+`;
+
 /** Counter rows of named sequences (engine/orders sub-order numbers) live under this channel name. */
 const SEQUENCE_CHANNEL = '#sequence';
+
+interface VdRow {
+  lab: string;
+  filler_order: string;
+  version: number;
+  target: string;
+  state: string;
+  detail: string | null;
+  updated_at: number;
+}
+
+function vdOf(r: VdRow): StoredVersionDelivery {
+  return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: new Date(r.updated_at) };
+}
 
 interface VersionRow {
   lab: string;
@@ -388,6 +418,12 @@ function prepareStatements(db: Database.Database) {
     reportUpdate: db.prepare<[string, number, string, string, number]>(
       'UPDATE reports SET state = ?, row_version = row_version + 1, updated_at = ? WHERE lab = ? AND filler_order = ? AND row_version = ?',
     ),
+    vdPut: db.prepare<[string, string, number, string, string, string | null, number]>(
+      `INSERT INTO version_deliveries (lab, filler_order, version, target, state, detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (lab, filler_order, version, target) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at`,
+    ),
+    vdList: db.prepare<[string, string], VdRow>('SELECT * FROM version_deliveries WHERE lab = ? AND filler_order = ? ORDER BY version, target'),
+    vdQueued: db.prepare<[number], VdRow>(`SELECT * FROM version_deliveries WHERE state = 'queued' ORDER BY updated_at LIMIT ?`),
     orderGet: db.prepare<[string], { state: string; row_version: number; updated_at: number }>('SELECT state, row_version, updated_at FROM orders WHERE order_key = ?'),
     orderInsert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO orders (order_key, state, row_version, updated_at) VALUES (?, ?, 1, ?)'),
     orderUpdate: db.prepare<[string, number, string, number]>('UPDATE orders SET state = ?, row_version = row_version + 1, updated_at = ? WHERE order_key = ? AND row_version = ?'),
@@ -473,6 +509,7 @@ export class SqliteStore implements MessageStore {
       db.exec(COUNTERS_SCHEMA);
       db.exec(REPORTS_SCHEMA);
       db.exec(ORDERS_SCHEMA);
+      db.exec(VERSION_DELIVERIES_SCHEMA);
     }).immediate();
     this.st = prepareStatements(db);
     if (this.opts.intakeJournal && !this.journal) this.openJournal(db);
@@ -855,6 +892,18 @@ export class SqliteStore implements MessageStore {
       written: r.written === 1,
       createdAt: new Date(r.created_at),
     }));
+  }
+
+  async putVersionDelivery(d: Omit<StoredVersionDelivery, 'updatedAt'>): Promise<void> {
+    this.statements().vdPut.run(d.lab, d.fillerOrder, d.version, d.target, d.state, d.detail, Date.now());
+  }
+
+  async versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]> {
+    return this.statements().vdList.all(lab, fillerOrder).map(vdOf);
+  }
+
+  async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
+    return this.statements().vdQueued.all(limit).map(vdOf);
   }
 
   async getOrder(key: string): Promise<StoredOrder | undefined> {

@@ -119,6 +119,20 @@ export interface StoredReport {
   updatedAt: Date;
 }
 
+/** One delivery of a report version to one target (engine/delivery: PFI, DMP, MSSanté…), as the store keeps it. */
+export interface StoredVersionDelivery {
+  lab: string;
+  fillerOrder: string;
+  version: number;
+  /** Destination and recipient, e.g. `pfi`, `mss:<address>`. */
+  target: string;
+  /** queued → sent (the peer took it); held (the version failed the full ANS set); dead (given up). */
+  state: 'queued' | 'sent' | 'held' | 'dead';
+  /** Remote id (MSH-10, Message-ID, entryUUID) or the reason of a hold / a death. */
+  detail: string | null;
+  updatedAt: Date;
+}
+
 /** A lab order (engine/orders), as JSON text, with the version of its row. */
 export interface StoredOrder {
   /** `<placer namespace>|<placer order number>` (engine/orders/state.ts orderKey). */
@@ -254,6 +268,12 @@ export interface MessageStore {
   releaseReportVersion(lab: string, fillerOrder: string, version: number): Promise<void>;
   /** A report's versions, oldest first. */
   reportVersions(lab: string, fillerOrder: string): Promise<StoredReportVersion[]>;
+  /** Records a version delivery's state (created queued, then moved on; a later state replaces an earlier one). */
+  putVersionDelivery(d: Omit<StoredVersionDelivery, 'updatedAt'>): Promise<void>;
+  /** A report's version deliveries, by version then target. */
+  versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]>;
+  /** Deliveries still queued, oldest first (at most `limit`): what a restart puts back on their lines. */
+  queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]>;
   /** An order (engine/orders) by its key, if any. */
   getOrder(key: string): Promise<StoredOrder | undefined>;
   /** Writes an order's state if its row is still at `expectedVersion` (null: no row yet); compare-and-set like putReport. */
