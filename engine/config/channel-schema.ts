@@ -148,8 +148,10 @@ const reportsDestination = z.strictObject({
   /** Each version (and deletion) to the hospital's integration platform as ORU^R01 (ANS CDA-in-HL7v2 volet), once it passed the full ANS set. */
   pfi: z
     .strictObject({
-      host: z.string(),
-      port: z.number().int().min(1).max(65535),
+      /** `mllp://host:port` (or host and port); an empty url (an unset `${env:PASSERELLE_PFI_MLLP:-}`) disables the delivery, said once at start. */
+      url: z.string().regex(/^$|^mllps?:\/\/[^:/]+:\d+\/?$/, 'mllp://host:port, or empty to disable').optional(),
+      host: z.string().optional(),
+      port: z.number().int().min(1).max(65535).optional(),
       /** MSH-3 / MSH-4 (default: the lab's filler namespace / the lab profile's name) and MSH-5 / MSH-6. */
       application: z.string().optional(),
       facility: z.string().optional(),
@@ -170,6 +172,13 @@ const reportsDestination = z.strictObject({
       mailBody: z.strictObject({ professionals: z.string().optional(), patient: z.string().optional() }).optional(),
       /** A version lost to a timeout is sent again with the same MSH-10 (the PFI dedupes): retryAmbiguous defaults to true. */
       retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+    })
+    .refine((p) => p.url !== undefined || (p.host !== undefined && p.port !== undefined), { message: 'pfi needs url, or host and port' })
+    .transform(({ url, ...p }) => {
+      if (url === undefined) return { ...p, host: p.host!, port: p.port!, enabled: true };
+      const m = /^mllps?:\/\/([^:/]+):(\d+)/.exec(url);
+      if (!m) return { ...p, host: '', port: 0, enabled: false };
+      return { ...p, host: m[1]!, port: Number(m[2]), tls: p.tls ?? (url.startsWith('mllps:') ? {} : undefined), enabled: true };
     })
     .optional(),
   retry: retrySchema.prefault({}),

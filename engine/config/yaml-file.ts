@@ -35,7 +35,8 @@ export interface LoadedYaml<T> {
   locate: (path: (string | number)[]) => { line: number; column: number };
 }
 
-const SECRET = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `${env:NAME}` (required) or `${env:NAME:-default}` (the default, possibly empty, when NAME is unset). */
+const SECRET = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 function position(doc: Document, counter: LineCounter, path: (string | number)[]): { line: number; column: number } {
   // Walk up the path until a node exists (a missing key is reported on its parent).
@@ -67,8 +68,8 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, env: 
   visit(doc, {
     Scalar(_key, node) {
       if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${env:')) return;
-      node.value = node.value.replace(SECRET, (_m, name: string) => {
-        const v = env[name];
+      node.value = node.value.replace(SECRET, (_m, name: string, fallback: string | undefined) => {
+        const v = env[name] ?? fallback;
         if (v === undefined) {
           const p = counter.linePos(node.range?.[0] ?? 0);
           missing.push({ file, line: p.line, column: p.col, path: '', message: `environment variable ${name} is not set` });

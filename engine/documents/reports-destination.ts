@@ -32,7 +32,8 @@ export class ReportsDestination implements Destination {
 
   constructor(private readonly o: ReportsDestinationOptions) {
     this.name = o.name;
-    if (o.pfi) {
+    if (o.pfi && !o.pfi.enabled) o.logger.warn('PFI delivery disabled: no address (set PASSERELLE_PFI_MLLP, e.g. mllp://127.0.0.1:2590)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
+    if (o.pfi?.enabled) {
       if (!o.lines) throw new PasserelleError('PSL_CONFIG_INVALID', `destination ${o.name}: a pfi delivery needs the engine's Redis`);
       const validator = o.fullValidator ?? o.kit;
       if (!validator) throw new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', `destination ${o.name}: a pfi delivery needs the ANS kit to check each version first`);

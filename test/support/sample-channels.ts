@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { decode } from '../../engine/hl7';
-import { startTestEngine, type TestEngine } from './engine-harness';
+import { startTestEngine, type TestEngine, type TestEngineOptions } from './engine-harness';
 import { ANS_KIT_DIR } from './ans-kit';
 import { freePort } from './redis';
 import { waitFor } from './wait';
@@ -33,7 +33,7 @@ export function ltwResults(controlId: string, obr25: string, obx: string[]): str
   return out.join('\r') + '\r';
 }
 
-export async function startSampleChannels(): Promise<{ te: TestEngine; ports: Record<number, number> }> {
+export async function startSampleChannels(opts: Pick<TestEngineOptions, 'logger'> = {}): Promise<{ te: TestEngine; ports: Record<number, number> }> {
   const ports: Record<number, number> = {};
   for (const p of [2575, 2576, 2577, 2578, 2580]) ports[p] = await freePort();
   const files: Record<string, string> = {};
@@ -42,7 +42,7 @@ export async function startSampleChannels(): Promise<{ te: TestEngine; ports: Re
       .replace(/\b(2575|2576|2577|2578|2580)\b/g, (p) => String(ports[Number(p)]))
       .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
   }
-  return { te: await startTestEngine(files, { ansKitDir: ANS_KIT_DIR }), ports };
+  return { te: await startTestEngine(files, { ansKitDir: ANS_KIT_DIR, ...opts }), ports };
 }
 
 /** The `documents` delivery of a message of ltw-results, once final (delivered or dead). */
