@@ -6,6 +6,7 @@ import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
 import { publishCommand, reportCommand } from './report-commands';
+import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-commands';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
@@ -98,6 +99,32 @@ program
   .option('--lab <lab>', 'filling lab (OBR-3 namespace) when several labs use the number')
   .action(async (filler: string, opts: { lab?: string }) => {
     process.exitCode = await reportCommand(filler, opts.lab);
+  });
+
+program
+  .command('deliveries')
+  .description('deliveries of report versions (PFI…): queued, sent, held (fails the full ANS set) or dead, newest first')
+  .option('--state <state>', 'queued | sent | held | dead')
+  .option('--report <filler-order>', 'one report (filler order number)')
+  .option('--limit <n>', 'at most n rows (default 100)')
+  .action(async (opts: { state?: string; report?: string; limit?: string }) => {
+    process.exitCode = await deliveriesCommand(opts);
+  });
+
+program
+  .command('retry')
+  .description('queue a dead delivery again (id <filler order>/v<version>/<target>, as `deliveries` prints it)')
+  .argument('<delivery-id>')
+  .action(async (id: string) => {
+    process.exitCode = await retryCommand(id);
+  });
+
+program
+  .command('cancel')
+  .description('give up a delivery not yet sent (queued, held or dead)')
+  .argument('<delivery-id>')
+  .action(async (id: string) => {
+    process.exitCode = await cancelCommand(id);
   });
 
 program

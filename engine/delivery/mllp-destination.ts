@@ -1,4 +1,4 @@
-import { Message, type Charset } from '../hl7';
+import { Message, decode, type Charset } from '../hl7';
 import { wireBytes, type WireCharsetOptions } from './wire-charset';
 import { MllpClient, type MllpClientOptions } from '../mllp';
 import { PasserelleError } from '../errors';
@@ -30,7 +30,7 @@ export class MllpDestination implements Destination {
 
   async deliver(out: OutboundMessage): Promise<string> {
     const response = await this.client.send(wireBytes(out.message, this.charsets));
-    return classifyAck(response.toString('latin1'), out.controlId, this.name);
+    return classifyAck(answerText(response), out.controlId, this.name);
   }
 
   /**
@@ -39,7 +39,7 @@ export class MllpDestination implements Destination {
    * or one for another message throws PSL_DEST_BAD_ACK.
    */
   async exchange(out: OutboundMessage): Promise<Message> {
-    const response = (await this.client.send(wireBytes(out.message, this.charsets))).toString('latin1');
+    const response = answerText(await this.client.send(wireBytes(out.message, this.charsets)));
     let answer: Message;
     try {
       answer = Message.parse(response);
@@ -52,6 +52,15 @@ export class MllpDestination implements Destination {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+/** An answer's text in the charset its MSH-18 declares (an ERR text may carry accents); bytes that do not decode are replaced. */
+function answerText(bytes: Buffer): string {
+  try {
+    return decode(bytes, { strict: false }).text;
+  } catch {
+    return bytes.toString('latin1');
   }
 }
 

@@ -832,6 +832,17 @@ export class PgStore implements MessageStore {
     return r.rows.map(vdOf);
   }
 
+  async findVersionDeliveries(f: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]> {
+    this.checkReady();
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.state) (args.push(f.state), where.push(`state = $${args.length}`));
+    if (f.fillerOrder) (args.push(f.fillerOrder), where.push(`filler_order = $${args.length}`));
+    args.push(f.limit);
+    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY updated_at DESC LIMIT $${args.length}`, args);
+    return r.rows.map(vdOf);
+  }
+
   async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
     this.checkReady();
     const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' ORDER BY updated_at LIMIT $1`, [limit]);

@@ -902,6 +902,16 @@ export class SqliteStore implements MessageStore {
     return this.statements().vdList.all(lab, fillerOrder).map(vdOf);
   }
 
+  async findVersionDeliveries(f: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.state) (where.push('state = ?'), args.push(f.state));
+    if (f.fillerOrder) (where.push('filler_order = ?'), args.push(f.fillerOrder));
+    const sql = `SELECT * FROM version_deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY updated_at DESC LIMIT ?`;
+    this.statements(); // open
+    return this.db!.prepare<(string | number)[], VdRow>(sql).all(...args, f.limit).map(vdOf);
+  }
+
   async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
     return this.statements().vdQueued.all(limit).map(vdOf);
   }

@@ -272,6 +272,8 @@ export interface MessageStore {
   putVersionDelivery(d: Omit<StoredVersionDelivery, 'updatedAt'>): Promise<void>;
   /** A report's version deliveries, by version then target. */
   versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]>;
+  /** Version deliveries for operators: in a state, of a filler order number, newest first (at most `limit`). */
+  findVersionDeliveries(filter: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]>;
   /** Deliveries still queued, oldest first (at most `limit`): what a restart puts back on their lines. */
   queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]>;
   /** An order (engine/orders) by its key, if any. */

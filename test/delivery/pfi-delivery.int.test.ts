@@ -4,7 +4,9 @@
  * PFI down, versions wait on their line and go in order once it is back; each delivery's state
  * is in the store.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
@@ -17,6 +19,8 @@ import { freePort } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(240_000);
+
+const run = promisify(execFile);
 
 const repo = join(__dirname, '../..');
 let te: TestEngine;
@@ -105,4 +109,42 @@ test('v1 NW, v2 RO once each; PFI down: v3, v4 wait and go in order once back; t
   expect(got[0]!.get('MSH-21')).toBe('2.1^CISIS_CDA_HL7_V2');
   expect(got[0]!.toString()).toContain('248092A20345642@patient.mssante.fr');
   expect(deliveries().map((d) => [d.version, d.state, d.detail?.split(',')[0]])).toEqual([1, 2, 3, 4, 5].map((v) => [v, 'sent', `MSH-10 LAB-0001.v${v}`]));
+});
+
+const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const env = { ...process.env, PASSERELLE_STORE: `sqlite:${join(te.dir, 'store.db')}`, PASSERELLE_CHANNELS: join(te.dir, 'channels') };
+  try {
+    const r = await run(process.execPath, [join(repo, 'dist/engine/cli/main.js'), ...args], { cwd: repo, env });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+};
+
+test('a version the PFI refuses (AE) is dead with its reason; `passerelle retry` queues it again and it goes; `deliveries` shows each state', async () => {
+  let refuse = true;
+  await pfi.close();
+  const before = pfi.received;
+  pfi = new ScriptedPeer(pfiPort, (m, n) => (refuse ? `MSH|^~\\&|PFI|CHU|L|L|20261125||ACK^R01^ACK|A${n}|P|2.5\rMSA|AE|${m.controlId}\rERR||||E||||document refusé\r` : ackAa(m, n)));
+  pfi.received.push(...before);
+  await pfi.listen();
+  // New results after the deletion: a new document (v6).
+  await send(ltwResults('PD-6', 'F', [GLU('0.99', 'F', '20261125170000'), CREA('9.1', 'F', '20261125170000')]));
+  expect(await waitFor(() => deliveries().find((d) => d.version === 6)?.state === 'dead', 60_000)).toBe(true);
+  expect(deliveries().find((d) => d.version === 6)!.detail).toMatch(/PSL_DEST_NAK_ERROR: .*AE document refusé/);
+
+  const listed = await cli('deliveries', '--report', 'LAB-0001');
+  expect(listed.stdout.split('\n').filter(Boolean).map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual([
+    'LAB-0001/v6/pfi dead', 'LAB-0001/v5/pfi sent', 'LAB-0001/v4/pfi sent', 'LAB-0001/v3/pfi sent', 'LAB-0001/v2/pfi sent', 'LAB-0001/v1/pfi sent',
+  ]);
+  expect((await cli('retry', 'LAB-0001/v5/pfi')).stderr).toContain('sent, nothing to retry');
+  refuse = false;
+  const retried = await cli('retry', 'LAB-0001/v6/pfi');
+  expect(retried.code).toBe(0);
+  // Picked up by the engine's scan (every 30 s), sent once, as a new document (the last one sent was the deletion).
+  expect(await waitFor(() => deliveries().find((d) => d.version === 6)?.state === 'sent', 60_000)).toBe(true);
+  const v6 = pfi.received.filter((m) => m.controlId === 'LAB-0001.v6');
+  expect(v6.at(-1)!.get('ORC-1')).toBe('NW');
+  expect((await cli('deliveries', '--state', 'dead')).stdout).toBe('no delivery\n');
 });

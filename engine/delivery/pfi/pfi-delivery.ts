@@ -97,9 +97,14 @@ export class PfiDelivery {
     await this.o.store.putVersionDelivery({ lab: v.lab, fillerOrder: v.fillerOrder, version: v.version, target: PFI_TARGET, state: 'queued', detail: null });
   }
 
-  /** Once the version is written: its job on the report's line. */
-  async enqueue(v: Pick<PublishedVersionEvent, 'lab' | 'fillerOrder' | 'version'>): Promise<void> {
-    await this.queue.add(`${v.lab}|${v.fillerOrder}`, `${v.lab}|${v.fillerOrder}|v${v.version}|${PFI_TARGET}`, { lab: v.lab, filler: v.fillerOrder, version: String(v.version) });
+  /**
+   * Once the version is written: its job on the report's line. `generation` (the row's last
+   * change) makes a row queued again by an operator (`passerelle retry`) a new job, where the
+   * old one may still sit in the failed set under the plain id.
+   */
+  async enqueue(v: Pick<PublishedVersionEvent, 'lab' | 'fillerOrder' | 'version'>, generation?: number): Promise<void> {
+    const id = `${v.lab}|${v.fillerOrder}|v${v.version}|${PFI_TARGET}${generation === undefined ? '' : `|g${generation}`}`;
+    await this.queue.add(`${v.lab}|${v.fillerOrder}`, id, { lab: v.lab, filler: v.fillerOrder, version: String(v.version) });
   }
 
   private async scan(): Promise<void> {
@@ -109,7 +114,7 @@ export class PfiDelivery {
         // Only versions whose documents are written: a reservation still being written enqueues its own.
         if (r.target !== PFI_TARGET) continue;
         const v = (await this.o.store.reportVersions(r.lab, r.fillerOrder)).find((x) => x.version === r.version);
-        if (v?.written) await this.enqueue(r);
+        if (v?.written) await this.enqueue(r, r.updatedAt.getTime());
       }
     } catch (e) {
       this.o.logger.warn('delivery scan failed', { destination: this.o.name, error: (e as Error).message });
