@@ -66,6 +66,7 @@ export const ERROR_CATALOGUE = {
   PSL_REPORT_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the report while this message was applied to it; retried' },
   // delivery of report versions (engine/delivery)
   PSL_DELIVERY_DISABLED: { retry: 'permanent', summary: 'a delivery of report versions has no address configured: nothing is sent there' },
+  PSL_RECEIPT_UNKNOWN: { retry: 'permanent', summary: 'a business acknowledgement (ZAM) that answers no report version we sent' },
   PSL_VERSION_HELD: { retry: 'permanent', summary: 'a report version failed the full ANS set: held with its reason, never sent to the DMP, MSSanté or a PFI' },
   // orders and sub-orders (engine/orders)
   PSL_ORDER_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the order while this message was applied to it; retried' },

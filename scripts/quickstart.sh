@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: installs what Passerelle needs, builds it, and starts the engine with the sample
-# channels (MLLP 2575 LTW results, 2576 ILW results, 2577 orders) on the embedded default
+# channels (MLLP 2575 LTW results, 2576 ILW results, 2577 orders, 2579 PFI receipts) on the embedded default
 # (a local redis-server when none answers at REDIS_URL; an SQLite message store under var/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,6 +7,7 @@ import { FileDestination, MllpDestination, type Destination } from '../delivery'
 import { CrBioDestination } from '../delivery/crbio-destination';
 import { ReportsDestination, reportsDestinationOptions } from '../documents';
 import { OrdersDestination } from '../orders';
+import { PfiReceiptsDestination } from '../delivery/pfi/receipts';
 import { loadLabProfile } from '../config/lab-profile';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { RenderPool } from '../documents/render-pool';
@@ -292,6 +293,10 @@ export function makeDestination(
   o: Pick<ChannelRuntimeOptions, 'ansKit' | 'renderPool' | 'validationPool' | 'logger'> & Partial<Pick<ChannelRuntimeOptions, 'store' | 'connection' | 'prefix' | 'consume'>>,
   channel = '',
 ): Destination {
+  if (d.type === 'pfi-receipts') {
+    if (!o.store) throw new Error(`destination ${d.name}: a pfi-receipts destination needs the channel's store`);
+    return new PfiReceiptsDestination(d.name, o.store);
+  }
   if (d.type === 'orders') {
     if (!o.store || !o.connection) throw new Error(`destination ${d.name}: an orders destination needs the channel's store and Redis`);
     return new OrdersDestination({

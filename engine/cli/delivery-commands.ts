@@ -9,7 +9,7 @@ import { storeSettings } from '../engine';
 import { createStore, type MessageStore, type StoredVersionDelivery } from '../store';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
-const STATES = ['queued', 'sent', 'held', 'dead'] as const;
+const STATES = ['queued', 'sent', 'held', 'dead', 'acknowledged', 'failed'] as const;
 
 function idOf(d: StoredVersionDelivery): string {
   return `${d.fillerOrder}/v${d.version}/${d.target}`;

@@ -251,7 +251,14 @@ const ordersDestination = z
     );
   });
 
-const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination, reportsDestination, ordersDestination]);
+/** The PFI's business acknowledgements (ZAM^Z01 / Z02 / Z03) recorded against the report versions they answer. */
+const pfiReceiptsDestination = z.strictObject({
+  type: z.literal('pfi-receipts'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
+  retry: retrySchema.prefault({}),
+});
+
+const destinationSchema = z.discriminatedUnion('type', [fileDestination, mllpDestination, crbioDestination, reportsDestination, ordersDestination, pfiReceiptsDestination]);
 
 const transformSchema = z.union([
   z.strictObject({ mapping: z.string() }),

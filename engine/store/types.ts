@@ -124,10 +124,16 @@ export interface StoredVersionDelivery {
   lab: string;
   fillerOrder: string;
   version: number;
-  /** Destination and recipient, e.g. `pfi`, `mss:<address>`. */
+  /**
+   * Destination and recipient, e.g. `pfi`; a receipt of what the PFI did with it:
+   * `pfi>dmp`, `pfi>mss:<address>`, `pfi>read:<address>` (ZAM^Z01 / Z02 / Z03).
+   */
   target: string;
-  /** queued → sent (the peer took it); held (the version failed the full ANS set); dead (given up). */
-  state: 'queued' | 'sent' | 'held' | 'dead';
+  /**
+   * queued → sent (the peer took it); held (the version failed the full ANS set); dead (given
+   * up). Receipts: acknowledged (done over there) or failed (refused there, with the reason).
+   */
+  state: 'queued' | 'sent' | 'held' | 'dead' | 'acknowledged' | 'failed';
   /** Remote id (MSH-10, Message-ID, entryUUID) or the reason of a hold / a death. */
   detail: string | null;
   updatedAt: Date;

@@ -18,11 +18,11 @@ describe('channel files', () => {
   test('the sample channels are valid and listen on their documented ports', () => {
     const loaded = loadChannelDir(join(repo, 'channels'));
     const ports = Object.fromEntries(loaded.map((l) => [l.config.name, l.config.source.type === 'mllp' ? l.config.source.port : 0]));
-    expect(ports).toEqual({ 'ltw-results': 2575, 'ilw-results': 2576, orders: 2577 });
+    expect(ports).toEqual({ 'ltw-results': 2575, 'ilw-results': 2576, orders: 2577, 'pfi-receipts': 2579 });
     const ltw = loaded.find((l) => l.config.name === 'ltw-results')!;
     expect(ltw.config.destinations[0]).toMatchObject({ type: 'file', directory: 'var/out/ltw-results', fileName: '${MSH-10}.hl7' });
     const kinds = new Set(loaded.flatMap((l) => l.config.destinations.map((d) => d.type)));
-    expect([...kinds].sort()).toEqual(['file', 'mllp', 'orders', 'reports']);
+    expect([...kinds].sort()).toEqual(['file', 'mllp', 'orders', 'pfi-receipts', 'reports']);
   });
 
   test('defaults are applied once and the result is frozen', () => {

@@ -41,6 +41,7 @@ beforeAll(async () => {
           `    pfi:\n      host: 127.0.0.1\n      port: ${pfiPort}\n      receivingApplication: PFI\n      receivingFacility: CHU-DEMO\n      replyTo: resultats@labo-demo.mssante.fr\n` +
           `      responseTimeoutMs: 2000\n      connectTimeoutMs: 1000\n      retry:\n        maxAttempts: 200\n        backoffBaseMs: 200\n        backoffMaxMs: 1000\n`,
       ),
+      'receipts.yaml': channelYaml('receipts', `acceptance:\n  messageTypes: [ZAM^Z01, ZAM^Z02, ZAM^Z03]\n  versions: ['2.6']\ndestinations:\n  - name: receipts\n    type: pfi-receipts\n`),
     },
     { ansKitDir: ANS_KIT_DIR },
   );
@@ -147,4 +148,35 @@ test('a version the PFI refuses (AE) is dead with its reason; `passerelle retry`
   const v6 = pfi.received.filter((m) => m.controlId === 'LAB-0001.v6');
   expect(v6.at(-1)!.get('ORC-1')).toBe('NW');
   expect((await cli('deliveries', '--state', 'dead')).stdout).toBe('no delivery\n');
+});
+
+test('the PFI\'s business acknowledgements (ZAM^Z01 / Z02 / Z03, the ANS examples) are recorded against the version they answer; one for no version of ours is dead-lettered', async () => {
+  const zam = (f: string, answers: string): Buffer =>
+    Buffer.from(decode(readFileSync(join(repo, '../shared/mss/hl7v2', f))).text.replace(/\|015\|/g, `|${answers}|`), 'utf8');
+  const c = new MllpClient({ host: '127.0.0.1', port: te.port('receipts') });
+  try {
+    for (const f of ['ZAM_Z01_ack_reception_DMP.hl7', 'ZAM_Z02_ack_reception_MSS.hl7', 'ZAM_Z03_ack_lecture_MSS.hl7']) {
+      expect(decode(await c.send(zam(f, 'LAB-0001.v1'))).text).toMatch(/\rMSA\|AA\|/);
+    }
+    expect(decode(await c.send(Buffer.from(zam('ZAM_Z01_ack_reception_DMP.hl7', 'NOT-OURS').toString('utf8').replace('|017|', '|099|')))).text).toMatch(/\rMSA\|AA\|/);
+  } finally {
+    await c.close();
+  }
+  const receipts = (): string[] => {
+    const db = new Database(join(te.dir, 'store.db'), { readonly: true });
+    try {
+      return (db.prepare(`SELECT target, state, detail FROM version_deliveries WHERE version = 1 AND target != 'pfi' ORDER BY target`).all() as { target: string; state: string; detail: string }[]).map((r) => `${r.target} ${r.state} ${r.detail}`);
+    } finally {
+      db.close();
+    }
+  };
+  expect(await waitFor(() => receipts().length === 3, 30_000)).toBe(true);
+  expect(receipts()).toEqual([
+    'pfi>dmp failed DMP refused: DMPClosed DMP fermé (ZAM 017)',
+    'pfi>mss:adam.hoda@test-ci-sis.mssante.fr acknowledged MSSanté delivery acknowledged (ZAM 018)',
+    'pfi>read:adam.hoda@test-ci-sis.mssante.fr acknowledged MSSanté read acknowledged (ZAM 019)',
+  ]);
+  const dead = await cli('messages', 'receipts', '--state', 'dead');
+  expect(dead.stdout).toContain('PSL_RECEIPT_UNKNOWN');
+  expect((await cli('deliveries', '--report', 'LAB-0001', '--state', 'failed')).stdout).toContain('LAB-0001/v1/pfi>dmp\tfailed');
 });

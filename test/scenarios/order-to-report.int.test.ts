@@ -53,14 +53,14 @@ test('order → ORL → sub-order (answer lost once) → v1 → kill -9 → subc
   const pause = (): Promise<void> => delay(Math.floor(random() * 400));
   const dir = mkdtempSync(join(tmpdir(), 'psl-order-scenario-'));
   const ports: Record<number, number> = {};
-  for (const p of [2575, 2576, 2577, 2578, 2580]) ports[p] = await freePort();
+  for (const p of [2575, 2576, 2577, 2578, 2579, 2580]) ports[p] = await freePort();
   const redisPort = await freePort();
   mkdirSync(join(dir, 'channels'));
   for (const f of readdirSync(join(REPO, 'channels')).filter((n) => n.endsWith('.yaml'))) {
     writeFileSync(
       join(dir, 'channels', f),
       readFileSync(join(REPO, 'channels', f), 'utf8')
-        .replace(/\b(2575|2576|2577|2578|2580)\b/g, (p) => String(ports[Number(p)]))
+        .replace(/\b(2575|2576|2577|2578|2579|2580)\b/g, (p) => String(ports[Number(p)]))
         .replace(/directory: var\/out/g, `directory: ${join(dir, 'out')}`)
         // The subcontractor's lost answer is noticed in 1.5 s rather than 10.
         .replace(/responseTimeoutMs: 10000/g, 'responseTimeoutMs: 1500'),

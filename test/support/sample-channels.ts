@@ -35,11 +35,11 @@ export function ltwResults(controlId: string, obr25: string, obx: string[]): str
 
 export async function startSampleChannels(opts: Pick<TestEngineOptions, 'logger'> = {}): Promise<{ te: TestEngine; ports: Record<number, number> }> {
   const ports: Record<number, number> = {};
-  for (const p of [2575, 2576, 2577, 2578, 2580]) ports[p] = await freePort();
+  for (const p of [2575, 2576, 2577, 2578, 2579, 2580]) ports[p] = await freePort();
   const files: Record<string, string> = {};
   for (const f of readdirSync(join(repo, 'channels')).filter((n) => n.endsWith('.yaml'))) {
     files[f] = readFileSync(join(repo, 'channels', f), 'utf8')
-      .replace(/\b(2575|2576|2577|2578|2580)\b/g, (p) => String(ports[Number(p)]))
+      .replace(/\b(2575|2576|2577|2578|2579|2580)\b/g, (p) => String(ports[Number(p)]))
       .replace(/directory: var\/out/g, 'directory: ${DIR}/out');
   }
   return { te: await startTestEngine(files, { ansKitDir: ANS_KIT_DIR, ...opts }), ports };
