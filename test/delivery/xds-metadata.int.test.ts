@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage, type Report } from '../../engine/lab';
-import { buildSubmitObjectsRequest, type XdsDocument } from '../../engine/delivery/xds/metadata';
+import { buildSubmitObjectsRequest, xdsFactsOfCda, xdsFactsOfReport, type XdsDocument } from '../../engine/delivery/xds/metadata';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 
 const repo = resolve(__dirname, '../..');
@@ -42,7 +42,7 @@ function csvCodes(file: string): Set<string> {
 }
 
 function submission(r: Report, docs: XdsDocument[], visibility = { maskedFromProfessionals: false, invisibleToPatient: false, invisibleToLegalRepresentatives: false }): string {
-  return buildSubmitObjectsRequest({ report: r, lab: TEST_LAB_PROFILE, documents: docs, submissionUniqueId: '1.2.250.1.999.1.3.42', sourceId: '1.2.250.1.999.1', submissionTime: new Date(Date.UTC(2026, 10, 25, 9, 0, 0)), visibility });
+  return buildSubmitObjectsRequest({ facts: xdsFactsOfReport(r, TEST_LAB_PROFILE), lab: TEST_LAB_PROFILE, documents: docs, submissionUniqueId: '1.2.250.1.999.1.3.42', sourceId: '1.2.250.1.999.1', submissionTime: new Date(Date.UTC(2026, 10, 25, 9, 0, 0)), visibility });
 }
 
 const RIM = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
@@ -98,4 +98,17 @@ test('XDM: URI, SHA-1 hash and size of each file; a replacement has its RPLC ass
   expect(slotValue('hash')).toBe(createHash('sha1').update(d.xml, 'utf8').digest('hex'));
   expect(slotValue('size')).toBe(String(Buffer.byteLength(d.xml, 'utf8')));
   expect(xml).toContain('associationType="urn:ihe:iti:2007:AssociationType:RPLC" sourceObject="Document01" targetObject="urn:uuid:0f8a1b4e-3c7d-4f0a-9b1e-2d3c4b5a6978"');
+});
+
+test('the facts read back from an N3 are the report\'s own (the form `passerelle xdm` uses on files)', () => {
+  for (const name of ['oru-r01_ltw_biochemistry', 'oru-r01_identity-prov']) {
+    const r = report(`${name}.hl7`);
+    const fromCda = xdsFactsOfCda(readFileSync(join(RENDERED, `${name}.n3.xml`), 'utf8'));
+    const fromReport = xdsFactsOfReport(r, TEST_LAB_PROFILE);
+    expect(fromCda.patient.ins?.matricule).toBe(fromReport.patient.ins?.matricule);
+    expect([fromCda.patient.birthFamily, fromCda.patient.firstBirthGiven, fromCda.patient.birthDate, fromCda.patient.sex]).toEqual([
+      fromReport.patient.birthFamily, fromReport.patient.firstBirthGiven, fromReport.patient.birthDate, fromReport.patient.sex,
+    ]);
+    expect(fromCda.author.id).toBe(fromReport.author.id);
+  }
 });

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
-import type { LabProfile, Professional, Report } from '../../lab';
+import type { LabProfile, Patient, Professional, Report } from '../../lab';
 
 const NS = { LCM: 'urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0', RIM: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' } as const;
 
@@ -73,8 +73,46 @@ export interface XdsDocument {
   replaces?: string;
 }
 
+/** Who the documents are about and who signed them: from the typed report, or read back from an N3 (xdsFactsOfCda). */
+export interface XdsFacts {
+  patient: Pick<Patient, 'ins' | 'identifiers' | 'birthFamily' | 'firstBirthGiven' | 'birthDate' | 'sex'>;
+  author: Professional;
+}
+
+export function xdsFactsOfReport(report: Report, lab: LabProfile): XdsFacts {
+  return { patient: report.patient, author: report.validator ?? lab.director };
+}
+
+const INS_ROOTS = new Set(['1.2.250.1.213.1.4.8', '1.2.250.1.213.1.4.9', '1.2.250.1.213.1.4.10', '1.2.250.1.213.1.4.11']);
+
+/** The same facts read back from a CR-BIO N3 of ours (recordTarget, legalAuthenticator): for documents given as files. */
+export function xdsFactsOfCda(n3: string): XdsFacts {
+  const rt = /<recordTarget>[\s\S]*?<\/recordTarget>/.exec(n3)?.[0];
+  const la = /<legalAuthenticator>[\s\S]*?<\/legalAuthenticator>/.exec(n3)?.[0];
+  if (!rt || !la) throw new Error('not a CR-BIO N3: no recordTarget or legalAuthenticator');
+  const ids = [...rt.matchAll(/<id root="([^"]+)" extension="([^"]+)"\/>/g)].map((m) => ({ root: m[1]!, ext: unescapeXml(m[2]!) }));
+  const ins = ids.find((i) => INS_ROOTS.has(i.root));
+  const patient: XdsFacts['patient'] = {
+    identifiers: ids.filter((i) => !INS_ROOTS.has(i.root)).map((i) => ({ id: i.ext, authorityOid: i.root, type: 'PI' })),
+    birthFamily: unescapeXml(/<family qualifier="BR">([^<]*)</.exec(rt)?.[1] ?? ''),
+    firstBirthGiven: unescapeXml(/<given>([^<]*)</.exec(rt)?.[1] ?? ''),
+    sex: (/<administrativeGenderCode code="([FMU])"/.exec(rt)?.[1] ?? 'U') as 'F' | 'M' | 'U',
+  };
+  if (ins) patient.ins = { matricule: ins.ext, oid: ins.root, nature: ins.root === '1.2.250.1.213.1.4.9' ? 'NIA' : 'NIR' };
+  const birth = /<birthTime value="(\d+)"/.exec(rt)?.[1];
+  if (birth) patient.birthDate = birth;
+  const author: Professional = {};
+  const aid = /<id root="1\.2\.250\.1\.71\.4\.2\.1" extension="([^"]+)"/.exec(la)?.[1];
+  if (aid) author.id = aid;
+  const fam = /<family>([^<]*)</.exec(la)?.[1];
+  const giv = /<given>([^<]*)</.exec(la)?.[1];
+  if (fam) author.family = unescapeXml(fam);
+  if (giv) author.given = unescapeXml(giv);
+  return { patient, author };
+}
+
 export interface SubmissionInput {
-  report: Report;
+  facts: XdsFacts;
   lab: LabProfile;
   documents: XdsDocument[];
   /** New OID per submission. */
@@ -88,18 +126,18 @@ export interface SubmissionInput {
 }
 
 /** `<matricule>^^^&<oid>&ISO^NH` for a qualified INS, else the first local id `<id>^^^&<oid>&ISO^PI`. */
-export function patientIdOf(report: Report, lab: LabProfile): string {
-  const ins = report.patient.ins;
+export function patientIdOf(facts: XdsFacts, lab: LabProfile): string {
+  const ins = facts.patient.ins;
   if (ins) return `${ins.matricule}^^^&${ins.oid}&ISO^NH`;
-  const ipp = report.patient.identifiers.find((i) => (i.type ?? 'PI').toUpperCase() === 'PI');
+  const ipp = facts.patient.identifiers.find((i) => (i.type ?? 'PI').toUpperCase() === 'PI');
   return `${ipp?.id ?? 'UNKNOWN'}^^^&${ipp?.authorityOid ?? lab.patientIdRoot}&ISO^PI`;
 }
 
 export function buildSubmitObjectsRequest(o: SubmissionInput): string {
   const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(NS.LCM, 'lcm:SubmitObjectsRequest').att('xmlns:rim', NS.RIM);
   const list = root.ele(NS.RIM, 'rim:RegistryObjectList');
-  const patientId = patientIdOf(o.report, o.lab);
-  const author = authorSlots(o.report.validator ?? o.lab.director, o.lab);
+  const patientId = patientIdOf(o.facts, o.lab);
+  const author = authorSlots(o.facts.author, o.lab);
   let n = 0;
   const id = (p: string): string => `${p}${++n}`;
 
@@ -116,8 +154,8 @@ export function buildSubmitObjectsRequest(o: SubmissionInput): string {
     slot(eo, 'legalAuthenticator', [author.person]);
     if (h.serviceStart) slot(eo, 'serviceStartTime', [h.serviceStart.slice(0, 14)]);
     if (h.serviceStop) slot(eo, 'serviceStopTime', [h.serviceStop.slice(0, 14)]);
-    slot(eo, 'sourcePatientId', [sourcePatientId(o.report, o.lab)]);
-    slot(eo, 'sourcePatientInfo', sourcePatientInfo(o.report));
+    slot(eo, 'sourcePatientId', [sourcePatientId(o.facts, o.lab)]);
+    slot(eo, 'sourcePatientInfo', sourcePatientInfo(o.facts));
     name(eo, h.title);
     const a = classification(eo, SCHEME.deAuthor, d.entryId, '', id('cl'));
     slot(a, 'authorPerson', [author.person]);
@@ -190,13 +228,13 @@ function authorSlots(p: Professional, lab: LabProfile): { person: string; instit
   return { person, institution, specialty: `${s.code}^${s.display}^${s.system}` };
 }
 
-function sourcePatientId(report: Report, lab: LabProfile): string {
-  const ipp = report.patient.identifiers.find((i) => (i.type ?? 'PI').toUpperCase() === 'PI');
-  return ipp ? `${ipp.id}^^^&${ipp.authorityOid ?? lab.patientIdRoot}&ISO^PI` : patientIdOf(report, lab);
+function sourcePatientId(facts: XdsFacts, lab: LabProfile): string {
+  const ipp = facts.patient.identifiers.find((i) => (i.type ?? 'PI').toUpperCase() === 'PI');
+  return ipp ? `${ipp.id}^^^&${ipp.authorityOid ?? lab.patientIdRoot}&ISO^PI` : patientIdOf(facts, lab);
 }
 
-function sourcePatientInfo(report: Report): string[] {
-  const p = report.patient;
+function sourcePatientInfo(facts: XdsFacts): string[] {
+  const p = facts.patient;
   const out = [`PID-5|${p.birthFamily}^${p.firstBirthGiven}^^^^^L`];
   if (p.birthDate) out.push(`PID-7|${p.birthDate}`);
   out.push(`PID-8|${p.sex}`);
