@@ -7,6 +7,7 @@ import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';
 import { publishCommand, reportCommand } from './report-commands';
 import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-commands';
+import { xdmCommand } from './xdm-command';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 
 const program = new Command();
@@ -125,6 +126,17 @@ program
   .argument('<delivery-id>')
   .action(async (id: string) => {
     process.exitCode = await cancelCommand(id);
+  });
+
+program
+  .command('xdm')
+  .description('the IHE_XDM.ZIP of a written version (its N3 and N1, METADATA.XML), as an MSSanté mail carries it')
+  .argument('<version-dir>', 'a version folder, e.g. var/out/documents/LAB-0001/v1')
+  .requiredOption('--out <file>', 'where to write the zip')
+  .option('--lab <file>', 'lab profile (default channels/labs/laboratoire-demo.yaml)')
+  .option('--profile <p>', 'pro (default) or patient')
+  .action((dir: string, opts: { out: string; lab?: string; profile?: string }) => {
+    process.exitCode = xdmCommand(dir, opts);
   });
 
 program

@@ -4,30 +4,16 @@
  * only when qualified, XDM's URI / hash / size, and the RPLC association of a replacement.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage, type Report } from '../../engine/lab';
 import { buildSubmitObjectsRequest, xdsFactsOfCda, xdsFactsOfReport, type XdsDocument } from '../../engine/delivery/xds/metadata';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
+import { RIM_NS as RIM, SHARED, lcmSchema, lx } from '../support/xds';
 
 const repo = resolve(__dirname, '../..');
-const SHARED = resolve(repo, '../shared');
 const RENDERED = join(repo, 'samples', 'rendered');
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const lx = require('libxmljs') as typeof import('libxmljs');
-
-/** lcm.xsd with rim.xsd's import of http://www.w3.org/2001/xml.xsd pointed at the local copy (what catalog.xml says). */
-function lcmSchema(): ReturnType<typeof lx.parseXml> {
-  const dir = mkdtempSync(join(tmpdir(), 'psl-xsd-'));
-  cpSync(join(SHARED, 'xds', 'schema'), dir, { recursive: true });
-  const rim = join(dir, 'ebRS', 'rim.xsd');
-  writeFileSync(rim, readFileSync(rim, 'utf8').replace('http://www.w3.org/2001/xml.xsd', '../w3c/xml.xsd'));
-  const lcm = join(dir, 'ebRS', 'lcm.xsd');
-  return lx.parseXml(readFileSync(lcm, 'utf8'), { baseUrl: lcm });
-}
 
 const report = (f: string): Report => reportFromMessage(Message.parse(decode(readFileSync(join(repo, 'samples', f))).text));
 const doc = (name: string, kind: 'n3' | 'n1', entryId: string, extra: Partial<XdsDocument> = {}): XdsDocument => ({
@@ -45,7 +31,6 @@ function submission(r: Report, docs: XdsDocument[], visibility = { maskedFromPro
   return buildSubmitObjectsRequest({ facts: xdsFactsOfReport(r, TEST_LAB_PROFILE), lab: TEST_LAB_PROFILE, documents: docs, submissionUniqueId: '1.2.250.1.999.1.3.42', sourceId: '1.2.250.1.999.1', submissionTime: new Date(Date.UTC(2026, 10, 25, 9, 0, 0)), visibility });
 }
 
-const RIM = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
 /** nodeRepresentation of the classifications of a scheme, on a document. */
 const codes = (x: ReturnType<typeof lx.parseXml>, entry: string, scheme: string): string[] =>
   (x.find(`//rim:ExtrinsicObject[@id='${entry}']/rim:Classification[@classificationScheme='${scheme}']`, RIM) as { getAttribute(n: string): { value(): string } | null }[]).map((c) => c.getAttribute('nodeRepresentation')!.value());
