@@ -145,6 +145,8 @@ const reportsDestination = z.strictObject({
   fullValidation: z.boolean().default(true),
   limits: crbioDestination.shape.limits,
   visibility: crbioDestination.shape.visibility,
+  /** The lab's correspondents file (RPPS → name, MSSanté address; engine/config/correspondents.ts): fills the addresses messages leave out. */
+  correspondents: z.string().optional(),
   /** Each version (and deletion) to the hospital's integration platform as ORU^R01 (ANS CDA-in-HL7v2 volet), once it passed the full ANS set. */
   pfi: z
     .strictObject({

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadLabProfile } from '../config/lab-profile';
+import { loadCorrespondents } from '../config/correspondents';
 import type { ReportsDestinationConfig } from '../config/channel-schema';
 import type { ReportsDestinationOptions } from './reports-destination';
 
@@ -22,5 +23,6 @@ export function reportsDestinationOptions(
     visibility: d.visibility,
     limits: d.limits,
     pfi: d.pfi,
+    correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
   };
 }

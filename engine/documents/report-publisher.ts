@@ -26,6 +26,7 @@ import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolic
 import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
 import type { PublishedVersionEvent } from '../delivery/pfi/pfi-delivery';
+import { withCorrespondents, type Correspondents } from '../config/correspondents';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
 
@@ -56,6 +57,8 @@ export interface ReportPublisherOptions {
   fullValidator?: Pick<ValidationPool, 'validate'>;
   /** How long an unwritten version reservation is left to its writer (default VERSION_LEASE_MS). */
   versionLeaseMs?: number;
+  /** The lab's correspondents (RPPS → MSSanté address): fills the addresses the messages left out. */
+  correspondents?: Correspondents;
   /**
    * Where written versions go next (engine/delivery): `record` runs before the version is
    * marked written (its delivery rows exist before anyone can see the version), `enqueue` after.
@@ -252,7 +255,7 @@ export class ReportPublisher {
   }
 
   private async render(folder: string, state: ReportState, version: number, replaces: number | undefined, awaited: readonly string[]): Promise<void> {
-    const report = reportOf(state, awaited);
+    const report = withCorrespondents(reportOf(state, awaited), this.o.correspondents);
     const ids = reportVersionIds(this.o.lab, state.lab, state.fillerOrder, version);
     const parent = replaces === undefined ? undefined : reportVersionIds(this.o.lab, state.lab, state.fillerOrder, replaces).documentId;
     for (const profile of this.o.profiles) {

@@ -37,7 +37,7 @@ export class ReportsDestination implements Destination {
       if (!o.lines) throw new PasserelleError('PSL_CONFIG_INVALID', `destination ${o.name}: a pfi delivery needs the engine's Redis`);
       const validator = o.fullValidator ?? o.kit;
       if (!validator) throw new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', `destination ${o.name}: a pfi delivery needs the ANS kit to check each version first`);
-      this.pfi = new PfiDelivery({ ...o.lines, config: o.pfi, store: o.store, lab: o.lab, folderOf: (f) => join(o.directory, safeName(f)), validator, logger: o.logger });
+      this.pfi = new PfiDelivery({ ...o.lines, config: o.pfi, store: o.store, lab: o.lab, folderOf: (f) => join(o.directory, safeName(f)), validator, correspondents: o.correspondents, logger: o.logger });
     }
     // With a delivery, its release check runs the full ANS set (once, gating the send); no background run besides.
     this.publisher = new ReportPublisher(this.pfi ? { ...o, fullValidator: undefined, deliveries: [this.pfi] } : o);

@@ -45,6 +45,12 @@ test('PASSERELLE_PFI_MLLP set: the sample ORU becomes an ORU^R01 NW to the PFI, 
   expect([m.get('MSH-9'), m.get('MSH-21'), m.get('ORC-1'), m.get('ORC-3'), m.controlId]).toEqual(['ORU^R01^ORU_R01', '2.1^CISIS_CDA_HL7_V2', 'NW', 'LAB-0001^SIL-LABO', 'LAB-0001.v1']);
   const n3 = Buffer.from(m.segments('OBX')[1]!.get('5.5'), 'base64').toString('utf8');
   expect(n3).toBe(readFileSync(join(te.dir, 'out', 'documents', 'LAB-0001', 'v1', 'pro.n3.xml'), 'utf8'));
+  // The prescriber's MSSanté address comes from the lab's correspondents file (the message gives none),
+  // the same on the report's list of recipients and in what the PFI is asked to mail.
+  const rct = m.segments('PRT').filter((p) => p.get('4.1') === 'RCT').map((p) => p.get('15.4'));
+  expect(rct).toEqual(['prescripteur.medecin@test.mssante.fr', '248092A20345642@patient.mssante.fr']);
+  const meta = JSON.parse(readFileSync(join(te.dir, 'out', 'documents', 'LAB-0001', 'v1', 'pro.metadata.json'), 'utf8')) as { recipients: { mssante?: string; role: string }[] };
+  expect(meta.recipients).toContainEqual(expect.objectContaining({ role: 'prescriber', mssante: 'prescripteur.medecin@test.mssante.fr' }));
 });
 
 test('PASSERELLE_PFI_MLLP unset: one line at start says the PFI delivery is off', async () => {

@@ -22,6 +22,7 @@ import type { ValidationPool } from '../../validation';
 import type { Logger } from '../../ops/logger';
 import { reportFromJson, reportOf } from '../../reports';
 import { fullCheck } from '../../documents/release-check';
+import { withCorrespondents, type Correspondents } from '../../config/correspondents';
 import { PasserelleError } from '../../errors';
 import { outboundLine } from '../outbound-line';
 import type { MllpDestination } from '../mllp-destination';
@@ -47,6 +48,8 @@ export interface PfiDeliveryOptions {
   lab: LabProfile;
   /** Where a report's versions are: `<directory>/<folder of filler order>`. */
   folderOf: (fillerOrder: string) => string;
+  /** The lab's correspondents: the same addresses as the documents print. */
+  correspondents?: Correspondents;
   /** Runs the full ANS set; absent: the kit in this thread. */
   validator: Pick<ValidationPool, 'validate'>;
   defaultCharset: Charset;
@@ -150,7 +153,7 @@ export class PfiDelivery {
     }
     const stored = await this.o.store.getReport(lab, fillerOrder);
     if (!stored) throw new PasserelleError('PSL_MESSAGE_MISSING', `report ${fillerOrder} is not in the store`);
-    const report = reportOf(reportFromJson(stored.state));
+    const report = withCorrespondents(reportOf(reportFromJson(stored.state)), this.o.correspondents);
     const c = this.o.config;
     const message = buildPfiMessage({
       action,
