@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PasserelleError } from '../errors';
-import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, OpenDelivery, StoredMessage } from './types';
+import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, OpenDelivery, StoredMessage, StoredVersionDelivery } from './types';
 import { TERMINAL_STATES } from './types';
 
 /** Every state, in life order; `counts()` reports each of them (0 when none). */
@@ -207,4 +207,19 @@ export function checkQuota(q: { maxCount: number; maxBytes: number }): void {
   if (!Number.isInteger(q.maxCount) || q.maxCount < 0 || !Number.isInteger(q.maxBytes) || q.maxBytes < 0) {
     throw new TypeError(`refusal quota must be non-negative integers, got ${JSON.stringify(q)}`);
   }
+}
+
+/** A `version_deliveries` row as both stores read it (SQLite gives ms since epoch, PostgreSQL a Date). */
+export interface VersionDeliveryRow {
+  lab: string;
+  filler_order: string;
+  version: number;
+  target: string;
+  state: string;
+  detail: string | null;
+  updated_at: number | Date;
+}
+
+export function versionDeliveryOf(r: VersionDeliveryRow): StoredVersionDelivery {
+  return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: new Date(r.updated_at) };
 }

@@ -63,9 +63,11 @@ import {
   toDelivery,
   toMessage,
   toOpenDelivery,
+  versionDeliveryOf,
   type DeliveryRow,
   type MessageRow,
   type OpenDeliveryRow,
+  type VersionDeliveryRow,
 } from './common';
 import { guardStoreErrors } from './transient';
 
@@ -828,8 +830,8 @@ export class PgStore implements MessageStore {
 
   async versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]> {
     this.checkReady();
-    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} WHERE lab = $1 AND filler_order = $2 ORDER BY version, target`, [lab, fillerOrder]);
-    return r.rows.map(vdOf);
+    const r = await this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${this.t.vd} WHERE lab = $1 AND filler_order = $2 ORDER BY version, target`, [lab, fillerOrder]);
+    return r.rows.map(versionDeliveryOf);
   }
 
   async findVersionDeliveries(f: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]> {
@@ -839,27 +841,14 @@ export class PgStore implements MessageStore {
     if (f.state) (args.push(f.state), where.push(`state = $${args.length}`));
     if (f.fillerOrder) (args.push(f.fillerOrder), where.push(`filler_order = $${args.length}`));
     args.push(f.limit);
-    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY updated_at DESC LIMIT $${args.length}`, args);
-    return r.rows.map(vdOf);
+    const r = await this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${this.t.vd} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY updated_at DESC LIMIT $${args.length}`, args);
+    return r.rows.map(versionDeliveryOf);
   }
 
   async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
     this.checkReady();
-    const r = await this.pool.query<VdRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' ORDER BY updated_at LIMIT $1`, [limit]);
-    return r.rows.map(vdOf);
+    const r = await this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' ORDER BY updated_at LIMIT $1`, [limit]);
+    return r.rows.map(versionDeliveryOf);
   }
 }
 
-interface VdRow {
-  lab: string;
-  filler_order: string;
-  version: number;
-  target: string;
-  state: string;
-  detail: string | null;
-  updated_at: Date;
-}
-
-function vdOf(r: VdRow): StoredVersionDelivery {
-  return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: r.updated_at };
-}

@@ -74,9 +74,11 @@ import {
   toDelivery,
   toMessage,
   toOpenDelivery,
+  versionDeliveryOf,
   type DeliveryRow,
   type MessageRow,
   type OpenDeliveryRow,
+  type VersionDeliveryRow,
 } from './common';
 import { guardStoreErrors } from './transient';
 
@@ -259,19 +261,6 @@ CREATE INDEX IF NOT EXISTS version_deliveries_queued ON version_deliveries (stat
 /** Counter rows of named sequences (engine/orders sub-order numbers) live under this channel name. */
 const SEQUENCE_CHANNEL = '#sequence';
 
-interface VdRow {
-  lab: string;
-  filler_order: string;
-  version: number;
-  target: string;
-  state: string;
-  detail: string | null;
-  updated_at: number;
-}
-
-function vdOf(r: VdRow): StoredVersionDelivery {
-  return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: new Date(r.updated_at) };
-}
 
 interface VersionRow {
   lab: string;
@@ -422,8 +411,8 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO version_deliveries (lab, filler_order, version, target, state, detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (lab, filler_order, version, target) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at`,
     ),
-    vdList: db.prepare<[string, string], VdRow>('SELECT * FROM version_deliveries WHERE lab = ? AND filler_order = ? ORDER BY version, target'),
-    vdQueued: db.prepare<[number], VdRow>(`SELECT * FROM version_deliveries WHERE state = 'queued' ORDER BY updated_at LIMIT ?`),
+    vdList: db.prepare<[string, string], VersionDeliveryRow>('SELECT * FROM version_deliveries WHERE lab = ? AND filler_order = ? ORDER BY version, target'),
+    vdQueued: db.prepare<[number], VersionDeliveryRow>(`SELECT * FROM version_deliveries WHERE state = 'queued' ORDER BY updated_at LIMIT ?`),
     orderGet: db.prepare<[string], { state: string; row_version: number; updated_at: number }>('SELECT state, row_version, updated_at FROM orders WHERE order_key = ?'),
     orderInsert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO orders (order_key, state, row_version, updated_at) VALUES (?, ?, 1, ?)'),
     orderUpdate: db.prepare<[string, number, string, number]>('UPDATE orders SET state = ?, row_version = row_version + 1, updated_at = ? WHERE order_key = ? AND row_version = ?'),
@@ -899,7 +888,7 @@ export class SqliteStore implements MessageStore {
   }
 
   async versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]> {
-    return this.statements().vdList.all(lab, fillerOrder).map(vdOf);
+    return this.statements().vdList.all(lab, fillerOrder).map(versionDeliveryOf);
   }
 
   async findVersionDeliveries(f: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]> {
@@ -909,11 +898,11 @@ export class SqliteStore implements MessageStore {
     if (f.fillerOrder) (where.push('filler_order = ?'), args.push(f.fillerOrder));
     const sql = `SELECT * FROM version_deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY updated_at DESC LIMIT ?`;
     this.statements(); // open
-    return this.db!.prepare<(string | number)[], VdRow>(sql).all(...args, f.limit).map(vdOf);
+    return this.db!.prepare<(string | number)[], VersionDeliveryRow>(sql).all(...args, f.limit).map(versionDeliveryOf);
   }
 
   async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
-    return this.statements().vdQueued.all(limit).map(vdOf);
+    return this.statements().vdQueued.all(limit).map(versionDeliveryOf);
   }
 
   async getOrder(key: string): Promise<StoredOrder | undefined> {
