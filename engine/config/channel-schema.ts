@@ -84,6 +84,19 @@ const mllpDestination = z.strictObject({
   retry: retrySchema.prefault({}),
 });
 
+/**
+ * Connection fields of the engine's own outbound lines (PFI, sub-orders, placer status): as an
+ * MLLP destination's, but an answer lost to a timeout is sent again with the same MSH-10 (the
+ * peer dedupes), so retryAmbiguous defaults to true.
+ */
+const lineConnection = {
+  tls: mllpDestination.shape.tls,
+  connectTimeoutMs: mllpDestination.shape.connectTimeoutMs,
+  responseTimeoutMs: mllpDestination.shape.responseTimeoutMs,
+  charset: mllpDestination.shape.charset,
+  retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+};
+
 const crbioDestination = z.strictObject({
   type: z.literal('crbio'),
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _'),
@@ -159,10 +172,7 @@ const reportsDestination = z.strictObject({
       facility: z.string().optional(),
       receivingApplication: z.string().default(''),
       receivingFacility: z.string().default(''),
-      tls: mllpDestination.shape.tls,
-      connectTimeoutMs: z.number().int().positive().default(5000),
-      responseTimeoutMs: z.number().int().positive().default(30000),
-      charset: charsetName.optional(),
+      ...lineConnection,
       /** What the PFI is asked to do with it (MetaDMPMSS): DMP, MSSanté to professionals, to the patient (qualified INS only). */
       dmp: z.boolean().default(true),
       mssProfessionals: z.boolean().default(true),
@@ -172,8 +182,6 @@ const reportsDestination = z.strictObject({
       /** The lab's organisational mailbox (PRT REPLY, MSS.26). */
       replyTo: z.string().optional(),
       mailBody: z.strictObject({ professionals: z.string().optional(), patient: z.string().optional() }).optional(),
-      /** A version lost to a timeout is sent again with the same MSH-10 (the PFI dedupes): retryAmbiguous defaults to true. */
-      retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
     })
     .refine((p) => p.url !== undefined || (p.host !== undefined && p.port !== undefined), { message: 'pfi needs url, or host and port' })
     .transform(({ url, ...p }) => {
@@ -198,12 +206,7 @@ const subcontractor = z.strictObject({
   facility: z.string().default(''),
   host: z.string(),
   port: z.number().int().min(1).max(65535),
-  tls: mllpDestination.shape.tls,
-  connectTimeoutMs: z.number().int().positive().default(5000),
-  responseTimeoutMs: z.number().int().positive().default(30000),
-  charset: charsetName.optional(),
-  /** A sub-order whose answer was lost is sent again with the same MSH-10 (the subcontractor dedupes): retryAmbiguous defaults to true. */
-  retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+  ...lineConnection,
 });
 
 /** Where status changes go back to the placer (OML^O21 ORC-1 SC), and which ones. */
@@ -215,11 +218,7 @@ const placerStatus = z.strictObject({
   facility: z.string().default(''),
   /** ORC-5 values sent: IP specimen received / in progress, A some results, CM completed. */
   statuses: z.array(z.enum(['IP', 'A', 'CM'])).min(1).default(['IP', 'A', 'CM']),
-  tls: mllpDestination.shape.tls,
-  connectTimeoutMs: z.number().int().positive().default(5000),
-  responseTimeoutMs: z.number().int().positive().default(30000),
-  charset: charsetName.optional(),
-  retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+  ...lineConnection,
 });
 
 /**

@@ -22,6 +22,15 @@ export interface OutboundConfig {
   retry: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number; retryAmbiguous: boolean };
 }
 
+/** What any of the engine's own lines needs from the engine: Redis, whether this process consumes, the log. */
+export interface LineDeps {
+  defaultCharset: Charset;
+  connection: RedisOptions;
+  prefix: string;
+  consume: boolean;
+  logger: Logger;
+}
+
 export interface OutboundLineOptions {
   /** Queue name (`<channel>.<what>`) and the peer's name in errors. */
   name: string;

@@ -8,16 +8,13 @@
  * orders channel's line without knowing more than the name the order carries.
  */
 import { createHash } from 'node:crypto';
-import type { RedisOptions } from 'ioredis';
 import { MessageBuilder, delimitersFrom, hl7Timestamp, Message } from '../hl7';
 import type { MllpDestination } from '../delivery';
-import { outboundLine } from '../delivery/outbound-line';
+import { outboundLine, type LineDeps } from '../delivery/outbound-line';
 import { PasserelleError } from '../errors';
 import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
-import type { Charset } from '../hl7';
 import type { PlacerStatusConfig } from '../config/channel-schema';
-import type { Logger } from '../ops/logger';
 import type { OrderBook } from './order-book';
 import type { OrderState, OrderStatus } from './state';
 
@@ -28,7 +25,7 @@ export function placerStatusLine(name: string | undefined): PlacerStatusLine | u
   return name === undefined ? undefined : LINES.get(name);
 }
 
-export interface PlacerStatusLineOptions {
+export interface PlacerStatusLineOptions extends LineDeps {
   /** `<channel>.<destination>`, kept on each order it opens (OrderState.statusLine). */
   name: string;
   book: OrderBook;
@@ -36,11 +33,6 @@ export interface PlacerStatusLineOptions {
   /** MSH-3 / MSH-4 of the status messages: the lab. */
   application: string;
   facility: string;
-  defaultCharset: Charset;
-  connection: RedisOptions;
-  prefix: string;
-  consume: boolean;
-  logger: Logger;
 }
 
 export class PlacerStatusLine {

@@ -7,31 +7,23 @@
  * is read: OK / CR are kept on the order, UA / UC too (with the ERR text), for an operator;
  * AR is retried like a passing failure; no answer in time is sent again with the same MSH-10.
  */
-import type { RedisOptions } from 'ioredis';
 import { PasserelleError } from '../errors';
 import type { MllpDestination } from '../delivery';
-import { outboundLine } from '../delivery/outbound-line';
+import { outboundLine, type LineDeps } from '../delivery/outbound-line';
 import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
-import type { Charset } from '../hl7';
 import type { SubcontractorConfig } from '../config/channel-schema';
-import type { Logger } from '../ops/logger';
 import type { OrderBook } from './order-book';
 import type { OrderState, SubOrder } from './state';
 import { buildSubOrder } from './sub-order-message';
 
-export interface SubOrderSenderOptions {
+export interface SubOrderSenderOptions extends LineDeps {
   /** `<channel>.<destination>`: queue names start with it. */
   name: string;
   book: OrderBook;
   subcontractors: readonly SubcontractorConfig[];
   /** MSH-4 of sub-orders. */
   facility: string;
-  defaultCharset: Charset;
-  connection: RedisOptions;
-  prefix: string;
-  consume: boolean;
-  logger: Logger;
 }
 
 interface Line {

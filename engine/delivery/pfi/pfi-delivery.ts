@@ -11,20 +11,17 @@
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import type { RedisOptions } from 'ioredis';
-import type { Charset } from '../../hl7';
 import type { LabProfile } from '../../lab';
 import type { PfiConfig } from '../../config/channel-schema';
 import type { MessageStore } from '../../store';
 import type { OrderedQueue } from '../../queue';
 import type { OrderedJob } from '../../queue/types';
 import type { ValidationPool } from '../../validation';
-import type { Logger } from '../../ops/logger';
 import { reportFromJson, reportOf } from '../../reports';
 import { fullCheck } from '../../documents/release-check';
 import { withCorrespondents, type Correspondents } from '../../config/correspondents';
 import { PasserelleError } from '../../errors';
-import { outboundLine } from '../outbound-line';
+import { outboundLine, type LineDeps } from '../outbound-line';
 import type { MllpDestination } from '../mllp-destination';
 import { buildPfiMessage, type PfiAction } from './oru-message';
 
@@ -40,7 +37,7 @@ export interface PublishedVersionEvent {
   status: 'active' | 'completed' | 'deleted';
 }
 
-export interface PfiDeliveryOptions {
+export interface PfiDeliveryOptions extends LineDeps {
   /** `<channel>.<destination>`: the queue is `<name>.pfi`. */
   name: string;
   config: PfiConfig;
@@ -52,11 +49,6 @@ export interface PfiDeliveryOptions {
   correspondents?: Correspondents;
   /** Runs the full ANS set; absent: the kit in this thread. */
   validator: Pick<ValidationPool, 'validate'>;
-  defaultCharset: Charset;
-  connection: RedisOptions;
-  prefix: string;
-  consume: boolean;
-  logger: Logger;
 }
 
 export class PfiDelivery {
