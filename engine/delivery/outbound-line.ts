@@ -56,20 +56,24 @@ export interface OutboundLine {
   out: MllpDestination;
 }
 
-export function outboundLine(o: OutboundLineOptions): OutboundLine {
-  const c = o.config;
-  const out = new MllpDestination({
-    name: o.peer,
+/** The MLLP client of a line: its reconnect wait stays within the line's backoff (a peer that came back is used at once). */
+export function lineClient(peer: string, c: OutboundConfig, defaultCharset: Charset): MllpDestination {
+  return new MllpDestination({
+    name: peer,
     host: c.host,
     port: c.port,
     connectTimeoutMs: c.connectTimeoutMs,
     responseTimeoutMs: c.responseTimeoutMs,
-    // The client's own reconnect wait stays within the line's backoff (a peer that came back is used at once).
     reconnect: { baseMs: Math.min(500, c.retry.backoffBaseMs), maxMs: Math.min(30_000, c.retry.backoffMaxMs) },
     charset: c.charset,
-    defaultCharset: o.defaultCharset,
+    defaultCharset,
     tls: readClientTls(c.tls),
   });
+}
+
+export function outboundLine(o: OutboundLineOptions): OutboundLine {
+  const c = o.config;
+  const out = lineClient(o.peer, c, o.defaultCharset);
   const queue = new OrderedQueue({
     name: o.name,
     connection: o.connection,

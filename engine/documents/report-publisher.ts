@@ -25,7 +25,7 @@ import { quarantineOrRethrow } from './quarantine';
 import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState, type ReportUpdate } from '../reports';
 import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
-import type { PublishedVersionEvent } from '../delivery/pfi/pfi-delivery';
+import type { PublishedVersionEvent } from '../delivery/version-line';
 import { withCorrespondents, type Correspondents } from '../config/correspondents';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../ops/logger';
@@ -236,14 +236,15 @@ export class ReportPublisher {
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
+    const report = withCorrespondents(reportOf(state, awaited), this.o.correspondents);
     try {
-      await this.render(folder, state, version, replaces, awaited);
+      await this.render(folder, state, report, version, replaces);
     } catch (e) {
       // This writer failed and knows it: the number goes back now, not after the lease.
       await this.o.store.releaseReportVersion(lab, fillerOrder, version).catch(() => undefined);
       throw e;
     }
-    await this.written({ lab, fillerOrder, version, status });
+    await this.written({ lab, fillerOrder, version, status, report });
     return `report ${fillerOrder}: v${version} (${status})`;
   }
 
@@ -254,8 +255,7 @@ export class ReportPublisher {
     for (const d of this.o.deliveries ?? []) await d.enqueue(v);
   }
 
-  private async render(folder: string, state: ReportState, version: number, replaces: number | undefined, awaited: readonly string[]): Promise<void> {
-    const report = withCorrespondents(reportOf(state, awaited), this.o.correspondents);
+  private async render(folder: string, state: ReportState, report: Report, version: number, replaces: number | undefined): Promise<void> {
     const ids = reportVersionIds(this.o.lab, state.lab, state.fillerOrder, version);
     const parent = replaces === undefined ? undefined : reportVersionIds(this.o.lab, state.lab, state.fillerOrder, replaces).documentId;
     for (const profile of this.o.profiles) {
