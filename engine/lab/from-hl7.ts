@@ -30,7 +30,7 @@ import type { QualifyOptions } from './ins';
 import { groupIsolates } from './isolates';
 import { isAuto, readResult, readSpecimen, readWithdrawal } from './results';
 import { readPatient } from './patient';
-import type { Comment, Organization, Patient, Professional, Report, Request, Result, ResultStatus, Specimen } from './report';
+import type { Comment, Organization, Patient, Professional, Report, Request, Result, ResultStatus, SharingChoices, Specimen } from './report';
 import { commentText, requestStatus } from './values';
 
 export interface ReportOptions {
@@ -123,6 +123,7 @@ class Builder {
   private obxSeq = 0;
   private resultSeq = 0;
   private autoValidated = false;
+  private readonly sharing: SharingChoices = {};
 
   constructor(
     private readonly msg: Message,
@@ -289,6 +290,10 @@ class Builder {
 
   private obx(seg: Segment): void {
     this.obxSeq++;
+    if (this.sharingChoice(seg)) {
+      this.attach = { to: 'nowhere' };
+      return;
+    }
     const where = { segment: 'OBX' as const, sequence: this.obxSeq, field: 5 };
     if (this.specimenContext) {
       const spec = this.lastSpecimen();
@@ -313,6 +318,18 @@ class Builder {
     }
     // A withdrawn result (D/W) is dropped, and its comments with it.
     this.attach = r ? { to: 'result', result: r } : { to: 'nowhere' };
+  }
+
+  /**
+   * A MetaDMPMSS-style OBX (ANS CDA-in-HL7v2 volet: OBX-3 DESTDMP / DESTMSSANTEPS /
+   * DESTMSSANTEPAT, OBX-5 Y or N) is the lab system's sharing choice for the report, not a result.
+   */
+  private sharingChoice(seg: Segment): boolean {
+    const key = SHARING_OBX[seg.get('3.1').toUpperCase()];
+    if (!key) return false;
+    const v = seg.get('5.1').toUpperCase();
+    if (v === 'Y' || v === 'N') this.sharing[key] = v === 'Y';
+    return true;
   }
 
   private lastSpecimen(): Specimen | undefined {
@@ -477,9 +494,12 @@ class Builder {
     if (receivedAt) report.receivedAt = receivedAt;
     if (validatedAt) report.validatedAt = validatedAt;
     if (validator) report.validator = validator;
+    if (Object.keys(this.sharing).length > 0) report.sharing = { ...this.sharing };
     return report;
   }
 }
+
+const SHARING_OBX: Record<string, keyof SharingChoices> = { DESTDMP: 'dmp', DESTMSSANTEPS: 'mssProfessionals', DESTMSSANTEPAT: 'mssPatient' };
 
 /** A request status from its results when OBR-25 says nothing. */
 function derivedStatus(results: Result[]): ResultStatus {

@@ -268,4 +268,17 @@ export interface Report {
   autoValidated: boolean;
   /** Other recipients named in the message (copies to). */
   copiesTo: Professional[];
+  /** What the lab system said of sharing this report (absent: the channel's defaults). */
+  sharing?: SharingChoices;
+}
+
+/**
+ * Sharing choices for one report, as the lab system says them in MetaDMPMSS-style OBX
+ * (DESTDMP / DESTMSSANTEPS / DESTMSSANTEPAT = N): false = not sent there (DMP blocked for this
+ * file, DMP.02; the patient's refusal, MSS.16 / MSS.19).
+ */
+export interface SharingChoices {
+  dmp?: boolean;
+  mssProfessionals?: boolean;
+  mssPatient?: boolean;
 }

@@ -181,7 +181,9 @@ export function applyUpdate(current: ReportState | undefined, update: ReportUpda
   const fusedIntoOurs = !!update.subcontractor && !!current && update.lab !== update.subcontractor.lab;
   if (!fusedIntoOurs) {
     state.patientRecord = update.patient;
-    state.header = update.header;
+    // A sharing choice stays until a later message states another one (a refusal is not lost to a message that says nothing).
+    const sharing = { ...state.header?.sharing, ...update.header.sharing };
+    state.header = Object.keys(sharing).length > 0 ? { ...update.header, sharing } : update.header;
   }
   state.messages.push(update.messageId);
   state.parked.push(...parked);
