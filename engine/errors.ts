@@ -67,6 +67,9 @@ export const ERROR_CATALOGUE = {
   // delivery of report versions (engine/delivery)
   PSL_DELIVERY_DISABLED: { retry: 'permanent', summary: 'a delivery of report versions has no address configured: nothing is sent there' },
   PSL_RECEIPT_UNKNOWN: { retry: 'permanent', summary: 'a business acknowledgement (ZAM) that answers no report version we sent' },
+  PSL_MSS_REFUSED: { retry: 'permanent', summary: 'the MSSanté SMTP server refused the mail or the recipient (5xx); its words are kept on the delivery' },
+  PSL_MSS_UNAVAILABLE: { retry: 'transient', summary: 'the MSSanté SMTP server could not be reached, failed TLS, or deferred the mail (4xx)' },
+  PSL_MSS_UNCERTAIN: { retry: 'ambiguous', summary: 'the connection to the SMTP server was lost while the mail was sent: resent with the same Message-ID when retryAmbiguous' },
   PSL_VERSION_HELD: { retry: 'permanent', summary: 'a report version failed the full ANS set: held with its reason, never sent to the DMP, MSSanté or a PFI' },
   // orders and sub-orders (engine/orders)
   PSL_ORDER_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the order while this message was applied to it; retried' },

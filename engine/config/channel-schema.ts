@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mssanteAddress } from './correspondents';
 
 /**
  * Channel file schema (channels/*.yaml). Defaults live here, once; a loaded channel is frozen.
@@ -133,6 +134,58 @@ const crbioDestination = z.strictObject({
 });
 
 /**
+ * Each version (and withdrawal) mailed by MSSanté (issue 9, item 4; ../shared/docs/dmp-mss-ins.md
+ * §2): one mail per recipient and version, IHE_XDM.ZIP and the PDF attached, from the lab's
+ * application mailbox through its operator's SMTP submission server.
+ */
+const mssDelivery = z
+  .strictObject({
+    /**
+     * `smtp://host:port` (STARTTLS per `starttls`) or `smtps://host:port` (TLS from the first
+     * byte). Empty (an unset `${env:PASSERELLE_MSS_SMTP_URL:-}`) disables the delivery, said once at start.
+     */
+    url: z.string().regex(/^$|^smtps?:\/\/[^:/]+:\d+\/?$/, 'smtp://host:port or smtps://host:port, or empty to disable'),
+    /** The lab's application mailbox (BAL applicative): From, and where DSN come back. */
+    from: mssanteAddress,
+    /** The lab's organisational mailbox (Reply-To, MSS.26). Default: `from`. */
+    replyTo: mssanteAddress.optional(),
+    /** On smtp://: required (default; MSSanté is TLS only), opportunistic, or off (a local test server). */
+    starttls: z.enum(['required', 'opportunistic', 'off']).default('required'),
+    /** The organisation's certificate (mutual TLS) and the operator's CA, as PEM files; empty paths are ignored. */
+    tls: mllpDestination.shape.tls,
+    /** SASL credentials when the operator asks for them on top of the certificate; an empty user means none. */
+    auth: z.strictObject({ user: z.string(), pass: z.string().default('') }).optional(),
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** Longest wait for a server reply (socket idle). */
+    responseTimeoutMs: z.number().int().positive().default(60_000),
+    /** Mail the prescriber and the copies (MSS.15), the patient (qualified INS only, MSS.12). */
+    professionals: z.boolean().default(true),
+    patient: z.boolean().default(true),
+    /** Ask for delivery status notifications (RCPT NOTIFY, MSS.22) and for read receipts (Disposition-Notification-To). */
+    dsn: z.boolean().default(true),
+    readReceipt: z.boolean().default(false),
+    /** X-MSS-MES: FIN on patient mails: the patient cannot answer. */
+    patientNoReply: z.boolean().default(true),
+    /** Subject text after `XDM/1.0/DDM+`; the patient's name and birth date follow, as in the ANS examples. */
+    subject: z.string().default("CR d'examens biologiques"),
+    body: z
+      .strictObject({
+        professionals: z.string().default("Veuillez trouver ci-joint le compte rendu d'examens de biologie médicale."),
+        patient: z.string().default("Votre laboratoire vous transmet le compte rendu de vos examens de biologie médicale."),
+      })
+      .prefault({}),
+    /** Put first in the body of a new version of a report the recipient already had (MSS.24). */
+    replacementNotice: z.string().default('Ce compte rendu annule et remplace le précédent.'),
+    /** The body of the notice sent to every earlier recipient when a report is withdrawn (MSS.25). */
+    deletionNotice: z.string().default("Le compte rendu d'examens de biologie médicale transmis précédemment a été retiré par le laboratoire : merci de ne plus en tenir compte."),
+    /** Optional X-MSS-* headers the operator asks for, e.g. { X-MSS-NIL: … }. */
+    headers: z.record(z.string().regex(/^X-MSS-[A-Z-]+$/i, 'an X-MSS-… header'), z.string()).default({}),
+    /** A mail lost with the connection is sent again with the same Message-ID (receivers drop the second), so retryAmbiguous defaults to true. */
+    retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+  })
+  .transform((m) => ({ ...m, enabled: m.url !== '', replyTo: m.replyTo ?? m.from }));
+
+/**
  * Reports across messages (issue 8): each result message updates the reports it names (filling
  * lab + filler order number) and publishes their next versions under
  * <directory>/<filler order number>/v<n>/ (a deletion as v<n>.deleted.json).
@@ -191,6 +244,8 @@ const reportsDestination = z.strictObject({
       return { ...p, host: m[1]!, port: Number(m[2]), tls: p.tls ?? (url.startsWith('mllps:') ? {} : undefined), enabled: true };
     })
     .optional(),
+  /** Each version (and withdrawal) mailed by MSSanté to the prescriber, the copies and the patient (qualified INS), once it passed the full ANS set. */
+  mss: mssDelivery.optional(),
   retry: retrySchema.prefault({}),
 });
 
@@ -363,6 +418,7 @@ export type MllpDestinationConfig = z.infer<typeof mllpDestination>;
 export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
 export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
 export type PfiConfig = NonNullable<ReportsDestinationConfig['pfi']>;
+export type MssConfig = NonNullable<ReportsDestinationConfig['mss']>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type OrdersDestinationConfig = z.infer<typeof ordersDestination>;
 export type SubcontractorConfig = z.infer<typeof subcontractor>;

@@ -9,7 +9,7 @@ import type { Professional, Report } from '../lab';
 import { loadYamlFile } from './yaml-file';
 
 /** Only MSSanté domains may be written to (the trust space's white list ends in mssante.fr). */
-const mssanteAddress = z
+export const mssanteAddress = z
   .string()
   .regex(/^[^@\s]+@([a-z0-9-]+\.)*mssante\.fr$/i, 'an MSSanté address (…@….mssante.fr)')
   .transform((s) => s.toLowerCase());

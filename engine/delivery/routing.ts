@@ -77,7 +77,7 @@ export function routeVersion(report: Report, o: RoutingOptions, sharing: Sharing
     if (!ins) notMailed.push({ who: 'patient', why: 'identity not qualified: no patient mailbox without a qualified INS' });
     else if (sharing.mssPatient === false) notMailed.push({ who: 'patient', why: 'the patient refused sending by MSSanté (DESTMSSANTEPAT=N)' });
     else if (o.invisibleToPatient) notMailed.push({ who: 'patient', why: 'the version is invisible to the patient' });
-    else mail.push({ address: `${ins.matricule.toLowerCase()}@${PATIENT_MAIL_DOMAIN}`, audience: 'patient', role: 'patient' });
+    else mail.push({ address: `${ins.matricule}@${PATIENT_MAIL_DOMAIN}`, audience: 'patient', role: 'patient' });
   }
   return { dmp, mail, notMailed };
 }

@@ -23,6 +23,7 @@ export function reportsDestinationOptions(
     visibility: d.visibility,
     limits: d.limits,
     pfi: d.pfi,
+    mss: d.mss,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
   };
 }

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import type { Destination, OutboundMessage } from '../delivery/destination';
 import { PfiDelivery } from '../delivery/pfi/pfi-delivery';
-import type { PfiConfig } from '../config/channel-schema';
+import { MssDelivery } from '../delivery/mss/mss-delivery';
+import type { VersionLine } from '../delivery/version-line';
+import type { MssConfig, PfiConfig } from '../config/channel-schema';
 import type { Charset } from '../hl7';
 import { checkReportLimits, DEFAULT_REPORT_LIMITS, type ReportLimits } from './limits';
 import { ReportPublisher, safeName, type ReportPublisherOptions } from './report-publisher';
@@ -20,6 +22,8 @@ export interface ReportsDestinationOptions extends Omit<ReportPublisherOptions, 
   limits?: ReportLimits;
   /** Versions to a PFI (ORU^R01), once they passed the full ANS set. Needs `lines`. */
   pfi?: PfiConfig;
+  /** Versions mailed by MSSanté, once they passed the full ANS set. Needs `lines`. */
+  mss?: MssConfig;
   /** What the destination's own outbound lines need (the engine's Redis; `<channel>.<destination>` names them). */
   lines?: { name: string; connection: RedisOptions; prefix: string; consume: boolean; defaultCharset: Charset };
 }
@@ -28,27 +32,41 @@ export class ReportsDestination implements Destination {
   readonly name: string;
   private readonly publisher: ReportPublisher;
 
-  private readonly pfi?: PfiDelivery;
+  /** The delivery lines of report versions (PFI, MSSanté), each on its own queue and breaker. */
+  private readonly lines: VersionLine[] = [];
 
   constructor(private readonly o: ReportsDestinationOptions) {
     this.name = o.name;
     if (o.pfi && !o.pfi.enabled) o.logger.warn('PFI delivery disabled: no address (set PASSERELLE_PFI_MLLP, e.g. mllp://127.0.0.1:2590)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
-    if (o.pfi?.enabled) {
-      if (!o.lines) throw new PasserelleError('PSL_CONFIG_INVALID', `destination ${o.name}: a pfi delivery needs the engine's Redis`);
-      const validator = o.fullValidator ?? o.kit;
-      if (!validator) throw new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', `destination ${o.name}: a pfi delivery needs the ANS kit to check each version first`);
-      this.pfi = new PfiDelivery({ ...o.lines, config: o.pfi, store: o.store, lab: o.lab, folderOf: (f) => join(o.directory, safeName(f)), validator, correspondents: o.correspondents, logger: o.logger });
+    if (o.mss && !o.mss.enabled) o.logger.warn('MSSanté delivery disabled: no SMTP server (set PASSERELLE_MSS_SMTP_URL, e.g. smtp://127.0.0.1:2525)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
+    const folderOf = (f: string): string => join(o.directory, safeName(f));
+    if (o.pfi?.enabled) this.lines.push(new PfiDelivery({ ...this.lineDeps('pfi'), config: o.pfi, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('pfi'), correspondents: o.correspondents, logger: o.logger }));
+    if (o.mss?.enabled) {
+      this.lines.push(
+        new MssDelivery({ ...this.lineDeps('mss'), config: o.mss, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('mss'), invisibleToPatient: o.visibility?.invisibleToPatient, logger: o.logger }),
+      );
     }
     // With a delivery, its release check runs the full ANS set (once, gating the send); no background run besides.
-    this.publisher = new ReportPublisher(this.pfi ? { ...o, fullValidator: undefined, deliveries: [this.pfi] } : o);
+    this.publisher = new ReportPublisher(this.lines.length > 0 ? { ...o, fullValidator: undefined, deliveries: this.lines } : o);
+  }
+
+  private lineDeps(what: string): NonNullable<ReportsDestinationOptions['lines']> {
+    if (!this.o.lines) throw new PasserelleError('PSL_CONFIG_INVALID', `destination ${this.o.name}: a ${what} delivery needs the engine's Redis`);
+    return this.o.lines;
+  }
+
+  private releaseValidator(what: string): NonNullable<ReportsDestinationOptions['fullValidator']> | NonNullable<ReportsDestinationOptions['kit']> {
+    const validator = this.o.fullValidator ?? this.o.kit;
+    if (!validator) throw new PasserelleError('PSL_DOCUMENT_KIT_UNAVAILABLE', `destination ${this.o.name}: a ${what} delivery needs the ANS kit to check each version first`);
+    return validator;
   }
 
   async start(): Promise<void> {
-    await this.pfi?.start();
+    for (const l of this.lines) await l.start();
   }
 
   async stop(drainDeadlineMs: number): Promise<void> {
-    await this.pfi?.stop(drainDeadlineMs);
+    await Promise.all(this.lines.map((l) => l.stop(drainDeadlineMs)));
   }
 
   deliver(out: OutboundMessage): Promise<string> {
