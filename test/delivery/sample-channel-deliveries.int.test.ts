@@ -1,7 +1,9 @@
 /**
- * The sample `ltw-results` channel delivers to a PFI when told where (issue 9, item 7):
- * PASSERELLE_PFI_MLLP set, the sample ORU's version 1 reaches a PFI peer as ORU^R01 NW; unset,
- * the engine says once at start that the PFI delivery is off (the other sample-channel tests).
+ * The sample `ltw-results` channel delivers when told where (issue 9, item 7):
+ * PASSERELLE_PFI_MLLP set, the sample ORU's version 1 reaches a PFI peer as ORU^R01 NW;
+ * PASSERELLE_MSS_SMTP_URL set (with the lab certificate variables), it is mailed to the
+ * prescriber and the patient through a real SMTP server; unset, the engine says once per
+ * delivery at start that it is off (the other sample-channel tests).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +14,8 @@ import { capturingLogger } from '../support/log-capture';
 import { freePort } from '../support/redis';
 import { startSampleChannels } from '../support/sample-channels';
 import { waitFor } from '../support/wait';
+import { makePki } from '../support/pki';
+import { TestSmtpServer } from '../support/smtp';
 
 jest.setTimeout(120_000);
 
@@ -19,8 +23,11 @@ const repo = resolve(__dirname, '../..');
 let te: TestEngine | undefined;
 let pfi: ScriptedPeer | undefined;
 
+const MSS_VARS = ['PASSERELLE_MSS_SMTP_URL', 'PASSERELLE_MSS_TLS_CA', 'PASSERELLE_MSS_TLS_CERT', 'PASSERELLE_MSS_TLS_KEY'];
+
 afterEach(async () => {
   delete process.env.PASSERELLE_PFI_MLLP;
+  for (const v of MSS_VARS) delete process.env[v];
   await te?.stop();
   await pfi?.close();
   te = undefined;
@@ -53,10 +60,44 @@ test('PASSERELLE_PFI_MLLP set: the sample ORU becomes an ORU^R01 NW to the PFI, 
   expect(meta.recipients).toContainEqual(expect.objectContaining({ role: 'prescriber', mssante: 'prescripteur.medecin@test.mssante.fr' }));
 });
 
-test('PASSERELLE_PFI_MLLP unset: one line at start says the PFI delivery is off', async () => {
+test('PASSERELLE_MSS_SMTP_URL and the certificate variables set: the sample ORU is mailed to the prescriber and to the patient, over STARTTLS with the lab certificate', async () => {
+  const pki = makePki();
+  const smtp = new TestSmtpServer(await freePort(), pki);
+  await smtp.listen();
+  try {
+    Object.assign(process.env, {
+      PASSERELLE_MSS_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      PASSERELLE_MSS_TLS_CA: join(pki.dir, 'ca.crt'),
+      PASSERELLE_MSS_TLS_CERT: join(pki.dir, 'client.crt'),
+      PASSERELLE_MSS_TLS_KEY: join(pki.dir, 'client.key'),
+    });
+    const started = await startSampleChannels();
+    te = started.te;
+    const client = new MllpClient({ host: '127.0.0.1', port: started.ports[2575]! });
+    try {
+      await client.send(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')));
+    } finally {
+      await client.close();
+    }
+    expect(await waitFor(() => smtp.received.length >= 2, 90_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(smtp.received.map((m) => m.rcptTo[0]!.address).sort()).toEqual(['248092A20345642@patient.mssante.fr', 'prescripteur.medecin@test.mssante.fr']);
+    for (const m of smtp.received) {
+      expect(m.clientCn).toBe('lab-analyzer');
+      expect(m.parsed.subject).toMatch(/^XDM\/1\.0\/DDM\+/);
+      expect(m.parsed.attachments.map((a) => a.filename)).toEqual(['IHE_XDM.ZIP', expect.stringMatching(/\.pdf$/)]);
+    }
+  } finally {
+    await te?.stop();
+    te = undefined;
+    await smtp.close();
+    pki.cleanup();
+  }
+});
+
+test('PASSERELLE_PFI_MLLP and PASSERELLE_MSS_SMTP_URL unset: one line each at start says that delivery is off', async () => {
   const { logger, records } = capturingLogger();
   ({ te } = await startSampleChannels({ logger }));
   const off = records.filter((r) => r.code === 'PSL_DELIVERY_DISABLED');
-  expect(off).toHaveLength(1);
-  expect(off[0]!.message).toContain('PASSERELLE_PFI_MLLP');
+  expect(off.map((r) => /PASSERELLE_\w+/.exec(r.message)?.[0])).toEqual(['PASSERELLE_PFI_MLLP', 'PASSERELLE_MSS_SMTP_URL']);
 });
