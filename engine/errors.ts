@@ -70,6 +70,9 @@ export const ERROR_CATALOGUE = {
   PSL_MSS_REFUSED: { retry: 'permanent', summary: 'the MSSanté SMTP server refused the mail or the recipient (5xx); its words are kept on the delivery' },
   PSL_MSS_UNAVAILABLE: { retry: 'transient', summary: 'the MSSanté SMTP server could not be reached, failed TLS, or deferred the mail (4xx)' },
   PSL_MSS_UNCERTAIN: { retry: 'ambiguous', summary: 'the connection to the SMTP server was lost while the mail was sent: resent with the same Message-ID when retryAmbiguous' },
+  PSL_DMP_REFUSED: { retry: 'permanent', summary: 'the DMP refused the submission (a registry error such as DMPClosed or XDSUnknownPatientId, a Sender fault, HTTP 4xx); its words are kept on the delivery' },
+  PSL_DMP_UNAVAILABLE: { retry: 'transient', summary: 'the DMP could not be reached, refused the TLS session, answered 5xx / 408 / 429, a Receiver fault, or said it is busy' },
+  PSL_DMP_UNCERTAIN: { retry: 'ambiguous', summary: 'the request went to the DMP and no answer came: resent when retryAmbiguous (a document already filed is recognised by its uniqueId)' },
   PSL_VERSION_HELD: { retry: 'permanent', summary: 'a report version failed the full ANS set: held with its reason, never sent to the DMP, MSSanté or a PFI' },
   // orders and sub-orders (engine/orders)
   PSL_ORDER_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the order while this message was applied to it; retried' },

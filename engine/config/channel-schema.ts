@@ -186,6 +186,46 @@ const mssDelivery = z
   .transform((m) => ({ ...m, enabled: m.url !== '', replyTo: m.replyTo ?? m.from }));
 
 /**
+ * Each version filed in the patient's DMP (issue 9, item 2; ../shared/docs/dmp-mss-ins.md §1):
+ * ITI-41 (N3, N1 and the XAdES signature of the submission set, RPLC to the version it
+ * replaces), ITI-57 for a withdrawal; VIHF signed with the organisation seal, mutual TLS with the
+ * organisation's authentication certificate. Only for a qualified INS.
+ */
+const dmpDelivery = z
+  .strictObject({
+    /** `https://…/si-dmp-server/v2/services` (`/repository`, `/registry` appended). Empty (an unset `${env:PASSERELLE_DMP_URL:-}`) disables the delivery, said once at start. */
+    url: z.string().regex(/^$|^https:\/\/\S+$/, 'https://host/…/services, or empty to disable'),
+    /** The organisation's authentication certificate (ORG_AUTH_CLI) and the DMP's CA (IGC-Santé), as PEM files; empty paths are ignored. */
+    tls: mllpDestination.shape.tls,
+    /** The organisation seal (ORG_SIGN: RSA key and certificate, PEM) that signs the VIHF and the XAdES. Required when url is set. */
+    seal: z.strictObject({ cert: z.string().default(''), key: z.string().default('') }).prefault({}),
+    /** VIHF Subject/NameID: the person responsible for the automated processing. Default `<structure>/<lab director id>`. */
+    responsible: z.string().optional(),
+    /** VIHF Identifiant_Structure. Default `1` + the lab's FINESS. */
+    structureId: z.string().optional(),
+    /** VIHF Secteur_Activite (JDV_J61 `<code>^<OID>`). Default the lab profile's facility code. */
+    activitySector: z.string().optional(),
+    /** The software, as the VIHF names it (LPS_Nom, LPS_Version, LPS_ID, LPS_ID_HOMOLOGATION_DMP). */
+    software: z
+      .strictObject({ name: z.string().default('Passerelle'), version: z.string().default('0.1.0'), id: z.string().optional(), homologation: z.string().optional() })
+      .prefault({}),
+    /** XDS practiceSettingCode (JDV_J04): a city lab or a hospital's. */
+    practiceSetting: z.enum(['AMBULATOIRE', 'ETABLISSEMENT']).default('AMBULATOIRE'),
+    /** XDS sourceId (OID of the sending system). Default the lab profile's document id root. */
+    sourceId: z.string().regex(/^[0-2](\.\d+)+$/, 'an OID').optional(),
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+    responseTimeoutMs: z.number().int().positive().default(60_000),
+    /** A request whose answer was lost is sent again: documents already filed are recognised by their uniqueIds, so retryAmbiguous defaults to true. */
+    retry: retrySchema.extend({ retryAmbiguous: z.boolean().default(true) }).prefault({}),
+  })
+  .superRefine((d, ctx) => {
+    if (d.url === '') return;
+    if (!d.seal.cert) ctx.addIssue({ code: 'custom', path: ['seal', 'cert'], message: 'the DMP needs the organisation seal certificate (ORG_SIGN) to sign the VIHF; the sample reads PASSERELLE_DMP_SEAL_CERT' });
+    if (!d.seal.key) ctx.addIssue({ code: 'custom', path: ['seal', 'key'], message: 'the DMP needs the organisation seal key (ORG_SIGN); the sample reads PASSERELLE_DMP_SEAL_KEY' });
+  })
+  .transform((d) => ({ ...d, enabled: d.url !== '' }));
+
+/**
  * Reports across messages (issue 8): each result message updates the reports it names (filling
  * lab + filler order number) and publishes their next versions under
  * <directory>/<filler order number>/v<n>/ (a deletion as v<n>.deleted.json).
@@ -246,6 +286,8 @@ const reportsDestination = z.strictObject({
     .optional(),
   /** Each version (and withdrawal) mailed by MSSanté to the prescriber, the copies and the patient (qualified INS), once it passed the full ANS set. */
   mss: mssDelivery.optional(),
+  /** Each version (and withdrawal) filed in the patient's DMP (qualified INS only), once it passed the full ANS set. */
+  dmp: dmpDelivery.optional(),
   retry: retrySchema.prefault({}),
 });
 
@@ -419,6 +461,7 @@ export type CrBioDestinationConfig = z.infer<typeof crbioDestination>;
 export type ReportsDestinationConfig = z.infer<typeof reportsDestination>;
 export type PfiConfig = NonNullable<ReportsDestinationConfig['pfi']>;
 export type MssConfig = NonNullable<ReportsDestinationConfig['mss']>;
+export type DmpConfig = NonNullable<ReportsDestinationConfig['dmp']>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type OrdersDestinationConfig = z.infer<typeof ordersDestination>;
 export type SubcontractorConfig = z.infer<typeof subcontractor>;

@@ -24,6 +24,7 @@ export function reportsDestinationOptions(
     limits: d.limits,
     pfi: d.pfi,
     mss: d.mss,
+    dmp: d.dmp,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
   };
 }

@@ -8,8 +8,9 @@ import type { RedisOptions } from 'ioredis';
 import type { Destination, OutboundMessage } from '../delivery/destination';
 import { PfiDelivery } from '../delivery/pfi/pfi-delivery';
 import { MssDelivery } from '../delivery/mss/mss-delivery';
+import { DmpDelivery } from '../delivery/dmp/dmp-delivery';
 import type { VersionLine } from '../delivery/version-line';
-import type { MssConfig, PfiConfig } from '../config/channel-schema';
+import type { DmpConfig, MssConfig, PfiConfig } from '../config/channel-schema';
 import type { Charset } from '../hl7';
 import { checkReportLimits, DEFAULT_REPORT_LIMITS, type ReportLimits } from './limits';
 import { ReportPublisher, safeName, type ReportPublisherOptions } from './report-publisher';
@@ -24,6 +25,8 @@ export interface ReportsDestinationOptions extends Omit<ReportPublisherOptions, 
   pfi?: PfiConfig;
   /** Versions mailed by MSSanté, once they passed the full ANS set. Needs `lines`. */
   mss?: MssConfig;
+  /** Versions filed in the patient's DMP (qualified INS), once they passed the full ANS set. Needs `lines`. */
+  dmp?: DmpConfig;
   /** What the destination's own outbound lines need (the engine's Redis; `<channel>.<destination>` names them). */
   lines?: { name: string; connection: RedisOptions; prefix: string; consume: boolean; defaultCharset: Charset };
 }
@@ -32,14 +35,16 @@ export class ReportsDestination implements Destination {
   readonly name: string;
   private readonly publisher: ReportPublisher;
 
-  /** The delivery lines of report versions (PFI, MSSanté), each on its own queue and breaker. */
+  /** The delivery lines of report versions (DMP, PFI, MSSanté), each on its own queue and breaker. */
   private readonly lines: VersionLine[] = [];
 
   constructor(private readonly o: ReportsDestinationOptions) {
     this.name = o.name;
     if (o.pfi && !o.pfi.enabled) o.logger.warn('PFI delivery disabled: no address (set PASSERELLE_PFI_MLLP, e.g. mllp://127.0.0.1:2590)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
     if (o.mss && !o.mss.enabled) o.logger.warn('MSSanté delivery disabled: no SMTP server (set PASSERELLE_MSS_SMTP_URL, e.g. smtp://127.0.0.1:2525)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
+    if (o.dmp && !o.dmp.enabled) o.logger.warn('DMP delivery disabled: no address (set PASSERELLE_DMP_URL, e.g. https://127.0.0.1:8443/si-dmp-server/v2/services)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
     const folderOf = (f: string): string => join(o.directory, safeName(f));
+    if (o.dmp?.enabled) this.lines.push(new DmpDelivery({ ...this.lineDeps('dmp'), config: o.dmp, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('dmp'), logger: o.logger }));
     if (o.pfi?.enabled) this.lines.push(new PfiDelivery({ ...this.lineDeps('pfi'), config: o.pfi, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('pfi'), correspondents: o.correspondents, logger: o.logger }));
     if (o.mss?.enabled) {
       this.lines.push(

@@ -8,12 +8,30 @@ export const lx = require('libxmljs') as typeof import('libxmljs');
 export const SHARED = resolve(__dirname, '../../../shared');
 export const RIM_NS = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
 
-/** lcm.xsd, with rim.xsd's import of http://www.w3.org/2001/xml.xsd pointed at the local copy (what catalog.xml says). */
-export function lcmSchema(): ReturnType<typeof lx.parseXml> {
+/** A copy of ../shared/xds/schema with rim.xsd's import of http://www.w3.org/2001/xml.xsd pointed at the local copy (what catalog.xml says). */
+function schemaCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'psl-xsd-'));
   cpSync(join(SHARED, 'xds', 'schema'), dir, { recursive: true });
   const rim = join(dir, 'ebRS', 'rim.xsd');
   writeFileSync(rim, readFileSync(rim, 'utf8').replace('http://www.w3.org/2001/xml.xsd', '../w3c/xml.xsd'));
-  const lcm = join(dir, 'ebRS', 'lcm.xsd');
-  return lx.parseXml(readFileSync(lcm, 'utf8'), { baseUrl: lcm });
+  return dir;
+}
+
+function compile(file: string): ReturnType<typeof lx.parseXml> {
+  return lx.parseXml(readFileSync(file, 'utf8'), { baseUrl: file });
+}
+
+/** lcm.xsd (SubmitObjectsRequest: XDM METADATA.XML, ITI-57). */
+export function lcmSchema(): ReturnType<typeof lx.parseXml> {
+  return compile(join(schemaCopy(), 'ebRS', 'lcm.xsd'));
+}
+
+/** XDS.b_DocumentRepository.xsd (ITI-41 ProvideAndRegisterDocumentSetRequest, documents inlined as base64). */
+export function repositorySchema(): ReturnType<typeof lx.parseXml> {
+  return compile(join(schemaCopy(), 'IHE', 'XDS.b_DocumentRepository.xsd'));
+}
+
+/** rs.xsd (RegistryResponse). */
+export function rsSchema(): ReturnType<typeof lx.parseXml> {
+  return compile(join(schemaCopy(), 'ebRS', 'rs.xsd'));
 }

@@ -33,11 +33,13 @@ const SCHEME = {
   deType: 'urn:uuid:f0306f51-975f-434e-a61c-c59651d33983',
   dePatientId: 'urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427',
   deUniqueId: 'urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab',
+  deEventCode: 'urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4',
 } as const;
 
 const ASSOCIATION = {
   hasMember: 'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember',
   replace: 'urn:ihe:iti:2007:AssociationType:RPLC',
+  signs: 'urn:ihe:iti:2007:AssociationType:signs',
 } as const;
 
 interface Code {
@@ -53,6 +55,15 @@ const FORMAT: Record<'n3' | 'n1', Code> = {
   n1: { code: 'urn:ihe:iti:xds-sd:pdf:2008', display: 'Document à corps non structuré en Pdf/A-1', scheme: '1.3.6.1.4.1.19376.1.2.3' },
 };
 const NORMAL: Code = { code: 'N', display: 'Normal', scheme: '2.16.840.1.113883.5.25' };
+/** The submission set's signature document (§1.6): the codes both clients known to pass the DMP send. */
+const SIGNATURE = {
+  class: { code: 'urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1', display: 'Digital Signature', scheme: 'URN' },
+  type: { code: 'E1762', display: 'Full Document', scheme: 'ASTM' },
+  format: { code: 'http://www.w3.org/2000/09/xmldsig#', display: 'Default Signature Style', scheme: 'URN' },
+  event: { code: '1.2.840.10065.1.12.1.14', display: 'Source', scheme: '1.2.840.10065.1.12' },
+} satisfies Record<string, Code>;
+const MASKED: Code = { code: 'MASQUE_PS', display: 'Masqué aux professionnels de santé', scheme: '1.2.250.1.213.1.1.4.13' };
+const NOT_FOR_PATIENT: Code = { code: 'INVISIBLE_PATIENT', display: 'Non visible par le patient', scheme: '1.2.250.1.213.1.1.4.13' };
 const VISIBILITY_SCHEME = '1.2.250.1.213.1.1.4.13';
 const CONTENT_BIOLOGY: Code = { code: '26', display: 'Analyses médicales biologiques', scheme: '1.2.250.1.213.2.2' };
 const PRACTICE: Record<'AMBULATOIRE' | 'ETABLISSEMENT', Code> = {
@@ -65,8 +76,11 @@ const FINESS_OID = '1.2.250.1.71.4.2.2';
 export interface XdsDocument {
   /** Symbolic id in this submission (`Document01`…) or a `urn:uuid:` entryUUID. */
   entryId: string;
-  kind: 'n3' | 'n1';
+  /** A CDA (N3, N1), or the submission set's XAdES signature (DMP). */
+  kind: 'n3' | 'n1' | 'signature';
   xml: string;
+  /** A signature's uniqueId and signing time (a CDA's come from its header). */
+  signature?: { uniqueId: string; time: Date };
   /** XDM only: the file's name in SUBSET01 (`DOC0001.XML`); hash and size are then written too. */
   uri?: string;
   /** entryUUID of the document it replaces, as known from its own submission (RPLC). */
@@ -142,6 +156,10 @@ export function buildSubmitObjectsRequest(o: SubmissionInput): string {
   const id = (p: string): string => `${p}${++n}`;
 
   for (const d of o.documents) {
+    if (d.kind === 'signature') {
+      signatureEntry(list, d, o, author, patientId, id);
+      continue;
+    }
     const h = headerOf(d.xml);
     const eo = list.ele(NS.RIM, 'rim:ExtrinsicObject').att({ id: d.entryId, mimeType: 'text/xml', objectType: SCHEME.documentEntry });
     slot(eo, 'creationTime', [h.effectiveTime.slice(0, 14)]);
@@ -164,10 +182,10 @@ export function buildSubmitObjectsRequest(o: SubmissionInput): string {
     coded(eo, SCHEME.deClass, d.entryId, CLASS_CR, id('cl'));
     coded(eo, SCHEME.deConfidentiality, d.entryId, NORMAL, id('cl'));
     const v = o.visibility;
-    if (v.maskedFromProfessionals) coded(eo, SCHEME.deConfidentiality, d.entryId, { code: 'MASQUE_PS', display: 'Masqué aux professionnels de santé', scheme: VISIBILITY_SCHEME }, id('cl'));
-    if (v.invisibleToPatient) coded(eo, SCHEME.deConfidentiality, d.entryId, { code: 'INVISIBLE_PATIENT', display: 'Non visible par le patient', scheme: VISIBILITY_SCHEME }, id('cl'));
+    if (v.maskedFromProfessionals) coded(eo, SCHEME.deConfidentiality, d.entryId, MASKED, id('cl'));
+    if (v.invisibleToPatient) coded(eo, SCHEME.deConfidentiality, d.entryId, NOT_FOR_PATIENT, id('cl'));
     if (v.invisibleToLegalRepresentatives) coded(eo, SCHEME.deConfidentiality, d.entryId, { code: 'INVISIBLE_REPRESENTANTS_LEGAUX', display: 'Non visible par les représentants légaux du patient', scheme: VISIBILITY_SCHEME }, id('cl'));
-    coded(eo, SCHEME.deFormat, d.entryId, FORMAT[d.kind], id('cl'));
+    coded(eo, SCHEME.deFormat, d.entryId, FORMAT[d.kind as 'n3' | 'n1'], id('cl'));
     coded(eo, SCHEME.deFacility, d.entryId, { code: o.lab.facilityCode.code, display: o.lab.facilityCode.display, scheme: '1.2.250.1.71.4.2.4' }, id('cl'));
     coded(eo, SCHEME.dePractice, d.entryId, PRACTICE[o.practiceSetting ?? 'AMBULATOIRE'], id('cl'));
     coded(eo, SCHEME.deType, d.entryId, TYPE_CRBIO, id('cl'));
@@ -175,6 +193,24 @@ export function buildSubmitObjectsRequest(o: SubmissionInput): string {
     external(eo, SCHEME.deUniqueId, d.entryId, h.uniqueId, 'XDSDocumentEntry.uniqueId', id('ei'));
   }
 
+  submissionSet(list, o, author, patientId, id);
+
+  for (const d of o.documents) {
+    const as = list.ele(NS.RIM, 'rim:Association').att({ id: id('as'), associationType: ASSOCIATION.hasMember, sourceObject: 'SubmissionSet01', targetObject: d.entryId });
+    slot(as, 'SubmissionSetStatus', ['Original']);
+    if (d.replaces) list.ele(NS.RIM, 'rim:Association').att({ id: id('as'), associationType: ASSOCIATION.replace, sourceObject: d.entryId, targetObject: d.replaces });
+    if (d.kind === 'signature') {
+      const signs = list.ele(NS.RIM, 'rim:Association').att({ id: id('as'), associationType: ASSOCIATION.signs, sourceObject: d.entryId, targetObject: 'SubmissionSet01' });
+      slot(signs, 'SubmissionSetStatus', ['Original']);
+    }
+  }
+  return root.end({ prettyPrint: true });
+}
+
+type SubmissionSetInput = Pick<SubmissionInput, 'facts' | 'lab' | 'submissionUniqueId' | 'sourceId' | 'submissionTime'>;
+
+/** The RegistryPackage `SubmissionSet01` and its classification node. */
+function submissionSet(list: XMLBuilder, o: SubmissionSetInput, author: ReturnType<typeof authorSlots>, patientId: string, id: (p: string) => string): void {
   const ss = list.ele(NS.RIM, 'rim:RegistryPackage').att('id', 'SubmissionSet01');
   slot(ss, 'submissionTime', [utc(o.submissionTime)]);
   name(ss, "CR d'examens biologiques");
@@ -187,13 +223,61 @@ export function buildSubmitObjectsRequest(o: SubmissionInput): string {
   external(ss, SCHEME.ssSourceId, 'SubmissionSet01', o.sourceId, 'XDSSubmissionSet.sourceId', id('ei'));
   external(ss, SCHEME.ssUniqueId, 'SubmissionSet01', o.submissionUniqueId, 'XDSSubmissionSet.uniqueId', id('ei'));
   list.ele(NS.RIM, 'rim:Classification').att({ id: id('cl'), classifiedObject: 'SubmissionSet01', classificationNode: SCHEME.submissionSet });
+}
 
-  for (const d of o.documents) {
-    const as = list.ele(NS.RIM, 'rim:Association').att({ id: id('as'), associationType: ASSOCIATION.hasMember, sourceObject: 'SubmissionSet01', targetObject: d.entryId });
-    slot(as, 'SubmissionSetStatus', ['Original']);
-    if (d.replaces) list.ele(NS.RIM, 'rim:Association').att({ id: id('as'), associationType: ASSOCIATION.replace, sourceObject: d.entryId, targetObject: d.replaces });
+/**
+ * ITI-57 Update Document Set: the documents' availability changed to Deleted
+ * (urn:asip:ci-sis:2010:StatusType:Deleted, ../shared/docs/dmp-mss-ins.md §1.8), one
+ * UpdateAvailabilityStatus association per entryUUID, in a submission set of their own.
+ */
+export function buildDeletionRequest(o: SubmissionSetInput & { entries: string[] }): string {
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(NS.LCM, 'lcm:SubmitObjectsRequest').att('xmlns:rim', NS.RIM);
+  const list = root.ele(NS.RIM, 'rim:RegistryObjectList');
+  let n = 0;
+  const id = (p: string): string => `${p}${++n}`;
+  submissionSet(list, o, authorSlots(o.facts.author, o.lab), patientIdOf(o.facts, o.lab), id);
+  for (const entry of o.entries) {
+    const as = list.ele(NS.RIM, 'rim:Association').att({
+      id: id('as'),
+      objectType: 'urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association',
+      associationType: 'urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus',
+      sourceObject: 'SubmissionSet01',
+      targetObject: entry,
+    });
+    slot(as, 'OriginalStatus', ['urn:oasis:names:tc:ebxml-regrep:StatusType:Approved']);
+    slot(as, 'NewStatus', [DELETED_STATUS]);
   }
   return root.end({ prettyPrint: true });
+}
+
+export const DELETED_STATUS = 'urn:asip:ci-sis:2010:StatusType:Deleted';
+
+/** The signature document's entry: never shown (masked, invisible to the patient), language `art`, times = signing time. */
+function signatureEntry(list: XMLBuilder, d: XdsDocument, o: SubmissionInput, author: ReturnType<typeof authorSlots>, patientId: string, id: (p: string) => string): void {
+  const sig = d.signature;
+  if (!sig) throw new Error('a signature document needs its uniqueId and signing time');
+  const at = utc(sig.time);
+  const eo = list.ele(NS.RIM, 'rim:ExtrinsicObject').att({ id: d.entryId, mimeType: 'text/xml', objectType: SCHEME.documentEntry });
+  slot(eo, 'creationTime', [at]);
+  slot(eo, 'languageCode', ['art']);
+  slot(eo, 'legalAuthenticator', [author.person]);
+  slot(eo, 'serviceStartTime', [at]);
+  slot(eo, 'serviceStopTime', [at]);
+  slot(eo, 'sourcePatientId', [sourcePatientId(o.facts, o.lab)]);
+  name(eo, 'Source');
+  const a = classification(eo, SCHEME.deAuthor, d.entryId, '', id('cl'));
+  slot(a, 'authorPerson', [author.person]);
+  slot(a, 'authorInstitution', [author.institution]);
+  slot(a, 'authorSpecialty', [author.specialty]);
+  coded(eo, SCHEME.deClass, d.entryId, SIGNATURE.class, id('cl'));
+  for (const c of [NORMAL, MASKED, NOT_FOR_PATIENT]) coded(eo, SCHEME.deConfidentiality, d.entryId, c, id('cl'));
+  coded(eo, SCHEME.deEventCode, d.entryId, SIGNATURE.event, id('cl'));
+  coded(eo, SCHEME.deFormat, d.entryId, SIGNATURE.format, id('cl'));
+  coded(eo, SCHEME.deFacility, d.entryId, { code: o.lab.facilityCode.code, display: o.lab.facilityCode.display, scheme: '1.2.250.1.71.4.2.4' }, id('cl'));
+  coded(eo, SCHEME.dePractice, d.entryId, PRACTICE[o.practiceSetting ?? 'AMBULATOIRE'], id('cl'));
+  coded(eo, SCHEME.deType, d.entryId, SIGNATURE.type, id('cl'));
+  external(eo, SCHEME.dePatientId, d.entryId, patientId, 'XDSDocumentEntry.patientId', id('ei'));
+  external(eo, SCHEME.deUniqueId, d.entryId, sig.uniqueId, 'XDSDocumentEntry.uniqueId', id('ei'));
 }
 
 /** What the DocumentEntry takes from the CDA's own header (our builder writes it, so its shape is known). */
