@@ -1,7 +1,8 @@
 /**
  * Operators' view of report version deliveries (issue 9, item 6): `passerelle deliveries`,
  * `passerelle retry <id>`, `passerelle cancel <id>`. A delivery id is
- * `<filler order>/v<version>/<target>` (e.g. `LAB-0001/v2/pfi`). A running engine picks a
+ * `<filler order>/v<version>/<target>` (e.g. `LAB-0001/v2/pfi`, `LAB-0001/v2/dmp`,
+ * `LAB-0001/v2/mss:dr.x@hopital.mssante.fr`). A running engine picks a
  * delivery queued again within its scan period (30 s).
  */
 import { engineConfigFromEnv } from '../config/engine-config';
@@ -55,9 +56,13 @@ export async function retryCommand(id: string): Promise<number> {
     const d = await find(store, id);
     if (!d) return 1;
     if (d.state !== 'dead') {
-      process.stderr.write(
-        d.state === 'held' ? `${id}: held, it fails the full ANS set (${d.detail ?? ''}); a new version is the way out\n` : `${id}: ${d.state}, nothing to retry\n`,
-      );
+      process.stderr.write(d.state === 'held' ? `${id}: held (${d.detail ?? ''}); a new version is the way out\n` : `${id}: ${d.state}, nothing to retry\n`);
+      return 1;
+    }
+    // An older version sent after a newer one would replace it over there: refused.
+    const newer = (await store.findVersionDeliveries({ fillerOrder: d.fillerOrder, limit: 10_000 })).find((r) => r.lab === d.lab && r.target === d.target && r.version > d.version && r.state === 'sent');
+    if (newer) {
+      process.stderr.write(`${id}: v${newer.version} was sent to ${d.target} since; sending this older version now would put it over the newer one\n`);
       return 1;
     }
     await store.putVersionDelivery({ ...d, state: 'queued', detail: `retried by an operator (was: ${d.detail ?? 'dead'})`.slice(0, 1000) });

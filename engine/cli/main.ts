@@ -104,7 +104,7 @@ program
 
 program
   .command('deliveries')
-  .description('deliveries of report versions (PFI…): queued, sent, held (fails the full ANS set) or dead, newest first')
+  .description('deliveries of report versions (DMP, MSSanté, PFI): queued, sent, held (fails the full ANS set, or no address / no qualified INS) or dead, newest first')
   .option('--state <state>', 'queued | sent | held | dead')
   .option('--report <filler-order>', 'one report (filler order number)')
   .option('--limit <n>', 'at most n rows (default 100)')

@@ -55,6 +55,17 @@ describe('channel files', () => {
     expect(() => loadChannelFile(join(dir, 'o.yaml'))).toThrow(/o\.yaml:17:\d+: .*test 1989-3 is already sent to a/);
   });
 
+  test('the sample results channel: DMP, MSSanté and PFI deliveries off until their variables are set; on, a DMP without its seal is refused naming the variable', () => {
+    const file = join(repo, 'channels', 'ltw-results.yaml');
+    const reports = (env: NodeJS.ProcessEnv) => loadChannelFile(file, env).config.destinations.find((d) => d.type === 'reports') as { dmp: { enabled: boolean }; mss: { enabled: boolean; starttls: string }; pfi: { enabled: boolean } };
+    const off = reports({});
+    expect([off.dmp.enabled, off.mss.enabled, off.pfi.enabled]).toEqual([false, false, false]);
+    const on = reports({ PASSERELLE_DMP_URL: 'https://dmp.test/si-dmp-server/v2/services', PASSERELLE_DMP_SEAL_CERT: 'seal.crt', PASSERELLE_DMP_SEAL_KEY: 'seal.key', PASSERELLE_MSS_SMTP_URL: 'smtp://127.0.0.1:2525', PASSERELLE_PFI_MLLP: 'mllp://127.0.0.1:2590' });
+    expect([on.dmp.enabled, on.mss.enabled, on.mss.starttls, on.pfi.enabled]).toEqual([true, true, 'required', true]);
+    expect(() => reports({ PASSERELLE_DMP_URL: 'https://dmp.test/si-dmp-server/v2/services' })).toThrow(/ltw-results\.yaml:\d+:\d+: .*seal.*PASSERELLE_DMP_SEAL_CERT/);
+    expect(() => reports({ PASSERELLE_MSS_SMTP_URL: 'http://127.0.0.1:2525' })).toThrow(/ltw-results\.yaml:\d+:\d+: .*smtp:\/\/host:port/);
+  });
+
   test('unknown keys and missing required ones are named', () => {
     const dir = dirWith({ 'x.yaml': 'name: x\nsource:\n  type: mllp\n  port: 1\n  prot: 2\n' });
     expect(() => loadChannelFile(join(dir, 'x.yaml'))).toThrow(/x\.yaml:5:\d+: source: Unrecognized key: "prot"[\s\S]*acceptance/);

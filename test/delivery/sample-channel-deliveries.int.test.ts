@@ -95,9 +95,9 @@ test('PASSERELLE_MSS_SMTP_URL and the certificate variables set: the sample ORU 
   }
 });
 
-test('PASSERELLE_PFI_MLLP and PASSERELLE_MSS_SMTP_URL unset: one line each at start says that delivery is off', async () => {
+test('PASSERELLE_PFI_MLLP, PASSERELLE_MSS_SMTP_URL and PASSERELLE_DMP_URL unset: one line each at start says that delivery is off', async () => {
   const { logger, records } = capturingLogger();
   ({ te } = await startSampleChannels({ logger }));
   const off = records.filter((r) => r.code === 'PSL_DELIVERY_DISABLED');
-  expect(off.map((r) => /PASSERELLE_\w+/.exec(r.message)?.[0])).toEqual(['PASSERELLE_PFI_MLLP', 'PASSERELLE_MSS_SMTP_URL']);
+  expect(off.map((r) => /PASSERELLE_\w+/.exec(r.message)?.[0])).toEqual(['PASSERELLE_PFI_MLLP', 'PASSERELLE_MSS_SMTP_URL', 'PASSERELLE_DMP_URL']);
 });
