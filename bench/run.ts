@@ -1,4 +1,4 @@
-/** `npm run bench [-- parser|ingest|ingest-cpu|render|validation|isolation|bad-input|scale|reports]`: runs the named benchmarks (all by default). */
+/** `npm run bench [-- parser|ingest|ingest-cpu|render|validation|isolation|bad-input|scale|reports|delivery]`: runs the named benchmarks (all by default). */
 import { benchParser } from './parser';
 import { benchIngest } from './ingest';
 import { benchIngestCpu } from './ingest-cpu';
@@ -8,8 +8,9 @@ import { benchIsolation } from './isolation';
 import { benchBadInput } from './bad-input';
 import { benchScale } from './scale';
 import { benchReports } from './reports';
+import { benchDelivery } from './delivery';
 
-const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, 'ingest-cpu': benchIngestCpu, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale, reports: benchReports };
+const all: Record<string, () => Promise<unknown>> = { parser: benchParser, ingest: benchIngest, 'ingest-cpu': benchIngestCpu, render: benchRender, validation: runValidationBench, isolation: benchIsolation, 'bad-input': benchBadInput, scale: benchScale, reports: benchReports, delivery: benchDelivery };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

@@ -4,7 +4,7 @@
  * `<profile>.metadata.json` (engine/documents/document-writer.ts). Its IHE_XDM.ZIP is built
  * from the documents themselves, so the CLI and the MSSanté line give the same zip.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { DocumentMetadata, LabProfile } from '../lab';
@@ -58,4 +58,18 @@ export function xdmOfVersion(v: WrittenVersion, lab: LabProfile, submissionTime:
     submissionTime,
     visibility: v.visibility,
   });
+}
+
+/**
+ * The version's IHE_XDM.ZIP, built once and kept beside the documents (`<profile>.xdm.zip`):
+ * every recipient of a version gets the same zip, and deflating it is the costliest part of a
+ * mail.
+ */
+export function cachedXdmOfVersion(v: WrittenVersion, lab: LabProfile): Uint8Array {
+  const file = join(v.dir, `${v.profile}.xdm.zip`);
+  if (existsSync(file)) return readFileSync(file);
+  const zip = xdmOfVersion(v, lab, new Date());
+  writeFileSync(`${file}.tmp`, zip);
+  renameSync(`${file}.tmp`, file);
+  return zip;
 }

@@ -129,17 +129,18 @@ export abstract class VersionLine {
   }
 
   /**
-   * Once the version is written: a job per queued row of it. `generation` (the row's last
-   * change) makes a row queued again by an operator (`passerelle retry`) a new job, where the
-   * old one may still sit in the failed set under the plain id.
+   * Once the version is written: a job per queued row of it. The job id carries the row's last
+   * change (its generation), so the scan re-adding a row whose job still waits is a no-op, and a
+   * row queued again by an operator (`passerelle retry`) is a new job, where the old one may
+   * still sit in the failed set.
    */
   async enqueue(v: Pick<PublishedVersionEvent, 'lab' | 'fillerOrder' | 'version'>): Promise<void> {
     const rows = await this.base.store.versionDeliveries(v.lab, v.fillerOrder);
     for (const r of rows) if (r.version === v.version && r.state === 'queued' && this.owns(r.target)) await this.add(r);
   }
 
-  private async add(r: Pick<StoredVersionDelivery, 'lab' | 'fillerOrder' | 'version' | 'target'>, generation?: number): Promise<void> {
-    const id = `${r.lab}|${r.fillerOrder}|v${r.version}|${r.target}${generation === undefined ? '' : `|g${generation}`}`;
+  private async add(r: Pick<StoredVersionDelivery, 'lab' | 'fillerOrder' | 'version' | 'target' | 'updatedAt'>): Promise<void> {
+    const id = `${r.lab}|${r.fillerOrder}|v${r.version}|${r.target}|g${r.updatedAt.getTime()}`;
     await this.queue.add(`${r.lab}|${r.fillerOrder}|${r.target}`, id, { lab: r.lab, filler: r.fillerOrder, version: String(r.version), target: r.target });
   }
 
@@ -158,7 +159,7 @@ export abstract class VersionLine {
         // Only versions whose documents are written: a reservation still being written enqueues its own.
         if (!this.owns(r.target)) continue;
         const v = (await this.base.store.reportVersions(r.lab, r.fillerOrder)).find((x) => x.version === r.version);
-        if (v?.written) await this.add(r, r.updatedAt.getTime());
+        if (v?.written) await this.add(r);
       }
     } catch (e) {
       this.base.logger.warn('delivery scan failed', { destination: this.base.name, target: this.kind, error: (e as Error).message });

@@ -105,9 +105,17 @@ export class DmpDouble {
   private readonly lcm = lcmSchema();
   private readonly ca: X509Certificate;
 
+  /** Requests answered Success without checks (light mode). */
+  accepted = 0;
+
+  /**
+   * @param light answer Success without checking nor keeping anything (benchmarks: the double
+   *   must not be the bottleneck; the tests keep every check).
+   */
   constructor(
     readonly port: number,
     private readonly pki: TestPki,
+    private readonly light = false,
   ) {
     this.ca = new X509Certificate(pki.caCert);
   }
@@ -132,6 +140,10 @@ export class DmpDouble {
           return;
         }
         if (!service) return answer(404, fault('Sender', `no service at ${req.url}`));
+        if (this.light) {
+          this.accepted++;
+          return answer(200, registryResponse());
+        }
         const cn = (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
         const record: DmpRequest = { service, ...(cn ? { clientCn: Array.isArray(cn) ? cn[0]! : cn } : {}), filed: [], deleted: [], answer: 'failure' };
         this.requests.push(record);

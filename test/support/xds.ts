@@ -2,10 +2,12 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { repoRootOf } from '../../engine/config/reference-data';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const lx = require('libxmljs') as typeof import('libxmljs');
-export const SHARED = resolve(__dirname, '../../../shared');
+/** ../shared beside the clone, from sources or from dist/ (benchmarks). */
+export const SHARED = resolve(repoRootOf(__dirname), '..', 'shared');
 export const RIM_NS = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
 
 /** A copy of ../shared/xds/schema with rim.xsd's import of http://www.w3.org/2001/xml.xsd pointed at the local copy (what catalog.xml says). */

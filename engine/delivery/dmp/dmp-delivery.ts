@@ -26,7 +26,7 @@ import { entryUuidOf } from '../xds/xdm';
 import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type PublishedVersionEvent, type VersionLineOptions } from '../version-line';
 import { DmpClient, type DmpOutcome } from './dmp-client';
 import { loadSeal, type Seal } from './signer';
-import { provideAndRegister, updateDocumentSet } from './soap';
+import { provideAndRegister, updateDocumentSet, type SoapRequest } from './soap';
 import { buildVihf } from './vihf';
 import { buildXades } from './xades';
 
@@ -90,11 +90,11 @@ export class DmpDelivery extends VersionLine {
     if (current.status === 'deleted') {
       if (!holds) return { state: 'sent', detail: 'nothing filed to withdraw' };
       const entries = [holds.n3, ...(holds.n1 ? [holds.n1] : [])].map((x) => entryUuidOf(cdaUniqueId(x)));
-      const facts = this.factsOf(holds);
+      const facts = xdsFactsOfCda(holds.n3);
       const req = updateDocumentSet({
         to: this.client.endpoint('registry'),
-        vihf: this.vihf(facts),
-        submitObjects: buildDeletionRequest({ facts, lab: this.o.lab, entries, submissionUniqueId: newOid(), sourceId: this.sourceId(), submissionTime: new Date() }),
+        vihf: vihfFor(this.seal, this.o.lab, this.o.config, facts),
+        submitObjects: buildDeletionRequest({ facts, lab: this.o.lab, entries, submissionUniqueId: newOid(), sourceId: sourceIdOf(this.o.config, this.o.lab), submissionTime: new Date() }),
       });
       const outcome = await this.client.send('registry', req);
       this.o.logger.info('report withdrawn from the DMP', { destination: this.o.name, target: DMP_TARGET, version });
@@ -108,36 +108,13 @@ export class DmpDelivery extends VersionLine {
       return { state: 'held', detail: verdict.reason ?? 'fails the full ANS set' };
     }
     const shown = this.read(dir);
-    const facts = this.factsOf(shown);
-    if (!facts.patient.ins) return { state: 'held', detail: 'not filed: the documents carry no qualified INS' };
-    const now = new Date();
-    const n3Id = cdaUniqueId(shown.n3);
-    const docs: XdsDocument[] = [{ entryId: entryUuidOf(n3Id), kind: 'n3', xml: shown.n3, ...(holds ? { replaces: entryUuidOf(cdaUniqueId(holds.n3)) } : {}) }];
-    if (shown.n1) docs.push({ entryId: entryUuidOf(cdaUniqueId(shown.n1)), kind: 'n1', xml: shown.n1, ...(holds?.n1 ? { replaces: entryUuidOf(cdaUniqueId(holds.n1)) } : {}) });
-    const submissionUniqueId = newOid();
-    const signatureId = newOid();
-    const signature = buildXades({ seal: this.seal, signatureId, submissionUniqueId, documents: docs.map((d) => ({ uniqueId: cdaUniqueId(d.xml), xml: d.xml })), now });
-    docs.push({ entryId: entryUuidOf(signatureId), kind: 'signature', xml: signature, signature: { uniqueId: signatureId, time: now } });
-    const submitObjects = buildSubmitObjectsRequest({
-      facts,
-      lab: this.o.lab,
-      documents: docs,
-      submissionUniqueId,
-      sourceId: this.sourceId(),
-      submissionTime: now,
-      visibility: shown.visibility,
-      practiceSetting: this.o.config.practiceSetting,
-    });
-    const req = provideAndRegister({
-      to: this.client.endpoint('repository'),
-      vihf: this.vihf(facts),
-      submitObjects,
-      documents: docs.map((d) => ({ id: d.entryId, content: Buffer.from(d.xml, 'utf8') })),
-    });
+    if (!xdsFactsOfCda(shown.n3).patient.ins) return { state: 'held', detail: 'not filed: the documents carry no qualified INS' };
+    const filing = filingRequest({ seal: this.seal, lab: this.o.lab, config: this.o.config, shown, holds, endpoint: this.client.endpoint('repository') });
+    const req = filing.request;
     const outcome = await this.client.send('repository', req);
     this.o.logger.info('report version filed in the DMP', { destination: this.o.name, target: DMP_TARGET, version, replaces: holds ? filed!.version : undefined });
-    const n1 = shown.n1 ? `; N1 entryUUID ${docs[1]!.entryId}` : '';
-    return { state: 'sent', detail: `entryUUID ${docs[0]!.entryId}, uniqueId ${n3Id}${n1}; submission ${submissionUniqueId}${this.note(outcome)}` };
+    const n1 = filing.n1Entry ? `; N1 entryUUID ${filing.n1Entry}` : '';
+    return { state: 'sent', detail: `entryUUID ${filing.n3Entry}, uniqueId ${filing.n3UniqueId}${n1}; submission ${filing.submissionUniqueId}${this.note(outcome)}` };
   }
 
   private note(outcome: DmpOutcome): string {
@@ -151,29 +128,62 @@ export class DmpDelivery extends VersionLine {
     if (!v) throw new PasserelleError('PSL_MESSAGE_MISSING', `${dir}: the version's documents are missing`);
     return v;
   }
+}
 
-  private factsOf(v: WrittenVersion): XdsFacts {
-    return xdsFactsOfCda(v.n3);
-  }
+export interface FilingInput {
+  seal: Seal;
+  lab: LabProfile;
+  config: Pick<DmpConfig, 'responsible' | 'structureId' | 'activitySector' | 'software' | 'practiceSetting' | 'sourceId'>;
+  /** The version to file, and the last one the DMP holds of the report (its entries are replaced). */
+  shown: WrittenVersion;
+  holds?: WrittenVersion;
+  /** `<url>/repository`: WS-Addressing To. */
+  endpoint: string;
+  now?: Date;
+}
 
-  private sourceId(): string {
-    return this.o.config.sourceId ?? this.o.lab.documentIdRoot;
-  }
+/** The ITI-41 request of a version: N3, N1 and the XAdES of the submission set, RPLC to what the DMP holds, the VIHF. */
+export function filingRequest(o: FilingInput): { request: SoapRequest; n3Entry: string; n1Entry?: string; n3UniqueId: string; submissionUniqueId: string } {
+  const facts = xdsFactsOfCda(o.shown.n3);
+  const now = o.now ?? new Date();
+  const n3UniqueId = cdaUniqueId(o.shown.n3);
+  const docs: XdsDocument[] = [{ entryId: entryUuidOf(n3UniqueId), kind: 'n3', xml: o.shown.n3, ...(o.holds ? { replaces: entryUuidOf(cdaUniqueId(o.holds.n3)) } : {}) }];
+  if (o.shown.n1) docs.push({ entryId: entryUuidOf(cdaUniqueId(o.shown.n1)), kind: 'n1', xml: o.shown.n1, ...(o.holds?.n1 ? { replaces: entryUuidOf(cdaUniqueId(o.holds.n1)) } : {}) });
+  const submissionUniqueId = newOid();
+  const signatureId = newOid();
+  const signature = buildXades({ seal: o.seal, signatureId, submissionUniqueId, documents: docs.map((d) => ({ uniqueId: cdaUniqueId(d.xml), xml: d.xml })), now });
+  const cdas = docs.length;
+  docs.push({ entryId: entryUuidOf(signatureId), kind: 'signature', xml: signature, signature: { uniqueId: signatureId, time: now } });
+  const submitObjects = buildSubmitObjectsRequest({
+    facts,
+    lab: o.lab,
+    documents: docs,
+    submissionUniqueId,
+    sourceId: sourceIdOf(o.config, o.lab),
+    submissionTime: now,
+    visibility: o.shown.visibility,
+    practiceSetting: o.config.practiceSetting,
+  });
+  const request = provideAndRegister({ to: o.endpoint, vihf: vihfFor(o.seal, o.lab, o.config, facts), submitObjects, documents: docs.map((d) => ({ id: d.entryId, content: Buffer.from(d.xml, 'utf8') })) });
+  return { request, n3Entry: docs[0]!.entryId, ...(cdas > 1 ? { n1Entry: docs[1]!.entryId } : {}), n3UniqueId, submissionUniqueId };
+}
 
-  private vihf(facts: XdsFacts): string {
-    const c = this.o.config;
-    const lab = this.o.lab;
-    const structureId = c.structureId ?? `1${lab.lab.finess ?? lab.lab.id ?? ''}`;
-    const ins = facts.patient.ins;
-    if (!ins) throw new PasserelleError('PSL_INS_NOT_QUALIFIED', 'the DMP is fed only for a qualified INS');
-    return buildVihf({
-      seal: this.seal,
-      responsible: c.responsible ?? `${structureId}/${lab.director.id ?? ''}`,
-      structureId,
-      activitySector: c.activitySector ?? `${lab.facilityCode.code}^1.2.250.1.71.4.2.4`,
-      subjectId: `${c.software.name}, ${lab.lab.name}`,
-      patient: { matricule: ins.matricule, oid: ins.oid },
-      software: c.software,
-    });
-  }
+function sourceIdOf(config: Pick<DmpConfig, 'sourceId'>, lab: LabProfile): string {
+  return config.sourceId ?? lab.documentIdRoot;
+}
+
+/** The VIHF of a request about the patient of `facts` (qualified INS required). */
+function vihfFor(seal: Seal, lab: LabProfile, c: FilingInput['config'], facts: XdsFacts): string {
+  const structureId = c.structureId ?? `1${lab.lab.finess ?? lab.lab.id ?? ''}`;
+  const ins = facts.patient.ins;
+  if (!ins) throw new PasserelleError('PSL_INS_NOT_QUALIFIED', 'the DMP is fed only for a qualified INS');
+  return buildVihf({
+    seal,
+    responsible: c.responsible ?? `${structureId}/${lab.director.id ?? ''}`,
+    structureId,
+    activitySector: c.activitySector ?? `${lab.facilityCode.code}^1.2.250.1.71.4.2.4`,
+    subjectId: `${c.software.name}, ${lab.lab.name}`,
+    patient: { matricule: ins.matricule, oid: ins.oid },
+    software: c.software,
+  });
 }

@@ -20,7 +20,7 @@ import { fullCheck } from '../../documents/release-check';
 import { PasserelleError } from '../../errors';
 import { readClientTls } from '../client-tls';
 import { PATIENT_MAIL_DOMAIN, routeVersion, type MailRecipient } from '../routing';
-import { readWrittenVersion, xdmOfVersion, type WrittenVersion } from '../version-folder';
+import { cachedXdmOfVersion, readWrittenVersion, type WrittenVersion } from '../version-folder';
 import { xdsFactsOfCda } from '../xds/metadata';
 import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type PublishedVersionEvent, type VersionLineOptions } from '../version-line';
 import { messageIdOf, versionMail, withdrawalMail, type VersionMailInput } from './mail';
@@ -108,7 +108,7 @@ export class MssDelivery extends VersionLine {
         this.o.logger.warn('report version held: it fails the full ANS set', { destination: this.o.name, target: MSS_KIND, code: 'PSL_VERSION_HELD', version });
         return { state: 'held', detail: verdict.reason ?? 'fails the full ANS set' };
       }
-      mail = versionMail({ ...this.mailInput(shown, recipient, messageId, earlierIds), replaces: mailed.length > 0, xdm: xdmOfVersion(shown, this.o.lab, new Date()), ...(shown.pdf ? { pdf: shown.pdf } : {}) });
+      mail = versionMail({ ...this.mailInput(shown, recipient, messageId, earlierIds), replaces: mailed.length > 0, xdm: cachedXdmOfVersion(shown, this.o.lab), ...(shown.pdf ? { pdf: shown.pdf } : {}) });
     }
     const info = await this.send(mail);
     this.o.logger.info('report version mailed', { destination: this.o.name, target: MSS_KIND, version, audience: recipient.audience, withdrawal: current.status === 'deleted' });
