@@ -38,7 +38,8 @@ import { createLogger } from '../engine/ops/logger';
 import { AnsKit } from '../engine/validation';
 import { fullCheck } from '../engine/documents/release-check';
 import type { DmpConfig, MssConfig, PfiConfig } from '../engine/config/channel-schema';
-import { DmpDelivery, filingRequest } from '../engine/delivery/dmp/dmp-delivery';
+import { DmpDelivery } from '../engine/delivery/dmp/dmp-delivery';
+import { filingRequest } from '../engine/delivery/dmp/filing';
 import { DmpClient } from '../engine/delivery/dmp/dmp-client';
 import { loadSeal } from '../engine/delivery/dmp/signer';
 import { MssDelivery } from '../engine/delivery/mss/mss-delivery';
@@ -49,6 +50,7 @@ import { lineClient } from '../engine/delivery/outbound-line';
 import { readClientTls } from '../engine/delivery/client-tls';
 import { readWrittenVersion, xdmOfVersion } from '../engine/delivery/version-folder';
 import type { VersionLine, PublishedVersionEvent } from '../engine/delivery/version-line';
+import { BuildPool } from '../engine/delivery/build-pool';
 import { makePki, type TestPki } from '../test/support/pki';
 import { freePort } from '../test/support/redis';
 import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';
@@ -58,6 +60,10 @@ const VERSIONS = Number(process.env.BENCH_DELIVERY_VERSIONS ?? 2000);
 const BACKLOG = Number(process.env.BENCH_DELIVERY_BACKLOG ?? 10_000);
 const OUTAGE_S = Number(process.env.BENCH_DELIVERY_OUTAGE_S ?? 120);
 const CONCURRENCY = 4;
+/** Worker threads building the DMP requests (deliveryThreads; the channel default is 1). */
+const BUILD_THREADS = Number(process.env.BENCH_DELIVERY_BUILD_THREADS ?? 1);
+/** Runs only these parts (comma-separated: dmp, mss, pfi, backlog); default all. */
+const ONLY = (process.env.BENCH_DELIVERY_ONLY ?? 'dmp,mss,pfi,backlog').split(',');
 const REPO = resolve(__dirname, '..', '..');
 const LAB = 'SIL-LABO';
 const RENDERED = join(REPO, 'samples', 'rendered');
@@ -166,11 +172,11 @@ interface Setup {
   kit: AnsKit;
 }
 
-function lineFor(kind: Kind, s: Setup): VersionLine {
+function lineFor(kind: Kind, s: Setup, builder: BuildPool | undefined): VersionLine {
   const deps = { name: 'bench.documents', connection: redisOptionsFromUrl(BENCH_REDIS_URL), prefix: s.prefix, consume: true, defaultCharset: 'utf-8' as const, logger, store: s.store, partitions: CONCURRENCY };
   const lab = loadLabProfile(join(REPO, 'channels/labs/laboratoire-demo.yaml'));
   const folderOf = (f: string): string => join(s.out, f);
-  if (kind === 'dmp') return new DmpDelivery({ ...deps, config: s.config.dmp, lab, folderOf, validator: s.kit });
+  if (kind === 'dmp') return new DmpDelivery({ ...deps, config: s.config.dmp, lab, folderOf, validator: s.kit, builder });
   if (kind === 'mss') return new MssDelivery({ ...deps, config: s.config.mss, lab, folderOf, validator: s.kit });
   return new PfiDelivery({ ...deps, config: s.config.pfi, lab, folderOf, validator: s.kit });
 }
@@ -278,13 +284,14 @@ export async function benchDelivery(): Promise<void> {
   await peers.ready();
   const kit = AnsKit.open(resolveAnsKit({ root: repoRootOf(__dirname) }));
   const baseDir = mkdtempSync(join(tmpdir(), 'psl-bench-delivery-base-'));
+  const builder = BUILD_THREADS > 0 ? new BuildPool(BUILD_THREADS) : undefined;
   try {
     const base = await baseVersion(baseDir);
-    process.stdout.write(`delivery: ${VERSIONS} report versions per destination, ${CONCURRENCY} partitions / connections; peers in a child process (light mode)\n`);
-    for (const kind of ['dmp', 'mss', 'pfi'] as Kind[]) {
+    process.stdout.write(`delivery: ${VERSIONS} report versions per destination, ${CONCURRENCY} partitions / connections, ${BUILD_THREADS} build thread(s); peers in a child process (light mode)\n`);
+    for (const kind of (['dmp', 'mss', 'pfi'] as Kind[]).filter((k) => ONLY.includes(k))) {
       const s = await newSetup(pki, ports, kit, baseDir, base);
       const perVersion = kind === 'mss' ? 2 : 1;
-      const line = lineFor(kind, s);
+      const line = lineFor(kind, s, builder);
       // Versions handed over first (rows and jobs), then the line started: its rate alone.
       const t0 = performance.now();
       await publish(s, [line], 0, VERSIONS);
@@ -300,13 +307,15 @@ export async function benchDelivery(): Promise<void> {
       await dispose(s);
     }
 
+    if (!ONLY.includes('backlog')) return;
     // Backlog: everything queued while the peers are down, then the drain.
     const s = await newSetup(pki, ports, kit, baseDir, base);
-    const lines = (['dmp', 'mss', 'pfi'] as Kind[]).map((k) => lineFor(k, s));
+    const lines = (['dmp', 'mss', 'pfi'] as Kind[]).map((k) => lineFor(k, s, builder));
     for (const l of lines) await l.start();
     await peers.down();
     const tDown = performance.now();
-    await publish(s, lines, 0, BACKLOG);
+    // Report numbers of their own (the throughput runs used 0…VERSIONS).
+    await publish(s, lines, 1_000_000, 1_000_000 + BACKLOG);
     const queuedIn = (performance.now() - tDown) / 1000;
     const total = BACKLOG * 4;
     const waitMs = OUTAGE_S * 1000 - (performance.now() - tDown);
@@ -334,6 +343,7 @@ export async function benchDelivery(): Promise<void> {
     await dispose(s);
   } finally {
     peers.stop();
+    await builder?.close();
     pki.cleanup();
     rmSync(baseDir, { recursive: true, force: true });
   }

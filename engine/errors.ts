@@ -73,6 +73,7 @@ export const ERROR_CATALOGUE = {
   PSL_DMP_REFUSED: { retry: 'permanent', summary: 'the DMP refused the submission (a registry error such as DMPClosed or XDSUnknownPatientId, a Sender fault, HTTP 4xx); its words are kept on the delivery' },
   PSL_DMP_UNAVAILABLE: { retry: 'transient', summary: 'the DMP could not be reached, refused the TLS session, answered 5xx / 408 / 429, a Receiver fault, or said it is busy' },
   PSL_DMP_UNCERTAIN: { retry: 'ambiguous', summary: 'the request went to the DMP and no answer came: resent when retryAmbiguous (a document already filed is recognised by its uniqueId)' },
+  PSL_DELIVERY_WORKER: { retry: 'transient', summary: 'a delivery worker thread (building DMP requests) failed or exited; what it held is retried' },
   PSL_VERSION_HELD: { retry: 'permanent', summary: 'a report version failed the full ANS set: held with its reason, never sent to the DMP, MSSanté or a PFI' },
   // orders and sub-orders (engine/orders)
   PSL_ORDER_CONTENDED: { retry: 'transient', summary: 'other writers kept changing the order while this message was applied to it; retried' },

@@ -288,6 +288,8 @@ const reportsDestination = z.strictObject({
   mss: mssDelivery.optional(),
   /** Each version (and withdrawal) filed in the patient's DMP (qualified INS only), once it passed the full ANS set. */
   dmp: dmpDelivery.optional(),
+  /** Worker threads that build the DMP requests (digests and signatures, ~14 ms of CPU each); 0 = on the lines' thread. */
+  deliveryThreads: z.number().int().min(0).max(8).default(1),
   retry: retrySchema.prefault({}),
 });
 

@@ -5,7 +5,8 @@
  * from the documents themselves, so the CLI and the MSSanté line give the same zip.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { DocumentMetadata, LabProfile } from '../lab';
 import { xdsFactsOfCda } from './xds/metadata';
@@ -66,10 +67,26 @@ export function xdmOfVersion(v: WrittenVersion, lab: LabProfile, submissionTime:
  * mail.
  */
 export function cachedXdmOfVersion(v: WrittenVersion, lab: LabProfile): Uint8Array {
-  const file = join(v.dir, `${v.profile}.xdm.zip`);
+  const file = xdmFile(v.dir, v.profile);
   if (existsSync(file)) return readFileSync(file);
   const zip = xdmOfVersion(v, lab, new Date());
-  writeFileSync(`${file}.tmp`, zip);
-  renameSync(`${file}.tmp`, file);
+  writeShared(file, zip);
   return zip;
+}
+
+/**
+ * Writes a file that several writers may produce at once (a cache beside a version: every line,
+ * thread or engine process delivering it builds the same content): each through its own
+ * temporary name, then an atomic rename, so a reader never sees half a file and two writers
+ * never trip over one temporary.
+ */
+export function writeShared(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/** Where a version's IHE_XDM.ZIP is kept once built. */
+export function xdmFile(dir: string, profile: string): string {
+  return join(dir, `${profile}.xdm.zip`);
 }

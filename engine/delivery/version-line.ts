@@ -66,6 +66,8 @@ export interface VersionLineOptions extends LineDeps {
 
 /** How often rows still queued are put back on the line (jobs lost with Redis, a crash before the add). */
 const SCAN_MS = 30_000;
+/** Rows read per page of a scan. */
+const SCAN_PAGE = 1000;
 
 export abstract class VersionLine {
   protected readonly queue: OrderedQueue;
@@ -150,16 +152,26 @@ export abstract class VersionLine {
     return [...new Set(rows.filter((r) => r.version < v.version && this.owns(r.target) && (r.state === 'sent' || r.state === 'queued')).map((r) => r.target))];
   }
 
+  /**
+   * Puts the rows still queued back on the line, every page of them (a Redis that lost its jobs
+   * may leave thousands). Re-adding a row whose job still waits is a no-op (same id).
+   */
   private async scan(): Promise<void> {
     try {
-      const rows = await this.base.store.queuedVersionDeliveries(1000);
-      // Oldest versions first, so a report's line gets them in order.
-      rows.sort((a, b) => a.version - b.version);
-      for (const r of rows) {
-        // Only versions whose documents are written: a reservation still being written enqueues its own.
-        if (!this.owns(r.target)) continue;
-        const v = (await this.base.store.reportVersions(r.lab, r.fillerOrder)).find((x) => x.version === r.version);
-        if (v?.written) await this.add(r);
+      let since = 0;
+      for (;;) {
+        const rows = await this.base.store.queuedVersionDeliveries(SCAN_PAGE, since);
+        // Oldest versions first within the page, so a report's line gets them in order.
+        for (const r of [...rows].sort((a, b) => a.version - b.version)) {
+          // Only versions whose documents are written: a reservation still being written enqueues its own.
+          if (!this.owns(r.target)) continue;
+          const v = (await this.base.store.reportVersions(r.lab, r.fillerOrder)).find((x) => x.version === r.version);
+          if (v?.written) await this.add(r);
+        }
+        if (rows.length < SCAN_PAGE) break;
+        const last = rows.at(-1)!.updatedAt.getTime();
+        // A full page of one millisecond: step past it (a row skipped is found by the next scan).
+        since = last > since ? last : since + 1;
       }
     } catch (e) {
       this.base.logger.warn('delivery scan failed', { destination: this.base.name, target: this.kind, error: (e as Error).message });

@@ -25,6 +25,7 @@ export function reportsDestinationOptions(
     pfi: d.pfi,
     mss: d.mss,
     dmp: d.dmp,
+    deliveryThreads: d.deliveryThreads,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
   };
 }

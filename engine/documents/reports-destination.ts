@@ -9,6 +9,7 @@ import type { Destination, OutboundMessage } from '../delivery/destination';
 import { PfiDelivery } from '../delivery/pfi/pfi-delivery';
 import { MssDelivery } from '../delivery/mss/mss-delivery';
 import { DmpDelivery } from '../delivery/dmp/dmp-delivery';
+import { BuildPool } from '../delivery/build-pool';
 import type { VersionLine } from '../delivery/version-line';
 import type { DmpConfig, MssConfig, PfiConfig } from '../config/channel-schema';
 import type { Charset } from '../hl7';
@@ -27,6 +28,8 @@ export interface ReportsDestinationOptions extends Omit<ReportPublisherOptions, 
   mss?: MssConfig;
   /** Versions filed in the patient's DMP (qualified INS), once they passed the full ANS set. Needs `lines`. */
   dmp?: DmpConfig;
+  /** Worker threads building the DMP requests; 0 = on the lines' thread. Default 1. */
+  deliveryThreads?: number;
   /** What the destination's own outbound lines need (the engine's Redis; `<channel>.<destination>` names them). */
   lines?: { name: string; connection: RedisOptions; prefix: string; consume: boolean; defaultCharset: Charset };
 }
@@ -37,6 +40,8 @@ export class ReportsDestination implements Destination {
 
   /** The delivery lines of report versions (DMP, PFI, MSSanté), each on its own queue and breaker. */
   private readonly lines: VersionLine[] = [];
+  /** Builds the DMP line's requests off the main thread. */
+  private builder?: BuildPool;
 
   constructor(private readonly o: ReportsDestinationOptions) {
     this.name = o.name;
@@ -44,7 +49,10 @@ export class ReportsDestination implements Destination {
     if (o.mss && !o.mss.enabled) o.logger.warn('MSSanté delivery disabled: no SMTP server (set PASSERELLE_MSS_SMTP_URL, e.g. smtp://127.0.0.1:2525)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
     if (o.dmp && !o.dmp.enabled) o.logger.warn('DMP delivery disabled: no address (set PASSERELLE_DMP_URL, e.g. https://127.0.0.1:8443/si-dmp-server/v2/services)', { destination: o.name, code: 'PSL_DELIVERY_DISABLED' });
     const folderOf = (f: string): string => join(o.directory, safeName(f));
-    if (o.dmp?.enabled) this.lines.push(new DmpDelivery({ ...this.lineDeps('dmp'), config: o.dmp, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('dmp'), logger: o.logger }));
+    if (o.dmp?.enabled) {
+      if ((o.deliveryThreads ?? 1) > 0) this.builder = new BuildPool(o.deliveryThreads ?? 1);
+      this.lines.push(new DmpDelivery({ ...this.lineDeps('dmp'), config: o.dmp, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('dmp'), builder: this.builder, logger: o.logger }));
+    }
     if (o.pfi?.enabled) this.lines.push(new PfiDelivery({ ...this.lineDeps('pfi'), config: o.pfi, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('pfi'), correspondents: o.correspondents, logger: o.logger }));
     if (o.mss?.enabled) {
       this.lines.push(
@@ -72,6 +80,7 @@ export class ReportsDestination implements Destination {
 
   async stop(drainDeadlineMs: number): Promise<void> {
     await Promise.all(this.lines.map((l) => l.stop(drainDeadlineMs)));
+    await this.builder?.close();
   }
 
   deliver(out: OutboundMessage): Promise<string> {

@@ -845,9 +845,9 @@ export class PgStore implements MessageStore {
     return r.rows.map(versionDeliveryOf);
   }
 
-  async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
+  async queuedVersionDeliveries(limit: number, since = 0): Promise<StoredVersionDelivery[]> {
     this.checkReady();
-    const r = await this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' ORDER BY updated_at LIMIT $1`, [limit]);
+    const r = await this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${this.t.vd} WHERE state = 'queued' AND updated_at >= to_timestamp($2::double precision / 1000) ORDER BY updated_at LIMIT $1`, [limit, since]);
     return r.rows.map(versionDeliveryOf);
   }
 }

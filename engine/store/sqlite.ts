@@ -412,7 +412,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (lab, filler_order, version, target) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at`,
     ),
     vdList: db.prepare<[string, string], VersionDeliveryRow>('SELECT * FROM version_deliveries WHERE lab = ? AND filler_order = ? ORDER BY version, target'),
-    vdQueued: db.prepare<[number], VersionDeliveryRow>(`SELECT * FROM version_deliveries WHERE state = 'queued' ORDER BY updated_at LIMIT ?`),
+    vdQueued: db.prepare<[number, number], VersionDeliveryRow>(`SELECT * FROM version_deliveries WHERE state = 'queued' AND updated_at >= ? ORDER BY updated_at LIMIT ?`),
     orderGet: db.prepare<[string], { state: string; row_version: number; updated_at: number }>('SELECT state, row_version, updated_at FROM orders WHERE order_key = ?'),
     orderInsert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO orders (order_key, state, row_version, updated_at) VALUES (?, ?, 1, ?)'),
     orderUpdate: db.prepare<[string, number, string, number]>('UPDATE orders SET state = ?, row_version = row_version + 1, updated_at = ? WHERE order_key = ? AND row_version = ?'),
@@ -901,8 +901,8 @@ export class SqliteStore implements MessageStore {
     return this.db!.prepare<(string | number)[], VersionDeliveryRow>(sql).all(...args, f.limit).map(versionDeliveryOf);
   }
 
-  async queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]> {
-    return this.statements().vdQueued.all(limit).map(versionDeliveryOf);
+  async queuedVersionDeliveries(limit: number, since = 0): Promise<StoredVersionDelivery[]> {
+    return this.statements().vdQueued.all(since, limit).map(versionDeliveryOf);
   }
 
   async getOrder(key: string): Promise<StoredOrder | undefined> {

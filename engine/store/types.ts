@@ -280,8 +280,11 @@ export interface MessageStore {
   versionDeliveries(lab: string, fillerOrder: string): Promise<StoredVersionDelivery[]>;
   /** Version deliveries for operators: in a state, of a filler order number, newest first (at most `limit`). */
   findVersionDeliveries(filter: { state?: StoredVersionDelivery['state']; fillerOrder?: string; limit: number }): Promise<StoredVersionDelivery[]>;
-  /** Deliveries still queued, oldest first (at most `limit`): what a restart puts back on their lines. */
-  queuedVersionDeliveries(limit: number): Promise<StoredVersionDelivery[]>;
+  /**
+   * Deliveries still queued, oldest first (at most `limit`), changed at or after `since` (ms
+   * epoch, default 0): what a restart puts back on their lines, a page at a time.
+   */
+  queuedVersionDeliveries(limit: number, since?: number): Promise<StoredVersionDelivery[]>;
   /** An order (engine/orders) by its key, if any. */
   getOrder(key: string): Promise<StoredOrder | undefined>;
   /** Writes an order's state if its row is still at `expectedVersion` (null: no row yet); compare-and-set like putReport. */

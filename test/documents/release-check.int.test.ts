@@ -3,7 +3,7 @@
  * ANS set; the verdict is kept beside the set, so the next delivery of the version reads it
  * instead of validating again; a failing one gives the first error as the reason it is held.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fullCheck } from '../../engine/documents/release-check';
@@ -37,4 +37,16 @@ test('a version whose N3 fails the full set is not valid, with the first error a
   const verdict = await fullCheck(dir, 'pro', kit);
   expect(verdict.valid).toBe(false);
   expect(verdict.reason).toMatch(/^N3 fails the full ANS set: /);
+});
+
+test('the lines of one version checking it at once run one check, and leave no temporary file behind', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-release-'));
+  copyFileSync(join(RENDERED, 'oru-r01_ltw_biochemistry.n3.xml'), join(dir, 'pro.n3.xml'));
+  copyFileSync(join(RENDERED, 'oru-r01_ltw_biochemistry.n1.xml'), join(dir, 'pro.n1.xml'));
+  const kit = AnsKit.open(ANS_KIT_DIR);
+  const validate = jest.spyOn(kit, 'validate');
+  const verdicts = await Promise.all([fullCheck(dir, 'pro', kit), fullCheck(dir, 'pro', kit), fullCheck(dir, 'pro', kit)]);
+  expect(verdicts).toEqual([{ valid: true }, { valid: true }, { valid: true }]);
+  expect(validate).toHaveBeenCalledTimes(2);
+  expect(readdirSync(dir).sort()).toEqual(['pro.n1.xml', 'pro.n3.xml', 'pro.validation-full.json']);
 });

@@ -125,6 +125,21 @@ function suite(name: string, open: () => Promise<{ a: MessageStore; b: MessageSt
       expect((await a.getReport('SIL-LABO', filler))!.rowVersion).toBe(1);
     });
 
+    test('version deliveries: one row per version and target; the queued ones come back oldest first, a page at a time', async () => {
+      const lab = `L${randomUUID().slice(0, 8)}`;
+      for (let v = 1; v <= 3; v++) {
+        await a.putVersionDelivery({ lab, fillerOrder: 'F-1', version: v, target: 'dmp', state: 'queued', detail: null });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await a.putVersionDelivery({ lab, fillerOrder: 'F-1', version: 1, target: 'dmp', state: 'sent', detail: 'entryUUID urn:uuid:x' });
+      expect((await b.versionDeliveries(lab, 'F-1')).map((d) => `${d.version} ${d.state}`)).toEqual(['1 sent', '2 queued', '3 queued']);
+      const mine = async (limit: number, since?: number) => (await b.queuedVersionDeliveries(limit, since)).filter((d) => d.lab === lab);
+      const all = await mine(10_000);
+      expect(all.map((d) => d.version)).toEqual([2, 3]);
+      // From the second row's time on: the first is left out.
+      expect((await mine(10_000, all[1]!.updatedAt.getTime())).map((d) => d.version)).toEqual([3]);
+    });
+
     test('orders: compare-and-set rows, numbers linked to one order (first link wins), sequences that never hand a number out twice', async () => {
       const key = `DPI|GRP-${randomUUID().slice(0, 8)}`;
       expect(await a.getOrder(key)).toBeUndefined();

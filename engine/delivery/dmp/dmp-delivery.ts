@@ -11,7 +11,6 @@
  *  - A resend after a lost answer carries the same document uniqueIds: the DMP's
  *    XDSDuplicateUniqueIdInRegistry then means "already filed", and the row says so.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { LabProfile } from '../../lab';
 import type { DmpConfig } from '../../config/channel-schema';
@@ -21,14 +20,14 @@ import { PasserelleError } from '../../errors';
 import { readClientTls } from '../client-tls';
 import { routeVersion } from '../routing';
 import { readWrittenVersion, type WrittenVersion } from '../version-folder';
-import { buildDeletionRequest, buildSubmitObjectsRequest, xdsFactsOfCda, type XdsDocument, type XdsFacts } from '../xds/metadata';
+import { buildDeletionRequest, xdsFactsOfCda } from '../xds/metadata';
 import { entryUuidOf } from '../xds/xdm';
 import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type PublishedVersionEvent, type VersionLineOptions } from '../version-line';
 import { DmpClient, type DmpOutcome } from './dmp-client';
 import { loadSeal, type Seal } from './signer';
-import { provideAndRegister, updateDocumentSet, type SoapRequest } from './soap';
-import { buildVihf } from './vihf';
-import { buildXades } from './xades';
+import { updateDocumentSet } from './soap';
+import { cdaUniqueId, filingRequest, newOid, sourceIdOf, vihfFor } from './filing';
+import type { BuildPool } from '../build-pool';
 
 export const DMP_TARGET = 'dmp';
 
@@ -38,17 +37,8 @@ export interface DmpDeliveryOptions extends Omit<VersionLineOptions, 'retry'> {
   folderOf: (fillerOrder: string) => string;
   /** Runs the full ANS set. */
   validator: Pick<ValidationPool, 'validate'>;
-}
-
-/** `2.25.<uuid as an integer>`: an OID nobody else issues (ITU-T X.667), for submission sets and signatures. */
-function newOid(): string {
-  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
-}
-
-function cdaUniqueId(xml: string): string {
-  const m = /<id root="([^"]+)"(?: extension="([^"]+)")?/.exec(xml);
-  if (!m) throw new PasserelleError('PSL_MESSAGE_MISSING', 'a document of the version has no ClinicalDocument id');
-  return m[2] ? `${m[1]}^${m[2]}` : m[1]!;
+  /** Builds the ITI-41 requests in worker threads (absent: on this thread). */
+  builder?: Pick<BuildPool, 'dmpFiling'>;
 }
 
 export class DmpDelivery extends VersionLine {
@@ -109,7 +99,10 @@ export class DmpDelivery extends VersionLine {
     }
     const shown = this.read(dir);
     if (!xdsFactsOfCda(shown.n3).patient.ins) return { state: 'held', detail: 'not filed: the documents carry no qualified INS' };
-    const filing = filingRequest({ seal: this.seal, lab: this.o.lab, config: this.o.config, shown, holds, endpoint: this.client.endpoint('repository') });
+    const endpoint = this.client.endpoint('repository');
+    const filing = this.o.builder
+      ? await this.o.builder.dmpFiling({ seal: this.o.config.seal, lab: this.o.lab, config: this.o.config, shownDir: dir, ...(holds ? { holdsDir: holds.dir } : {}), endpoint })
+      : filingRequest({ seal: this.seal, lab: this.o.lab, config: this.o.config, shown, holds, endpoint });
     const req = filing.request;
     const outcome = await this.client.send('repository', req);
     this.o.logger.info('report version filed in the DMP', { destination: this.o.name, target: DMP_TARGET, version, replaces: holds ? filed!.version : undefined });
@@ -128,62 +121,4 @@ export class DmpDelivery extends VersionLine {
     if (!v) throw new PasserelleError('PSL_MESSAGE_MISSING', `${dir}: the version's documents are missing`);
     return v;
   }
-}
-
-export interface FilingInput {
-  seal: Seal;
-  lab: LabProfile;
-  config: Pick<DmpConfig, 'responsible' | 'structureId' | 'activitySector' | 'software' | 'practiceSetting' | 'sourceId'>;
-  /** The version to file, and the last one the DMP holds of the report (its entries are replaced). */
-  shown: WrittenVersion;
-  holds?: WrittenVersion;
-  /** `<url>/repository`: WS-Addressing To. */
-  endpoint: string;
-  now?: Date;
-}
-
-/** The ITI-41 request of a version: N3, N1 and the XAdES of the submission set, RPLC to what the DMP holds, the VIHF. */
-export function filingRequest(o: FilingInput): { request: SoapRequest; n3Entry: string; n1Entry?: string; n3UniqueId: string; submissionUniqueId: string } {
-  const facts = xdsFactsOfCda(o.shown.n3);
-  const now = o.now ?? new Date();
-  const n3UniqueId = cdaUniqueId(o.shown.n3);
-  const docs: XdsDocument[] = [{ entryId: entryUuidOf(n3UniqueId), kind: 'n3', xml: o.shown.n3, ...(o.holds ? { replaces: entryUuidOf(cdaUniqueId(o.holds.n3)) } : {}) }];
-  if (o.shown.n1) docs.push({ entryId: entryUuidOf(cdaUniqueId(o.shown.n1)), kind: 'n1', xml: o.shown.n1, ...(o.holds?.n1 ? { replaces: entryUuidOf(cdaUniqueId(o.holds.n1)) } : {}) });
-  const submissionUniqueId = newOid();
-  const signatureId = newOid();
-  const signature = buildXades({ seal: o.seal, signatureId, submissionUniqueId, documents: docs.map((d) => ({ uniqueId: cdaUniqueId(d.xml), xml: d.xml })), now });
-  const cdas = docs.length;
-  docs.push({ entryId: entryUuidOf(signatureId), kind: 'signature', xml: signature, signature: { uniqueId: signatureId, time: now } });
-  const submitObjects = buildSubmitObjectsRequest({
-    facts,
-    lab: o.lab,
-    documents: docs,
-    submissionUniqueId,
-    sourceId: sourceIdOf(o.config, o.lab),
-    submissionTime: now,
-    visibility: o.shown.visibility,
-    practiceSetting: o.config.practiceSetting,
-  });
-  const request = provideAndRegister({ to: o.endpoint, vihf: vihfFor(o.seal, o.lab, o.config, facts), submitObjects, documents: docs.map((d) => ({ id: d.entryId, content: Buffer.from(d.xml, 'utf8') })) });
-  return { request, n3Entry: docs[0]!.entryId, ...(cdas > 1 ? { n1Entry: docs[1]!.entryId } : {}), n3UniqueId, submissionUniqueId };
-}
-
-function sourceIdOf(config: Pick<DmpConfig, 'sourceId'>, lab: LabProfile): string {
-  return config.sourceId ?? lab.documentIdRoot;
-}
-
-/** The VIHF of a request about the patient of `facts` (qualified INS required). */
-function vihfFor(seal: Seal, lab: LabProfile, c: FilingInput['config'], facts: XdsFacts): string {
-  const structureId = c.structureId ?? `1${lab.lab.finess ?? lab.lab.id ?? ''}`;
-  const ins = facts.patient.ins;
-  if (!ins) throw new PasserelleError('PSL_INS_NOT_QUALIFIED', 'the DMP is fed only for a qualified INS');
-  return buildVihf({
-    seal,
-    responsible: c.responsible ?? `${structureId}/${lab.director.id ?? ''}`,
-    structureId,
-    activitySector: c.activitySector ?? `${lab.facilityCode.code}^1.2.250.1.71.4.2.4`,
-    subjectId: `${c.software.name}, ${lab.lab.name}`,
-    patient: { matricule: ins.matricule, oid: ins.oid },
-    software: c.software,
-  });
 }

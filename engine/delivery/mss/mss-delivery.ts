@@ -108,6 +108,7 @@ export class MssDelivery extends VersionLine {
         this.o.logger.warn('report version held: it fails the full ANS set', { destination: this.o.name, target: MSS_KIND, code: 'PSL_VERSION_HELD', version });
         return { state: 'held', detail: verdict.reason ?? 'fails the full ANS set' };
       }
+      // Deflated once per version (kept beside it), on this thread: measured faster than queueing it behind the DMP's builds.
       mail = versionMail({ ...this.mailInput(shown, recipient, messageId, earlierIds), replaces: mailed.length > 0, xdm: cachedXdmOfVersion(shown, this.o.lab), ...(shown.pdf ? { pdf: shown.pdf } : {}) });
     }
     const info = await this.send(mail);

@@ -143,7 +143,7 @@ export function buildPfiMessage(o: PfiMessageInput): Message {
     coded(obx, '3', [code, label, 'MetaDMPMSS']);
     obx.set('5.2', 'TEXT');
     obx.set('5.4', 'Base64');
-    obx.set('5.5', Buffer.from(text, 'utf8').toString('base64'));
+    obx.setRaw('5.5', Buffer.from(text, 'utf8').toString('base64'));
     obx.set('11', 'F');
   }
   return msg;
@@ -214,7 +214,8 @@ function document(seg: Segment, setId: number, xml: string, status: 'F' | 'D'): 
   seg.set('5.2', 'TEXT');
   seg.set('5.3', 'XML');
   seg.set('5.4', 'Base64');
-  seg.set('5.5', Buffer.from(xml, 'utf8').toString('base64'));
+  // Base64 holds no HL7 delimiter: written as is, without scanning 100 KB for escapes.
+  seg.setRaw('5.5', Buffer.from(xml, 'utf8').toString('base64'));
   seg.set('11', status);
 }
 
