@@ -6,7 +6,8 @@
 # The PDF tests (test/pdf) also need the DejaVu fonts the renderer embeds and the tools that
 # check its output: poppler-utils (pdftotext, pdffonts, pdfinfo, pdftoppm), qpdf, dmtx-utils;
 # the self-presentation test (test/documents/chromium) opens the N3 in Debian's chromium; the CDA
-# builder tests check the XSD with an independent validator, xmllint (libxml2-utils).
+# builder tests check the XSD with an independent validator, xmllint (libxml2-utils); the MSSanté
+# receipts test runs Dovecot (dovecot-imapd) as its IMAP server.
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -22,6 +23,17 @@ if ! pdf_ok; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core poppler-utils qpdf dmtx-utils chromium libxml2-utils
   else
     echo "test-prereqs: the document tests need fonts-dejavu-core, poppler-utils, qpdf, dmtx-utils, chromium and libxml2-utils (Debian names)" >&2
+  fi
+fi
+
+# The MSSanté receipts test reads DSN and read receipts from a real IMAP server: Dovecot.
+if ! [ -x /usr/sbin/dovecot ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "test-prereqs: installing dovecot-imapd (the IMAP server of the MSSanté receipts test)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd
+  else
+    echo "test-prereqs: the MSSanté receipts test needs Dovecot (Debian: dovecot-imapd)" >&2
   fi
 fi
 

@@ -178,6 +178,20 @@ const mssDelivery = z
     replacementNotice: z.string().default('Ce compte rendu annule et remplace le précédent.'),
     /** The body of the notice sent to every earlier recipient when a report is withdrawn (MSS.25). */
     deletionNotice: z.string().default("Le compte rendu d'examens de biologie médicale transmis précédemment a été retiré par le laboratoire : merci de ne plus en tenir compte."),
+    /**
+     * Where the DSN and read receipts come back (the application mailbox, over IMAP): recorded as
+     * `mss>dsn:<address>` / `mss>read:<address>`. An empty url (an unset variable) leaves them unread.
+     */
+    receipts: z
+      .strictObject({
+        /** `imap://host:port` (STARTTLS required) or `imaps://host:port`; the mss `tls` files are used. */
+        url: z.string().regex(/^$|^imaps?:\/\/[^:/]+:\d+\/?$/, 'imap://host:port or imaps://host:port, or empty'),
+        user: z.string().default(''),
+        pass: z.string().default(''),
+        mailbox: z.string().default('INBOX'),
+        pollSeconds: z.number().int().positive().default(60),
+      })
+      .optional(),
     /** Optional X-MSS-* headers the operator asks for, e.g. { X-MSS-NIL: … }. */
     headers: z.record(z.string().regex(/^X-MSS-[A-Z-]+$/i, 'an X-MSS-… header'), z.string()).default({}),
     /** A mail lost with the connection is sent again with the same Message-ID (receivers drop the second), so retryAmbiguous defaults to true. */

@@ -53,7 +53,7 @@ export interface DeliveryContext {
 /** What became of a delivery: `sent` with the remote id, or `held` with the reason. */
 export type DeliveryOutcome = { state: 'sent' | 'held'; detail: string };
 
-export type VersionLineStore = Pick<MessageStore, 'putVersionDelivery' | 'versionDeliveries' | 'queuedVersionDeliveries' | 'reportVersions' | 'getReport'>;
+export type VersionLineStore = Pick<MessageStore, 'putVersionDelivery' | 'versionDeliveries' | 'findVersionDeliveries' | 'queuedVersionDeliveries' | 'reportVersions' | 'getReport'>;
 
 export interface VersionLineOptions extends LineDeps {
   /** `<channel>.<destination>`: the queue is `<name>.<kind>`. */

@@ -19,7 +19,7 @@ import { PasserelleError } from '../errors';
 import type { MessageStore } from '../store';
 
 export interface ReportsDestinationOptions extends Omit<ReportPublisherOptions, 'store'> {
-  store: ReportPublisherOptions['store'] & Pick<MessageStore, 'putVersionDelivery' | 'versionDeliveries' | 'queuedVersionDeliveries'>;
+  store: ReportPublisherOptions['store'] & Pick<MessageStore, 'putVersionDelivery' | 'versionDeliveries' | 'findVersionDeliveries' | 'queuedVersionDeliveries'>;
   name: string;
   limits?: ReportLimits;
   /** Versions to a PFI (ORU^R01), once they passed the full ANS set. Needs `lines`. */

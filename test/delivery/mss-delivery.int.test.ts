@@ -21,6 +21,7 @@ import { waitFor } from '../support/wait';
 import { makePki, type TestPki } from '../support/pki';
 import { TestSmtpServer, type ReceivedMail } from '../support/smtp';
 import { lcmSchema, lx } from '../support/xds';
+import { TestImapServer } from '../support/imap';
 
 jest.setTimeout(300_000);
 
@@ -33,6 +34,7 @@ const OBR28 = COPIES.map((c) => `${c.rpps}^CONFRERE${c.rpps.slice(-2)}^Test^^^^^
 
 let pki: TestPki;
 let smtp: TestSmtpServer;
+let imap: TestImapServer;
 let te: TestEngine;
 let mllp: MllpClient;
 
@@ -40,6 +42,8 @@ beforeAll(async () => {
   pki = makePki();
   smtp = new TestSmtpServer(await freePort(), pki);
   await smtp.listen();
+  imap = new TestImapServer(await freePort(), pki);
+  await imap.start();
   const dir = mkdtempSync(join(tmpdir(), 'psl-mss-'));
   const book = join(dir, 'correspondants.yaml');
   writeFileSync(
@@ -56,6 +60,7 @@ beforeAll(async () => {
           `    lab: ${join(repo, 'channels/labs/laboratoire-demo.yaml')}\n    ownFillers: [SIL-LABO]\n    correspondents: ${book}\n` +
           `    mss:\n      url: smtp://127.0.0.1:${smtp.port}\n      from: ${FROM}\n      replyTo: secretariat@labo-demo.mssante.fr\n` +
           `      tls:\n        ca: ${pki.dir}/ca.crt\n        cert: ${pki.dir}/client.crt\n        key: ${pki.dir}/client.key\n        servername: localhost\n` +
+          `      receipts:\n        url: ${imap.url}\n        user: ${imap.user}\n        pass: ${imap.pass}\n        pollSeconds: 1\n` +
           `      connectTimeoutMs: 1000\n      responseTimeoutMs: 5000\n      retry:\n        maxAttempts: 200\n        backoffBaseMs: 200\n        backoffMaxMs: 1000\n`,
       ),
     },
@@ -68,6 +73,7 @@ afterAll(async () => {
   await mllp?.close();
   await te?.stop();
   await smtp?.close();
+  await imap?.stop();
   pki?.cleanup();
 });
 
@@ -169,7 +175,7 @@ test('a correction is mailed as "annule et remplace", chained to the first mail;
   for (const address of [PRESCRIBER, PATIENT, COPIES[9]!.address]) {
     // Once each: the outage cost no mail and doubled none.
     const mails = smtp.to(address);
-    const versions = mails.map((m) => /\.v(\d+)@/.exec(m.parsed.messageId ?? '')?.[1]);
+    const versions = mails.map((m) => /\.v(\d+)\./.exec(m.parsed.messageId ?? '')?.[1]);
     expect(versions).toEqual(['1', '2', '3', '4', '5']);
     const notice = mails[4]!;
     expect(notice.parsed.subject).toMatch(/^Retrait : CR d'examens biologiques TEST-DEMO PATIENTE/);
@@ -211,4 +217,71 @@ test('a non-qualified identity: no patient mail, and no INS in any mail or attac
   const everything = [mails[0]!.raw.toString('latin1'), ...Object.values(zip).map((f) => strFromU8(f))].join('\n');
   expect(everything).not.toContain('248092A20345642');
   expect(everything).not.toContain('1.2.250.1.213.1.4.10');
+});
+
+const dsn = (envid: string, recipient: string, action: string, status: string, diagnostic = ''): string =>
+  [
+    'From: MAILER-DAEMON@test.mssante.fr',
+    `To: ${FROM}`,
+    'Subject: Delivery Status Notification',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'Delivery report.',
+    '--b1',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.test.mssante.fr',
+    `Original-Envelope-Id: ${envid}`,
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    `Action: ${action}`,
+    `Status: ${status}`,
+    ...(diagnostic ? [`Diagnostic-Code: smtp; ${diagnostic}`] : []),
+    '',
+    '--b1--',
+    '',
+  ].join('\r\n');
+
+const mdn = (messageId: string, recipient: string, disposition: string): string =>
+  [
+    `From: ${recipient}`,
+    `To: ${FROM}`,
+    'Subject: Accusé de lecture',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=disposition-notification; boundary="b2"',
+    '',
+    '--b2',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'Read.',
+    '--b2',
+    'Content-Type: message/disposition-notification',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    `Original-Message-ID: ${messageId}`,
+    `Disposition: ${disposition}`,
+    '',
+    '--b2--',
+    '',
+  ].join('\r\n');
+
+test("DSN and read receipts from the lab's mailbox (IMAP, STARTTLS) are recorded against the mail they answer; someone else's is left alone", async () => {
+  const v1 = (address: string): ReceivedMail => smtp.to(address).find((m) => /\.v1\./.test(m.parsed.messageId ?? ''))!;
+  await imap.deliver(dsn(v1(PRESCRIBER).envid!, PRESCRIBER, 'delivered', '2.0.0'));
+  await imap.deliver(dsn(v1(COPIES[9]!.address).envid!, COPIES[9]!.address, 'failed', '5.1.1', '550 5.1.1 boîte inconnue'));
+  await imap.deliver(mdn(v1(PATIENT).parsed.messageId!, PATIENT, 'automatic-action/MDN-sent-automatically; processed'));
+  await imap.deliver(dsn('someone-else-1234', 'x@test.mssante.fr', 'failed', '5.0.0'));
+  const receipts = (): Row[] => deliveries().filter((d) => d.target.startsWith('mss>'));
+  expect(await waitFor(() => receipts().length === 3, 60_000)).toBe(true);
+  expect(receipts().map((r) => [r.version, r.target, r.state, r.detail])).toEqual([
+    [1, `mss>dsn:${COPIES[9]!.address}`, 'failed', 'failed 5.1.1 smtp; 550 5.1.1 boîte inconnue'],
+    [1, `mss>dsn:${PRESCRIBER}`, 'acknowledged', 'delivered 2.0.0'],
+    [1, `mss>read:${PATIENT.toLowerCase()}`, 'acknowledged', 'automatic-action/MDN-sent-automatically; processed'],
+  ]);
+  // Every message read is flagged, the stranger's too: a restart does not record them again.
+  expect(await waitFor(async () => (await imap.seen()) === 4, 30_000)).toBe(true);
 });

@@ -10,7 +10,7 @@ import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage, type Report } from '../../engine/lab';
 import { buildSubmitObjectsRequest, xdsFactsOfCda, xdsFactsOfReport, type XdsDocument } from '../../engine/delivery/xds/metadata';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
-import { RIM_NS as RIM, SHARED, lcmSchema, lx } from '../support/xds';
+import { RIM_NS as RIM, lcmSchema, lx, sharedDir } from '../support/xds';
 
 const repo = resolve(__dirname, '../..');
 const RENDERED = join(repo, 'samples', 'rendered');
@@ -24,7 +24,7 @@ const doc = (name: string, kind: 'n3' | 'n1', entryId: string, extra: Partial<Xd
 });
 
 function csvCodes(file: string): Set<string> {
-  return new Set(readFileSync(join(SHARED, 'jdv', 'dmp', file), 'utf8').split('\n').slice(1).map((l) => l.split(',')[0]!).filter(Boolean));
+  return new Set(readFileSync(join(sharedDir('jdv'), 'dmp', file), 'utf8').split('\n').slice(1).map((l) => l.split(',')[0]!).filter(Boolean));
 }
 
 function submission(r: Report, docs: XdsDocument[], visibility = { maskedFromProfessionals: false, invisibleToPatient: false, invisibleToLegalRepresentatives: false }): string {
@@ -51,7 +51,7 @@ test('N3 and N1 of a version: valid against lcm.xsd, every code in its value set
     expect(codes(x, entry, 'urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1').every((c) => csvCodes('JDV_J61-HealthcareFacilityTypeCode-DMP.csv').has(c))).toBe(true);
     expect(codes(x, entry, 'urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d').every((c) => csvCodes('JDV_J60-FormatCode-DMP.csv').has(c))).toBe(true);
     const practice = codes(x, entry, 'urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead');
-    expect(practice.every((c) => readFileSync(join(SHARED, 'jdv', 'cisis-svs', 'JDV_J04_XdsPracticeSettingCode_CISIS.xml'), 'utf8').includes(`code="${c}"`))).toBe(true);
+    expect(practice.every((c) => readFileSync(join(sharedDir('jdv'), 'cisis-svs', 'JDV_J04_XdsPracticeSettingCode_CISIS.xml'), 'utf8').includes(`code="${c}"`))).toBe(true);
   }
   expect(codes(x, 'Document01', 'urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d')).toEqual(['urn:ihe:lab:xd-lab:2008']);
   expect(codes(x, 'Document02', 'urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d')).toEqual(['urn:ihe:iti:xds-sd:pdf:2008']);

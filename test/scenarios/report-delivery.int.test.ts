@@ -110,7 +110,7 @@ const allSent = async (v: number): Promise<boolean> => {
   return TARGETS.every((t) => rows.includes(`${v} ${t} sent`));
 };
 const pfiArrivals = (): Message[] => pfi.received.filter((m, i, all) => all.findIndex((x) => x.controlId === m.controlId) === i);
-const versionOf = (messageId: string | undefined): number => Number(/\.v(\d+)@/.exec(messageId ?? '')?.[1]);
+const versionOf = (messageId: string | undefined): number => Number(/\.v(\d+)\./.exec(messageId ?? '')?.[1]);
 
 test('v1 reaches the DMP, the prescriber, the patient and the PFI; a correction replaces it everywhere', async () => {
   await send(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')));

@@ -27,7 +27,7 @@ import type { TLSSocket } from 'node:tls';
 import { DOMParser } from '@xmldom/xmldom';
 import { C14nCanonicalizationWithComments, SignedXml } from 'xml-crypto';
 import type { TestPki } from './pki';
-import { SHARED, lcmSchema, lx, repositorySchema } from './xds';
+import { lcmSchema, lx, repositorySchema, sharedDir } from './xds';
 
 const RIM = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
 const SCHEME = {
@@ -63,17 +63,20 @@ export interface DmpRequest {
 }
 
 function csvCodes(file: string): Set<string> {
-  return new Set(readFileSync(join(SHARED, 'jdv', 'dmp', file), 'utf8').split('\n').slice(1).map((l) => l.split(',')[0]!).filter(Boolean));
+  return new Set(readFileSync(join(sharedDir('jdv'), 'dmp', file), 'utf8').split('\n').slice(1).map((l) => l.split(',')[0]!).filter(Boolean));
 }
 
-const VALUE_SETS: Record<string, Set<string>> = {
-  [SCHEME.class]: csvCodes('JDV_J57-ClassCode-DMP.csv'),
-  [SCHEME.type]: csvCodes('JDV_J66-TypeCode-DMP.csv'),
-  [SCHEME.format]: csvCodes('JDV_J60-FormatCode-DMP.csv'),
-  [SCHEME.confidentiality]: csvCodes('JDV_J58-ConfidentialityCode-DMP.csv'),
-  [SCHEME.facility]: csvCodes('JDV_J61-HealthcareFacilityTypeCode-DMP.csv'),
-  [SCHEME.practice]: new Set([...readFileSync(join(SHARED, 'jdv', 'cisis-svs', 'JDV_J04_XdsPracticeSettingCode_CISIS.xml'), 'utf8').matchAll(/code="([^"]+)"/g)].map((m) => m[1]!)),
-};
+/** The DMP's value sets by classification scheme (read when a checking double starts). */
+function valueSets(): Record<string, Set<string>> {
+  return {
+    [SCHEME.class]: csvCodes('JDV_J57-ClassCode-DMP.csv'),
+    [SCHEME.type]: csvCodes('JDV_J66-TypeCode-DMP.csv'),
+    [SCHEME.format]: csvCodes('JDV_J60-FormatCode-DMP.csv'),
+    [SCHEME.confidentiality]: csvCodes('JDV_J58-ConfidentialityCode-DMP.csv'),
+    [SCHEME.facility]: csvCodes('JDV_J61-HealthcareFacilityTypeCode-DMP.csv'),
+    [SCHEME.practice]: new Set([...readFileSync(join(sharedDir('jdv'), 'cisis-svs', 'JDV_J04_XdsPracticeSettingCode_CISIS.xml'), 'utf8').matchAll(/code="([^"]+)"/g)].map((m) => m[1]!)),
+  };
+}
 
 type XmlDoc = ReturnType<typeof lx.parseXml>;
 type XmlEl = { getAttribute(n: string): { value(): string } | null; text(): string; find(x: string, ns?: Record<string, string>): XmlEl[]; get(x: string, ns?: Record<string, string>): XmlEl | null };
@@ -101,8 +104,9 @@ export class DmpDouble {
   /** The next requests are processed (filed) but their answer is lost: the connection is cut. */
   dropAnswers = 0;
   private server?: Server;
-  private readonly repository = repositorySchema();
-  private readonly lcm = lcmSchema();
+  private readonly repository?: ReturnType<typeof repositorySchema>;
+  private readonly lcm?: ReturnType<typeof lcmSchema>;
+  private readonly valueSets: Record<string, Set<string>> = {};
   private readonly ca: X509Certificate;
 
   /** Requests answered Success without checks (light mode). */
@@ -118,6 +122,11 @@ export class DmpDouble {
     private readonly light = false,
   ) {
     this.ca = new X509Certificate(pki.caCert);
+    if (!light) {
+      this.repository = repositorySchema();
+      this.lcm = lcmSchema();
+      this.valueSets = valueSets();
+    }
   }
 
   get url(): string {
@@ -245,7 +254,7 @@ export class DmpDouble {
       return `<xdsb:Document id="${id}">${part.toString('base64')}</xdsb:Document>`;
     });
     const x = lx.parseXml(logical);
-    if (!x.validate(this.repository)) throw new Error(`ITI-41 body not valid against XDS.b_DocumentRepository.xsd: ${x.validationErrors.map((e) => e.message.trim()).join('; ')}`);
+    if (!x.validate(this.repository!)) throw new Error(`ITI-41 body not valid against XDS.b_DocumentRepository.xsd: ${x.validationErrors.map((e) => e.message.trim()).join('; ')}`);
 
     const ssPatient = attrOf(x.get(`//rim:RegistryPackage/rim:ExternalIdentifier[@identificationScheme='${SCHEME.ssPatientId}']`, RIM) as unknown as XmlEl, 'value');
     const ssUnique = attrOf(x.get(`//rim:RegistryPackage/rim:ExternalIdentifier[@identificationScheme='${SCHEME.ssUniqueId}']`, RIM) as unknown as XmlEl, 'value');
@@ -258,7 +267,7 @@ export class DmpDouble {
       const id = attrOf(e, 'id');
       const content = documents.get(id);
       if (!content) throw new Error(`ITI-41: no document for the entry ${id}`);
-      for (const [scheme, set] of Object.entries(VALUE_SETS)) {
+      for (const [scheme, set] of Object.entries(this.valueSets)) {
         const found = e.find(`rim:Classification[@classificationScheme='${scheme}']`, RIM).map((c) => attrOf(c, 'nodeRepresentation'));
         if (found.length === 0 && scheme !== SCHEME.confidentiality) throw new Error(`entry ${id}: no code of ${scheme}`);
         for (const c of found) if (!set.has(c)) throw new Error(`entry ${id}: ${c} is not in the value set of ${scheme}`);
@@ -319,7 +328,7 @@ export class DmpDouble {
     const request = /<lcm:SubmitObjectsRequest\b[\s\S]*<\/lcm:SubmitObjectsRequest>/.exec(root)?.[0];
     if (!request) throw new Error('ITI-57: no SubmitObjectsRequest in the Body');
     const x = lx.parseXml(request);
-    if (!x.validate(this.lcm)) throw new Error(`ITI-57 body not valid against lcm.xsd: ${x.validationErrors.map((e) => e.message.trim()).join('; ')}`);
+    if (!x.validate(this.lcm!)) throw new Error(`ITI-57 body not valid against lcm.xsd: ${x.validationErrors.map((e) => e.message.trim()).join('; ')}`);
     const ssPatient = attrOf(x.get(`//rim:RegistryPackage/rim:ExternalIdentifier[@identificationScheme='${SCHEME.ssPatientId}']`, RIM) as unknown as XmlEl, 'value');
     this.checkVihf(root, ssPatient);
     const updates = x.find("//rim:Association[@associationType='urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus']", RIM) as unknown as XmlEl[];

@@ -1,19 +1,30 @@
 /** The ebRS 3.0 lcm.xsd of ../shared/xds, compiled with libxml2 (main thread), for XDS metadata tests. */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRootOf } from '../../engine/config/reference-data';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const lx = require('libxmljs') as typeof import('libxmljs');
-/** ../shared beside the clone, from sources or from dist/ (benchmarks). */
-export const SHARED = resolve(repoRootOf(__dirname), '..', 'shared');
+/** ../shared beside the clone (from sources or from dist/), or PASSERELLE_SHARED. */
+export const SHARED = process.env.PASSERELLE_SHARED ? resolve(process.env.PASSERELLE_SHARED) : resolve(repoRootOf(__dirname), '..', 'shared');
+
+/** A folder of the shared reference data, or one line saying what is missing and how to provide it. */
+export function sharedDir(sub: 'xds' | 'jdv'): string {
+  const dir = join(SHARED, sub);
+  if (!existsSync(dir)) {
+    throw new Error(
+      `${dir} not found: the delivery tests read the ${sub === 'xds' ? 'XDS.b / ebRS schemas (IHE/IT-Infrastructure@2f499a7 schema/)' : 'JDV value sets of the DMP (ANS)'} from ../shared beside the clone; set PASSERELLE_SHARED to the folder holding xds/ and jdv/`,
+    );
+  }
+  return dir;
+}
 export const RIM_NS = { rim: 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0' };
 
 /** A copy of ../shared/xds/schema with rim.xsd's import of http://www.w3.org/2001/xml.xsd pointed at the local copy (what catalog.xml says). */
 function schemaCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'psl-xsd-'));
-  cpSync(join(SHARED, 'xds', 'schema'), dir, { recursive: true });
+  cpSync(join(sharedDir('xds'), 'schema'), dir, { recursive: true });
   const rim = join(dir, 'ebRS', 'rim.xsd');
   writeFileSync(rim, readFileSync(rim, 'utf8').replace('http://www.w3.org/2001/xml.xsd', '../w3c/xml.xsd'));
   return dir;

@@ -43,10 +43,21 @@ export interface VersionMail extends VersionMailInput {
   pdf?: { fileName: string; data: Buffer };
 }
 
-/** `<…@domain-of-from>` for (report, version, recipient): the same on every attempt. */
+/**
+ * `<crbio.<filler order, hex>.v<version>.<hash of lab, filler, recipient>@domain-of-from>`: the
+ * same on every attempt, and readable back (messageIdParts) when a DSN or a read receipt names
+ * it. The filler order number is a lab number, not patient data.
+ */
 export function messageIdOf(from: string, lab: string, fillerOrder: string, version: number, address: string): string {
-  const h = createHash('sha256').update(`${lab}\u0000${fillerOrder}\u0000${address}`).digest('hex').slice(0, 20);
-  return `<crbio.${h}.v${version}@${from.split('@')[1]}>`;
+  const h = createHash('sha256').update(`${lab}\u0000${fillerOrder}\u0000${address.toLowerCase()}`).digest('hex').slice(0, 16);
+  return `<crbio.${Buffer.from(fillerOrder, 'utf8').toString('hex')}.v${version}.${h}@${from.split('@')[1]}>`;
+}
+
+/** The filler order and version a Message-ID of ours (or its envelope id) names; undefined for anyone else's. */
+export function messageIdParts(id: string): { fillerOrder: string; version: number; hash: string } | undefined {
+  const m = /(?:^|<|crbio\.)([0-9a-f]+)\.v(\d+)\.([0-9a-f]{16})(?:@|>|$)/i.exec(id.trim());
+  if (!m || m[1]!.length % 2 !== 0) return undefined;
+  return { fillerOrder: Buffer.from(m[1]!, 'hex').toString('utf8'), version: Number(m[2]), hash: m[3]!.toLowerCase() };
 }
 
 function subjectPatient(p: MailPatient): string {
@@ -64,8 +75,8 @@ function envelopeOf(o: VersionMailInput): Pick<Mail.Options, 'from' | 'to' | 're
     replyTo: c.replyTo,
     messageId: o.messageId,
     ...(o.earlier.length > 0 ? { inReplyTo: o.earlier.at(-1)!, references: o.earlier } : {}),
-    // ENVID: the Message-ID's hash part (xtext-safe), so a DSN names the mail it is about.
-    ...(c.dsn ? { dsn: { id: o.messageId.slice(1, o.messageId.indexOf('@')), return: 'headers' as const, notify: ['success', 'failure', 'delay'] as ('success' | 'failure' | 'delay')[], recipient: c.from } } : {}),
+    // ENVID: the Message-ID's left part without `crbio.` (xtext-safe), so a DSN names the mail it is about.
+    ...(c.dsn ? { dsn: { id: o.messageId.slice('<crbio.'.length, o.messageId.indexOf('@')), return: 'headers' as const, notify: ['success', 'failure', 'delay'] as ('success' | 'failure' | 'delay')[], recipient: c.from } } : {}),
     envelope: { from: c.from, to: o.recipient.address },
     headers,
   };

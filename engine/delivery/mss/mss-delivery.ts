@@ -24,6 +24,7 @@ import { cachedXdmOfVersion, readWrittenVersion, type WrittenVersion } from '../
 import { xdsFactsOfCda } from '../xds/metadata';
 import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type PublishedVersionEvent, type VersionLineOptions } from '../version-line';
 import { messageIdOf, versionMail, withdrawalMail, type VersionMailInput } from './mail';
+import { MssReceipts } from './receipts';
 
 export const MSS_KIND = 'mss';
 
@@ -39,6 +40,8 @@ export interface MssDeliveryOptions extends Omit<VersionLineOptions, 'retry'> {
 
 export class MssDelivery extends VersionLine {
   private readonly transport: Transporter;
+  /** Reads the DSN and read receipts back, when the channel says where. */
+  private readonly receipts?: MssReceipts;
 
   constructor(private readonly o: MssDeliveryOptions) {
     super(MSS_KIND, { ...o, retry: o.config.retry, partitions: o.partitions ?? 4 });
@@ -61,9 +64,18 @@ export class MssDelivery extends VersionLine {
       pool: true,
       maxConnections: o.partitions ?? 4,
     });
+    const r = c.receipts;
+    if (r?.url) this.receipts = new MssReceipts({ name: o.name, config: r, ...(tls ? { tls } : {}), from: c.from, store: o.store, logger: o.logger });
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    // Only the processes that consume read the mailbox.
+    if (this.o.consume) this.receipts?.start();
   }
 
   override async stop(drainDeadlineMs: number): Promise<void> {
+    await this.receipts?.stop();
     await super.stop(drainDeadlineMs);
     this.transport.close();
   }
