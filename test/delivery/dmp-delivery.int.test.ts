@@ -8,8 +8,6 @@
  * nothing sent.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { ANS_KIT_DIR } from '../support/ans-kit';
@@ -19,6 +17,7 @@ import { waitFor } from '../support/wait';
 import { makePki, type TestPki } from '../support/pki';
 import { DmpDouble } from '../support/dmp-double';
 import { capturingLogger } from '../support/log-capture';
+import { deliveryRows, sendAccepted, type DeliveryRow } from '../support/deliveries';
 
 jest.setTimeout(300_000);
 
@@ -59,25 +58,10 @@ afterAll(async () => {
 
 afterEach(() => expect(dmp.problems).toEqual([]));
 
-async function send(text: string): Promise<void> {
-  const ack = decode(await mllp.send(Buffer.from(text, 'utf8'))).text;
-  expect(ack).toMatch(/\rMSA\|AA\|/);
-}
+const send = (text: string): Promise<void> => sendAccepted(mllp, text);
 
-interface Row {
-  version: number;
-  state: string;
-  detail: string | null;
-}
-
-function rows(filler = 'LAB-0001'): Row[] {
-  const db = new Database(join(te.dir, 'store.db'), { readonly: true });
-  try {
-    return db.prepare(`SELECT version, state, detail FROM version_deliveries WHERE filler_order = ? AND target = 'dmp' ORDER BY version`).all(filler) as Row[];
-  } finally {
-    db.close();
-  }
-}
+type Row = Omit<DeliveryRow, 'target'>;
+const rows = (filler = 'LAB-0001'): Row[] => deliveryRows(te.dir, filler).filter((r) => r.target === 'dmp').map(({ target: _t, ...r }) => r);
 const sent = (filler = 'LAB-0001'): number => rows(filler).filter((r) => r.state === 'sent').length;
 const entryOf = (r: Row | undefined): string => /entryUUID (urn:uuid:[0-9a-f-]+)/.exec(r?.detail ?? '')?.[1] ?? 'none';
 

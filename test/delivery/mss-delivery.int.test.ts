@@ -10,8 +10,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
-import Database from 'better-sqlite3';
-import { decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
 import { ANS_KIT_DIR } from '../support/ans-kit';
@@ -22,6 +20,7 @@ import { makePki, type TestPki } from '../support/pki';
 import { TestSmtpServer, type ReceivedMail } from '../support/smtp';
 import { lcmSchema, lx } from '../support/xds';
 import { TestImapServer } from '../support/imap';
+import { deliveryRows, sendAccepted, type DeliveryRow } from '../support/deliveries';
 
 jest.setTimeout(300_000);
 
@@ -77,26 +76,9 @@ afterAll(async () => {
   pki?.cleanup();
 });
 
-async function send(text: string): Promise<void> {
-  const ack = decode(await mllp.send(Buffer.from(text, 'utf8'))).text;
-  expect(ack).toMatch(/\rMSA\|AA\|/);
-}
-
-interface Row {
-  version: number;
-  target: string;
-  state: string;
-  detail: string | null;
-}
-
-function deliveries(filler = 'LAB-0001'): Row[] {
-  const db = new Database(join(te.dir, 'store.db'), { readonly: true });
-  try {
-    return db.prepare(`SELECT version, target, state, detail FROM version_deliveries WHERE filler_order = ? ORDER BY version, target`).all(filler) as Row[];
-  } finally {
-    db.close();
-  }
-}
+const send = (text: string): Promise<void> => sendAccepted(mllp, text);
+type Row = DeliveryRow;
+const deliveries = (filler = 'LAB-0001'): Row[] => deliveryRows(te.dir, filler);
 
 const sent = (version: number, filler = 'LAB-0001'): number => deliveries(filler).filter((d) => d.version === version && d.state === 'sent').length;
 const header = (m: ReceivedMail, name: string): string | undefined => {

@@ -23,6 +23,16 @@ const repo = resolve(__dirname, '../..');
 let te: TestEngine | undefined;
 let pfi: ScriptedPeer | undefined;
 
+/** The sample LTW ORU to the ltw-results listener. */
+async function sendSample(port: number): Promise<void> {
+  const client = new MllpClient({ host: '127.0.0.1', port });
+  try {
+    await client.send(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')));
+  } finally {
+    await client.close();
+  }
+}
+
 const MSS_VARS = ['PASSERELLE_MSS_SMTP_URL', 'PASSERELLE_MSS_TLS_CA', 'PASSERELLE_MSS_TLS_CERT', 'PASSERELLE_MSS_TLS_KEY'];
 
 afterEach(async () => {
@@ -41,12 +51,7 @@ test('PASSERELLE_PFI_MLLP set: the sample ORU becomes an ORU^R01 NW to the PFI, 
   process.env.PASSERELLE_PFI_MLLP = `mllp://127.0.0.1:${port}`;
   const started = await startSampleChannels();
   te = started.te;
-  const client = new MllpClient({ host: '127.0.0.1', port: started.ports[2575]! });
-  try {
-    await client.send(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')));
-  } finally {
-    await client.close();
-  }
+  await sendSample(started.ports[2575]!);
   expect(await waitFor(() => pfi!.received.length > 0, 90_000)).toBe(true);
   const m = pfi.received[0]!;
   expect([m.get('MSH-9'), m.get('MSH-21'), m.get('ORC-1'), m.get('ORC-3'), m.controlId]).toEqual(['ORU^R01^ORU_R01', '2.1^CISIS_CDA_HL7_V2', 'NW', 'LAB-0001^SIL-LABO', 'LAB-0001.v1']);
@@ -73,12 +78,7 @@ test('PASSERELLE_MSS_SMTP_URL and the certificate variables set: the sample ORU 
     });
     const started = await startSampleChannels();
     te = started.te;
-    const client = new MllpClient({ host: '127.0.0.1', port: started.ports[2575]! });
-    try {
-      await client.send(readFileSync(join(repo, 'samples', 'oru-r01_ltw_biochemistry.hl7')));
-    } finally {
-      await client.close();
-    }
+    await sendSample(started.ports[2575]!);
     expect(await waitFor(() => smtp.received.length >= 2, 90_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 1000));
     expect(smtp.received.map((m) => m.rcptTo[0]!.address).sort()).toEqual(['248092A20345642@patient.mssante.fr', 'prescripteur.medecin@test.mssante.fr']);
