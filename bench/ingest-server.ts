@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Engine } from '../engine/engine';
 import { engineConfigFromEnv } from '../engine/config/engine-config';
-import { createLogger } from '../engine/ops/logger';
+import { createLogger } from '../engine/runtime/logger';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
 const [mode, prefix, store, workDir] = process.argv.slice(2) as ['ceiling' | 'engine', string, string, string | undefined];

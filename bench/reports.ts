@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { Engine } from '../engine/engine';
 import { engineConfigFromEnv } from '../engine/config/engine-config';
 import { resolveAnsKit, repoRootOf } from '../engine/config/reference-data';
-import { createLogger } from '../engine/ops/logger';
+import { createLogger } from '../engine/runtime/logger';
 import { decode } from '../engine/hl7';
 import { MllpClient } from '../engine/mllp';
 import { BENCH_REDIS_URL, deletePrefix } from './redis-keys';

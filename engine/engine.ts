@@ -6,12 +6,12 @@ import { loadChannelDir, ChannelConfigError, type LoadedChannel } from './config
 import { Channel } from './channels/channel';
 import { createStore } from './store';
 import type { MessageStore } from './store/types';
-import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './ops/redis';
-import type { Logger } from './ops/logger';
+import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './runtime/redis';
+import type { Logger } from './runtime/logger';
 import { AnsKit, ValidationPool } from './validation';
 import { RenderPool } from './documents/render-pool';
 import { errorCodeOf } from './errors';
-import { waitAtMost } from './ops/deadline';
+import { waitAtMost } from './runtime/deadline';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without

@@ -7,7 +7,7 @@ import type { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageState, MessageStore } from '../store/types';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 
 type AppAckConfig = NonNullable<ChannelConfig['ack']['application']>;
 

@@ -1,5 +1,5 @@
 import { generateControlId, hl7Timestamp, splitBatch, type BatchSplit } from '../hl7';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 import type { Intake, IntakeOutcome } from './intake';
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { decode, encode, splitBatch } from '../hl7';
 import type { ChannelConfig } from '../config/channel-schema';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 import type { Intake } from './intake';
 
 type DirectoryConfig = Extract<ChannelConfig['source'], { type: 'directory' }>;

@@ -4,7 +4,7 @@ import {
 } from '../hl7';
 import type { MessageStore } from '../store/types';
 import type { ChannelConfig } from '../config/channel-schema';
-import { infoEnabled, type Logger } from '../ops/logger';
+import { infoEnabled, type Logger } from '../runtime/logger';
 import { checkFrameLimits } from './frame-limits';
 import { RefusalKeeper } from './refusal-keeper';
 import { orderKey, refKey } from '../orders/state';

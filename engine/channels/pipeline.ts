@@ -6,7 +6,7 @@ import { PasserelleError, errorCodeOf, retryClassOf } from '../errors';
 import type { MessageStore, StoredMessage } from '../store/types';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { Destination } from '../delivery';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 import type { FilterFn, TransformFn } from './transform';
 import { DestinationHealth, failingAfterFor } from '../delivery/destination-health';
 import { ChannelRecovery, type RecoverOptions } from './recovery';

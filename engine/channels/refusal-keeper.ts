@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore } from '../store/types';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 
 const LOG_PER_SECOND = 20;
 

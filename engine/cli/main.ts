@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { engineConfigFromEnv } from '../config/engine-config';
-import { createLogger } from '../ops/logger';
+import { createLogger } from '../runtime/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { messagesCommand, reprocessCommand } from './ops-commands';

@@ -4,8 +4,8 @@ import { storeSettings } from '../engine';
 import { createStore } from '../store';
 import type { MessageState } from '../store/types';
 import { Pipeline } from '../channels/pipeline';
-import { redisOptionsFromUrl } from '../ops/redis';
-import { silentLogger } from '../ops/logger';
+import { redisOptionsFromUrl } from '../runtime/redis';
+import { silentLogger } from '../runtime/logger';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 

@@ -9,7 +9,7 @@ import { loadChannelDir } from '../config/load-channels';
 import { storeSettings } from '../engine';
 import { createStore } from '../store';
 import { ReportPublisher, reportsDestinationOptions } from '../documents';
-import { silentLogger } from '../ops/logger';
+import { silentLogger } from '../runtime/logger';
 import { AnsKit } from '../validation';
 import type { Result } from '../lab';
 import { pendingObservations, reportFromJson, type ObservationEntry } from '../reports';

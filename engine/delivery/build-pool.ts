@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
-import { rejectPending, workerEntry } from '../ops/worker-threads';
+import { rejectPending, workerEntry } from '../runtime/worker-threads';
 import type { LabProfile } from '../lab';
 import type { Filing, FilingInput } from './dmp/filing';
 import type { BuildTask } from './build-worker';

@@ -4,7 +4,7 @@ import type { RenderPool } from '../documents/render-pool';
 import { reportFromMessage } from '../lab';
 import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
 import type { AnsKit, ValidationPool } from '../validation';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 import type { Destination, OutboundMessage } from './destination';
 import { writeDocumentSet } from '../documents/document-writer';
 import { checkReportLimits, DEFAULT_REPORT_LIMITS, type ReportLimits } from '../documents/limits';

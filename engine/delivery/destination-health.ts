@@ -1,6 +1,6 @@
 import { errorCodeOf } from '../errors';
 import type { AttemptGate, AttemptTicket } from '../queue/types';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 
 export interface DestinationHealthOptions {
   channel: string;

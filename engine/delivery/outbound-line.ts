@@ -7,7 +7,7 @@ import type { RedisOptions } from 'ioredis';
 import type { Charset } from '../hl7';
 import { OrderedQueue } from '../queue';
 import type { OrderedJob } from '../queue/types';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 import { readClientTls, type ClientTlsFiles } from './client-tls';
 import { MllpDestination } from './mllp-destination';
 

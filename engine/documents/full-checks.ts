@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidationPool } from '../validation';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 
 export class FullChecks {
   private readonly running = new Set<Promise<void>>();

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, PasserelleError, type ErrorCode } from '../errors';
-import { rejectPending } from '../ops/worker-threads';
+import { rejectPending } from '../runtime/worker-threads';
 import type { Message } from '../hl7';
 import type { LabProfile, RenderOptions } from '../lab/profile';
 import { toWireJson, type Report } from '../lab';

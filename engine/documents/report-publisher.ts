@@ -28,7 +28,7 @@ import type { MessageStore, StoredReportVersion } from '../store';
 import type { PublishedVersionEvent } from '../delivery/version-line';
 import { withCorrespondents, type Correspondents } from '../config/correspondents';
 import type { AnsKit, ValidationPool } from '../validation';
-import type { Logger } from '../ops/logger';
+import type { Logger } from '../runtime/logger';
 
 /** An unwritten version reservation older than this belongs to a writer that died. */
 export const VERSION_LEASE_MS = 30_000;

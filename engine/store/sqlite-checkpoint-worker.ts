@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { lowerThreadPriority } from '../ops/worker-threads';
+import { lowerThreadPriority } from '../runtime/worker-threads';
 
 const port = parentPort!;
 const cfg = workerData as { path: string; intervalMs: number; busyTimeoutMs: number };

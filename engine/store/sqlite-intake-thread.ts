@@ -1,4 +1,4 @@
-import { workerEntry as threadEntry } from '../ops/worker-threads';
+import { workerEntry as threadEntry } from '../runtime/worker-threads';
 import { Worker } from 'node:worker_threads';
 import type { IntakeRow, RejectedRow, RowOutcome } from './sqlite-intake';
 import { encodeGroup, type GroupReply, type GroupRequest, type IndexRequest, type JournalSpan, type PlainError, type WriterData } from './sqlite-intake-protocol';
@@ -9,7 +9,7 @@ function toError(p: PlainError): Error {
   return Object.assign(new Error(p.message), p.code ? { code: p.code } : {});
 }
 
-/** A worker script of this folder (see engine/ops/worker-threads.ts). */
+/** A worker script of this folder (see engine/runtime/worker-threads.ts). */
 export function workerEntry(name: string): { file: string; eval: boolean } {
   return threadEntry(__dirname, name);
 }

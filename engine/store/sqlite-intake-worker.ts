@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteIntakeWriter, type RowOutcome } from './sqlite-intake';
-import { lowerThreadPriority } from '../ops/worker-threads';
+import { lowerThreadPriority } from '../runtime/worker-threads';
 import fs from 'node:fs';
 import { decodeGroup, decodeRecords, readSpan, type GroupReply, type GroupRequest, type IndexRequest, type WriterData } from './sqlite-intake-protocol';
 

@@ -38,6 +38,8 @@ export interface InboundMessage {
   state: 'received' | 'refused';
   /** For refused messages: why. */
   reason?: string;
+  /** What operators look it up by (accepted messages; refused ones may have none). */
+  keys?: MessageKey[];
 }
 
 export interface StoredMessage {
@@ -164,6 +166,96 @@ export interface StoredReportVersion {
   createdAt: Date;
 }
 
+/**
+ * What operators look a message up by (issue 10): extracted from the parsed message at intake
+ * (engine/channels/search-keys.ts), stored with it, indexed by (kind, value).
+ * - `ins`: the INS (NIR / NIA, 15 characters) of PID-3, whatever its qualification;
+ * - `patient`: a local patient id of PID-3 (the id alone, without its authority);
+ * - `order`: a placer / filler order number or lab file number (ORC-2/3, OBR-2/3, the id alone).
+ */
+export interface MessageKey {
+  kind: 'ins' | 'patient' | 'order';
+  value: string;
+}
+
+/** A message search (operators' console); every field narrows; newest first. */
+export interface MessageQuery {
+  channel?: string;
+  state?: MessageState;
+  /** received_at >= from */
+  from?: Date;
+  /** received_at < to */
+  to?: Date;
+  /** MSH-10, exact. */
+  controlId?: string;
+  /** Order / lab file number, exact (a `order` key). */
+  order?: string;
+  /** Local patient id, exact (a `patient` key). */
+  patient?: string;
+  /** INS, exact (an `ins` key). */
+  ins?: string;
+  /** Page cursor: only messages with seq < beforeSeq. */
+  beforeSeq?: number;
+  /** At most this many (the caller bounds it, e.g. 100). */
+  limit: number;
+}
+
+/** One destination of a channel as operators watch it (queue drill-down, /metrics). */
+export interface DestinationStats {
+  destination: string;
+  /** Open deliveries (queued, retrying). */
+  open: number;
+  /** When the oldest open delivery was opened; null when none. */
+  oldestOpenAt: Date | null;
+  /** Dead deliveries the store holds for it. */
+  dead: number;
+  /** Delivered in the last 1, 5 and 60 minutes (by delivery time). */
+  delivered: { m1: number; m5: number; m60: number };
+  /** The last few failures (dead or retrying with a reason), newest first, detail bounded to 500 characters. */
+  lastFailures: { messageId: string; state: DeliveryState; detail: string; at: Date }[];
+}
+
+/** The inbound side of a channel as operators watch it. */
+export interface ChannelStats {
+  /** Message counts per state. */
+  counts: StoreCounts;
+  /** Received (any state) in the last 1, 5 and 60 minutes. */
+  received: { m1: number; m5: number; m60: number };
+  /** Oldest message not yet through the inbound stage (received / processing); null when none. */
+  oldestInboundAt: Date | null;
+  destinations: DestinationStats[];
+}
+
+/** Report version deliveries (DMP, MSSanté, PFI) per target kind, as operators watch them. */
+export interface VersionDeliveryStats {
+  /** `dmp`, `mss`, `pfi`, or a receipt kind such as `pfi>dmp`, `mss>dsn`. */
+  kind: string;
+  counts: { [state: string]: number };
+  oldestQueuedAt: Date | null;
+  lastFailures: { lab: string; fillerOrder: string; version: number; target: string; state: StoredVersionDelivery['state']; detail: string; at: Date }[];
+}
+
+/**
+ * What the Ségur indicators (TBB.01/.03) count a version by, recorded when it is reserved:
+ * the lab's geographic FINESS, the validating biologist's RPPS, and whether the patient's INS
+ * was qualified.
+ */
+export interface VersionFacts {
+  finess?: string;
+  rpps?: string;
+  insQualified: boolean;
+}
+
+/** One version delivery joined with its version's facts (engine/reports/indicators.ts counts these). */
+export interface IndicatorRow extends VersionFacts {
+  lab: string;
+  fillerOrder: string;
+  version: number;
+  target: string;
+  state: StoredVersionDelivery['state'];
+  updatedAt: Date;
+}
+
 export interface RefusalStats {
   /** Refused messages the store holds for the channel. */
   count: number;
@@ -235,6 +327,16 @@ export interface MessageStore {
    * per-key order even when Redis lost jobs and newer ones arrived first.
    */
   earlierPending(channel: string, orderingKey: string, beforeSeq: number, limit: number, destination?: string): Promise<StoredMessage[]>;
+  /** The search keys stored with a message. */
+  messageKeys(id: string): Promise<MessageKey[]>;
+  /** Operators' search (console); newest first; no payloads. */
+  searchMessages(q: MessageQuery): Promise<StoredMessage[]>;
+  /** A channel's inbound side and destinations, for the console and /metrics. */
+  channelStats(channel: string, destinations: readonly string[], now?: Date): Promise<ChannelStats>;
+  /** Report version deliveries grouped by target kind. */
+  versionDeliveryStats(now?: Date): Promise<VersionDeliveryStats[]>;
+  /** Version deliveries changed in [from, to), joined with their version's facts (indicators). */
+  indicatorRows(from: Date, to: Date): Promise<IndicatorRow[]>;
   /** Messages of a channel in a state, newest first (operators' view). */
   list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]>;
   counts(channel: string): Promise<StoreCounts>;
@@ -263,7 +365,7 @@ export interface MessageStore {
    * refusing a second writer of one number. A reservation left unwritten for `staleAfterMs`
    * (its writer died between reserving and writing) is taken over, with the new content.
    */
-  reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean>;
+  reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'> & { facts?: VersionFacts }, staleAfterMs: number): Promise<boolean>;
   /** The version's documents are written. */
   markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void>;
   /**

@@ -5,7 +5,7 @@
  * plain report objects out).
  */
 import { Worker } from 'node:worker_threads';
-import { rejectPending, workerEntry as threadEntry } from '../ops/worker-threads';
+import { rejectPending, workerEntry as threadEntry } from '../runtime/worker-threads';
 import { PasserelleError } from '../errors';
 import { AnsKit } from './kit';
 import type { KitOptions, ValidateOptions, ValidationReport } from './types';
@@ -30,7 +30,7 @@ interface Slot {
   ready: Promise<void>;
 }
 
-/** The pool's worker script (see engine/ops/worker-threads.ts). */
+/** The pool's worker script (see engine/runtime/worker-threads.ts). */
 export function workerEntry(dir: string = __dirname, name = 'pool-worker'): { file: string; eval: boolean } {
   return threadEntry(dir, name);
 }

@@ -9,7 +9,7 @@ import { channelSchema } from '../../engine/config/channel-schema';
 import { checkReportLimits } from '../../engine/documents/limits';
 import { PasserelleError } from '../../engine/errors';
 import { Message, buildAck, nakFromRaw } from '../../engine/hl7';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger } from '../../engine/runtime/logger';
 import { SqliteStore } from '../../engine/store/sqlite';
 
 const HEAD = 'MSH|^~\\&|LAB|SITE|PSL|HOSP|20261125120000||ORU^R01^ORU_R01|CTL-1|P|2.5\rPID|1||123^^^HOSP^PI||DOE^JOHN\rOBR|1|ORD-9\r';
@@ -87,7 +87,7 @@ describe('ACK bytes never break MLLP framing (fuzzer findings)', () => {
 
 describe('refusal log lines are bounded', () => {
   test('a burst of refusals logs at most 20 lines a second one by one, the rest as a count', async () => {
-    const { createLogger } = await import('../../engine/ops/logger');
+    const { createLogger } = await import('../../engine/runtime/logger');
     const { Writable } = await import('node:stream');
     const winston = (await import('winston')).default;
     const lines: { message: string; count?: number }[] = [];

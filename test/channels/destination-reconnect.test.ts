@@ -6,7 +6,7 @@
 import { channelSchema } from '../../engine/config/channel-schema';
 import { makeDestination } from '../../engine/channels/channel';
 import { Message } from '../../engine/hl7';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger } from '../../engine/runtime/logger';
 import { freePort } from '../support/redis';
 
 async function reconnectDelayAfterFailures(retry: Record<string, number> | undefined, failures: number): Promise<number> {

@@ -13,7 +13,7 @@ import { Message } from '../../engine/hl7';
 import { Intake } from '../../engine/channels/intake';
 import { channelSchema } from '../../engine/config/channel-schema';
 import { SqliteStore } from '../../engine/store/sqlite';
-import { createLogger } from '../../engine/ops/logger';
+import { createLogger } from '../../engine/runtime/logger';
 import { channelYaml, startTestEngine, type TestEngine } from '../support/engine-harness';
 
 const FS = '\x1c\r';

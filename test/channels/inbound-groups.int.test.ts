@@ -13,7 +13,7 @@ import { Pipeline } from '../../engine/channels/pipeline';
 import type { Destination } from '../../engine/delivery';
 import { PasserelleError } from '../../engine/errors';
 import type { Message } from '../../engine/hl7';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger } from '../../engine/runtime/logger';
 import { SqliteStore, type StoredMessage } from '../../engine/store';
 import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';

@@ -8,7 +8,7 @@ import { Message } from '../../engine/hl7';
 import { Intake } from '../../engine/channels/intake';
 import { channelSchema } from '../../engine/config/channel-schema';
 import { SqliteStore } from '../../engine/store/sqlite';
-import { createLogger } from '../../engine/ops/logger';
+import { createLogger } from '../../engine/runtime/logger';
 
 const channel = (ack: Record<string, unknown> = {}) =>
   channelSchema.parse({ name: 't', source: { type: 'mllp', port: 0 }, acceptance: { messageTypes: ['ORU^R01'] }, ack });

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MllpClient } from '../../engine/mllp';
-import { redisAnswers } from '../../engine/ops/redis';
+import { redisAnswers } from '../../engine/runtime/redis';
 import { freePort } from '../support/redis';
 import { waitFor } from '../support/wait';
 

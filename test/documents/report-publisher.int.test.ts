@@ -14,7 +14,7 @@ import { PasserelleError } from '../../engine/errors';
 import { reportFromJson } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
 import { AnsKit } from '../../engine/validation';
-import { createLogger } from '../../engine/ops/logger';
+import { createLogger } from '../../engine/runtime/logger';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { Doc } from '../cda/helpers';

@@ -12,7 +12,7 @@ import { channelSchema } from '../../engine/config/channel-schema';
 import { Pipeline } from '../../engine/channels/pipeline';
 import type { Destination, OutboundMessage } from '../../engine/delivery';
 import { retryClassOf, errorCodeOf } from '../../engine/errors';
-import { silentLogger } from '../../engine/ops/logger';
+import { silentLogger } from '../../engine/runtime/logger';
 import { PgStore, SqliteStore, type InboundMessage, type MessageStore } from '../../engine/store';
 import { testPgUrl } from '../support/pg';
 import { REDIS, deletePrefix, freshPrefix } from '../support/redis';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Engine } from '../../engine/engine';
 import { engineConfigFromEnv, type EngineConfig } from '../../engine/config/engine-config';
-import { silentLogger, type Logger } from '../../engine/ops/logger';
+import { silentLogger, type Logger } from '../../engine/runtime/logger';
 import { deletePrefix } from './redis';
 import { repoRootOf, resolveAnsKit } from '../../engine/config/reference-data';
 

@@ -1,7 +1,7 @@
 /** A real winston logger that keeps every record (level, message, metadata) for assertions. */
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import type { Logger } from '../../engine/ops/logger';
+import type { Logger } from '../../engine/runtime/logger';
 
 export interface LogRecord {
   level: string;

@@ -10,7 +10,7 @@
  */
 import { ImapFlow, type MessageStructureObject } from 'imapflow';
 import type { MessageStore } from '../../store';
-import type { Logger } from '../../ops/logger';
+import type { Logger } from '../../runtime/logger';
 import { messageIdOf, messageIdParts } from './mail';
 
 export interface MssReceiptsConfig {
