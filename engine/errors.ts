@@ -100,6 +100,15 @@ export const ERROR_CATALOGUE = {
   PSL_DOCUMENT_KIT_UNAVAILABLE: { retry: 'transient', summary: 'no ANS kit directory is configured or readable, so documents cannot be validated yet' },
   PSL_INTERNAL: { retry: 'permanent', summary: 'an unexpected error without a code of its own (a bug: report it with the log line)' },
   PSL_TEST_TRANSIENT: { retry: 'transient', summary: 'a failure injected by a test or a handler to ask for a retry' },
+  // operations console (engine/ops) and channel control
+  PSL_CHANNEL_UNKNOWN: { retry: 'permanent', summary: 'no channel of that name is loaded in this engine' },
+  PSL_CHANNEL_NOT_RUNNING: { retry: 'permanent', summary: 'the channel is not running in this process (stopped by an operator, disabled in its file, or failed to start)' },
+  PSL_CHANNEL_DISABLED: { retry: 'permanent', summary: 'the channel file says enabled: false; change the file to run it' },
+  PSL_CONSOLE_LISTEN: { retry: 'permanent', summary: 'the console could not listen on PASSERELLE_HTTP_ADDR (address in use, no permission, unreadable TLS files)' },
+  PSL_USER_UNKNOWN: { retry: 'permanent', summary: 'no console user or API token of that name or id' },
+  PSL_USER_CONFLICT: { retry: 'permanent', summary: 'the console user exists already, or the change would leave no enabled admin' },
+  PSL_PASSWORD_REJECTED: { retry: 'permanent', summary: 'a new console password was refused (shorter than 12 characters, unchanged, or the current one was wrong)' },
+  PSL_AUDIT_UNAVAILABLE: { retry: 'transient', summary: 'the audit log could not be written: the request that needed it was refused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
