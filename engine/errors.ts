@@ -109,6 +109,9 @@ export const ERROR_CATALOGUE = {
   PSL_USER_CONFLICT: { retry: 'permanent', summary: 'the console user exists already, or the change would leave no enabled admin' },
   PSL_PASSWORD_REJECTED: { retry: 'permanent', summary: 'a new console password was refused (shorter than 12 characters, unchanged, or the current one was wrong)' },
   PSL_AUDIT_UNAVAILABLE: { retry: 'transient', summary: 'the audit log could not be written: the request that needed it was refused' },
+  PSL_CONSOLE_BAD_REQUEST: { retry: 'permanent', summary: 'a console request has a missing or invalid parameter (HTTP 400)' },
+  PSL_CONSOLE_NOT_FOUND: { retry: 'permanent', summary: 'the message, report, version or document asked of the console does not exist (HTTP 404)' },
+  PSL_CONSOLE_CONFLICT: { retry: 'permanent', summary: 'a console action does not apply to the current state of what it names (HTTP 409)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
