@@ -110,6 +110,7 @@ export const ERROR_CATALOGUE = {
   PSL_PASSWORD_REJECTED: { retry: 'permanent', summary: 'a new console password was refused (shorter than 12 characters, unchanged, or the current one was wrong)' },
   PSL_AUDIT_UNAVAILABLE: { retry: 'transient', summary: 'the audit log could not be written: the request that needed it was refused' },
   PSL_CONSOLE_BAD_REQUEST: { retry: 'permanent', summary: 'a console request has a missing or invalid parameter (HTTP 400)' },
+  PSL_CONSOLE_FORBIDDEN: { retry: 'permanent', summary: "the user's role does not allow this part of a view (a viewer asking for a patient's identity or an embedded document; HTTP 403)" },
   PSL_CONSOLE_NOT_FOUND: { retry: 'permanent', summary: 'the message, report, version or document asked of the console does not exist (HTTP 404)' },
   PSL_CONSOLE_CONFLICT: { retry: 'permanent', summary: 'a console action does not apply to the current state of what it names (HTTP 409)' },
 } as const satisfies Record<string, ErrorSpec>;
