@@ -113,6 +113,22 @@ export const ERROR_CATALOGUE = {
   PSL_CONSOLE_FORBIDDEN: { retry: 'permanent', summary: "the user's role does not allow this part of a view (a viewer asking for a patient's identity or an embedded document; HTTP 403)" },
   PSL_CONSOLE_NOT_FOUND: { retry: 'permanent', summary: 'the message, report, version or document asked of the console does not exist (HTTP 404)' },
   PSL_CONSOLE_CONFLICT: { retry: 'permanent', summary: 'a console action does not apply to the current state of what it names (HTTP 409)' },
+  // operator actions (engine/operator-action.ts; the *-actions.ts beside what each one changes)
+  PSL_ACTION_INVALID: { retry: 'permanent', summary: 'an operator action was asked without what it needs: who asks, a reason where one is required, a known decision' },
+  PSL_DELIVERY_NOT_FOUND: { retry: 'permanent', summary: 'no report version delivery has that id (<filler order>/v<version>/<target>, of that lab)' },
+  PSL_DELIVERY_AMBIGUOUS: { retry: 'permanent', summary: 'several labs have a version delivery with that id: name the lab' },
+  PSL_DELIVERY_RECEIPT: { retry: 'permanent', summary: 'the row is a receipt (what a PFI or a mailbox said back): there is nothing of ours to resend or cancel' },
+  PSL_RESEND_HELD: { retry: 'permanent', summary: 'a held version delivery is not retried (it failed the full ANS set, or has no address or no qualified INS): a new version is the way out' },
+  PSL_RESEND_NEWER_SENT: { retry: 'permanent', summary: 'a newer version of the report went to that target already: this older one sent now would replace it over there' },
+  PSL_RESEND_NOT_DEAD: { retry: 'permanent', summary: 'only a dead (given up) delivery is queued again: a queued one is on its way, a sent one went' },
+  PSL_CANCEL_SENT: { retry: 'permanent', summary: 'a version delivery already sent is not cancelled: a deletion of the report (every result withdrawn) takes it back' },
+  PSL_DISCARD_REFUSED: { retry: 'permanent', summary: 'only a dead-lettered message is discarded; any other is still on its way or already final' },
+  PSL_REPORT_NOT_FOUND: { retry: 'permanent', summary: 'no report with that filler order number (of that lab) in the store' },
+  PSL_REPORT_AMBIGUOUS: { retry: 'permanent', summary: 'several labs have a report with that filler order number: name the lab' },
+  PSL_PARKED_NOT_FOUND: { retry: 'permanent', summary: 'the report has no such parked result (released or dropped already)' },
+  PSL_SUBORDER_NOT_PARKED: { retry: 'permanent', summary: "the report's order has no sub-order of that number whose results are parked (released or dropped already, or none)" },
+  PSL_PUBLISH_NO_DESTINATION: { retry: 'permanent', summary: 'no reports destination (in the channel named) to render the version with' },
+  PSL_PUBLISH_DESTINATION_AMBIGUOUS: { retry: 'permanent', summary: 'several channels have a reports destination: name the channel' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

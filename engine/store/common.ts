@@ -4,7 +4,7 @@ import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, OpenD
 import { TERMINAL_STATES } from './types';
 
 /** Every state, in life order; `counts()` reports each of them (0 when none). */
-export const ALL_STATES: readonly MessageState[] = ['received', 'processing', 'routed', 'done', 'filtered', 'refused', 'dead'];
+export const ALL_STATES: readonly MessageState[] = ['received', 'processing', 'routed', 'done', 'filtered', 'refused', 'dead', 'discarded'];
 export const NON_TERMINAL_STATES: readonly MessageState[] = ALL_STATES.filter((s) => !TERMINAL_STATES.includes(s));
 const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'dead'];
 

@@ -3,7 +3,7 @@
  * Redis/BullMQ only carries message ids; everything needed to redo work lives here.
  */
 
-/** Life of a message. Terminal states: done, filtered, refused, dead. */
+/** Life of a message. Terminal states: done, filtered, refused, dead, discarded. */
 export type MessageState =
   | 'received' // committed, ACK sent (or about to be); not yet picked by the channel
   | 'processing' // the inbound stage (filter/transform) is running or retrying
@@ -11,9 +11,10 @@ export type MessageState =
   | 'done' // every destination delivered
   | 'filtered' // dropped by the channel's filter on purpose
   | 'refused' // refused at acceptance (NAK sent); kept for operators
-  | 'dead'; // failed permanently or exhausted retries; `reason` says why; can be reprocessed
+  | 'dead' // failed permanently or exhausted retries; `reason` says why; can be reprocessed
+  | 'discarded'; // a dead message an operator closed for good; `reason` says who, when and why
 
-export const TERMINAL_STATES: readonly MessageState[] = ['done', 'filtered', 'refused', 'dead'];
+export const TERMINAL_STATES: readonly MessageState[] = ['done', 'filtered', 'refused', 'dead', 'discarded'];
 
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
 
