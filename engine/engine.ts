@@ -10,15 +10,24 @@ import { EmbeddedRedis, redisAnswers, redisOptionsFromUrl } from './runtime/redi
 import type { Logger } from './runtime/logger';
 import { AnsKit, ValidationPool } from './validation';
 import { RenderPool } from './documents/render-pool';
-import { errorCodeOf } from './errors';
+import { PasserelleError, errorCodeOf } from './errors';
+import type { ChannelStatus, EngineControl, StageJobs } from './engine-control';
+import type { OrderedQueue } from './queue';
 import { waitAtMost } from './runtime/deadline';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
- * touching the other channels' connections; stops gracefully with a deadline.
+ * touching the other channels' connections; stops gracefully with a deadline. Operators start,
+ * stop and pause channels through EngineControl (the console).
  */
-export class Engine {
+export class Engine implements EngineControl {
   readonly channels = new Map<string, { loaded: LoadedChannel; runtime: Channel }>();
+  /** Every channel file of the last valid load, enabled or not (what the console lists). */
+  private loaded = new Map<string, LoadedChannel>();
+  /** Stopped by an operator: reloads leave them stopped until started again (or the engine restarts). */
+  private readonly operatorStopped = new Set<string>();
+  /** Paused by an operator: a reload that restarts one pauses the new runtime too. */
+  private readonly operatorPaused = new Set<string>();
   private store!: MessageStore;
   private connection!: RedisOptions;
   private embedded?: EmbeddedRedis;
@@ -46,8 +55,9 @@ export class Engine {
     // Intake journal problems no sender sees (its messages were ACKed) go to the engine's log.
     this.store = createStore(settings.kind === 'sqlite' ? { ...settings, onIntakeEvent: (level, message, details) => this.logger[level](message, details) } : settings);
     await this.store.init();
+    this.loaded = new Map(loaded.map((l) => [l.config.name, l]));
     this.ansKit = this.openKit(loaded);
-    for (const ch of loaded) if (ch.config.enabled) await this.startChannel(ch);
+    for (const ch of loaded) if (ch.config.enabled) await this.runChannel(ch);
     if (cfg.watchChannels) this.watchChannels();
     this.logger.info('engine started', { role: cfg.role, count: this.channels.size, pid: process.pid });
   }
@@ -61,7 +71,7 @@ export class Engine {
     return this.channels.get(name)?.runtime;
   }
 
-  private async startChannel(loaded: LoadedChannel): Promise<void> {
+  private async runChannel(loaded: LoadedChannel): Promise<void> {
     const runtime = new Channel({
       config: loaded.config,
       store: this.store,
@@ -77,6 +87,115 @@ export class Engine {
     });
     await runtime.start();
     this.channels.set(loaded.config.name, { loaded, runtime });
+    if (this.operatorPaused.has(loaded.config.name)) await runtime.pause(this.config.drainDeadlineMs);
+  }
+
+  channelStatuses(): ChannelStatus[] {
+    return [...this.loaded.values()]
+      .sort((a, b) => a.config.name.localeCompare(b.config.name))
+      .map((l) => {
+        const c = l.config;
+        const runtime = this.channels.get(c.name)?.runtime;
+        const state = !runtime ? 'stopped' : runtime.paused ? 'paused' : 'running';
+        const stoppedBy = runtime ? undefined : !c.enabled ? 'file' : this.operatorStopped.has(c.name) ? 'operator' : 'failure';
+        return {
+          name: c.name,
+          state,
+          ...(stoppedBy ? { stoppedBy } : {}),
+          file: l.file,
+          // The running runtime's file may be older than the last load when a restart failed.
+          configVersion: (this.channels.get(c.name)?.loaded ?? l).fingerprint,
+          source: {
+            type: c.source.type,
+            port: runtime?.port ?? (c.source.type === 'mllp' ? c.source.port : undefined),
+            connections: runtime?.connectionCount() ?? 0,
+          },
+          destinations: c.destinations.map((d) => ({ name: d.name, type: d.type, failing: runtime?.pipeline.health.get(d.name)?.failing ?? false })),
+        } satisfies ChannelStatus;
+      });
+  }
+
+  startChannel(name: string): Promise<void> {
+    return this.serial(async () => {
+      const l = this.known(name);
+      if (!l.config.enabled) throw new PasserelleError('PSL_CHANNEL_DISABLED', `channel ${name} says enabled: false in ${l.file}`);
+      this.operatorStopped.delete(name);
+      if (this.channels.has(name)) return;
+      await this.runChannel(l);
+      this.logger.info('channel started by an operator', { channel: name });
+    });
+  }
+
+  stopChannel(name: string): Promise<void> {
+    return this.serial(async () => {
+      this.known(name);
+      this.operatorStopped.add(name);
+      const cur = this.channels.get(name);
+      if (!cur) return;
+      this.channels.delete(name);
+      await cur.runtime.stop(this.config.drainDeadlineMs);
+      this.logger.info('channel stopped by an operator', { channel: name });
+    });
+  }
+
+  pauseChannel(name: string): Promise<void> {
+    return this.serial(async () => {
+      const runtime = this.running(name);
+      this.operatorPaused.add(name);
+      await runtime.pause(this.config.drainDeadlineMs);
+      this.logger.info('channel paused by an operator', { channel: name });
+    });
+  }
+
+  resumeChannel(name: string): Promise<void> {
+    return this.serial(async () => {
+      const runtime = this.running(name);
+      this.operatorPaused.delete(name);
+      await runtime.resume();
+      this.logger.info('channel resumed by an operator', { channel: name });
+    });
+  }
+
+  reprocess(channel: string, messageId: string, note?: string): Promise<string[]> {
+    return this.running(channel).pipeline.reprocess(messageId, note);
+  }
+
+  async stageJobs(channel: string): Promise<StageJobs[] | undefined> {
+    const runtime = this.channels.get(channel)?.runtime;
+    if (!runtime) return undefined;
+    const stages: [string, OrderedQueue][] = [['in', runtime.pipeline.inbound], ...[...runtime.pipeline.destinationQueues].map(([n, q]): [string, OrderedQueue] => [`dest.${n}`, q])];
+    return Promise.all(
+      stages.map(async ([stage, q]) => {
+        const c = await q.counts();
+        return { stage, waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed };
+      }),
+    );
+  }
+
+  private known(name: string): LoadedChannel {
+    const l = this.loaded.get(name);
+    if (!l) throw new PasserelleError('PSL_CHANNEL_UNKNOWN', `no channel named ${name}`);
+    return l;
+  }
+
+  private running(name: string): Channel {
+    this.known(name);
+    const runtime = this.channels.get(name)?.runtime;
+    if (!runtime || this.stopping) throw new PasserelleError('PSL_CHANNEL_NOT_RUNNING', `channel ${name} is not running in this process`);
+    return runtime;
+  }
+
+  /** Channel control runs in line with reloads (and each other), never in the middle of one. */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.reloading.then(() => {
+      if (this.stopping) throw new PasserelleError('PSL_CHANNEL_NOT_RUNNING', 'the engine is stopping');
+      return op();
+    });
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
@@ -142,7 +261,10 @@ export class Engine {
       return;
     }
     this.ansKit ??= this.openKit(loaded);
-    const wanted = new Map(loaded.filter((l) => l.config.enabled).map((l) => [l.config.name, l]));
+    this.loaded = new Map(loaded.map((l) => [l.config.name, l]));
+    for (const set of [this.operatorStopped, this.operatorPaused]) for (const name of set) if (!this.loaded.has(name)) set.delete(name);
+    // An operator's stop holds across reloads: its changed file is used when it is started again.
+    const wanted = new Map(loaded.filter((l) => l.config.enabled && !this.operatorStopped.has(l.config.name)).map((l) => [l.config.name, l]));
     for (const [name, cur] of [...this.channels]) {
       const next = wanted.get(name);
       if (!next || next.fingerprint !== cur.loaded.fingerprint) {
@@ -158,7 +280,7 @@ export class Engine {
     for (const [name, l] of wanted) {
       if (this.channels.has(name) || this.stopping) continue;
       try {
-        await this.startChannel(l);
+        await this.runChannel(l);
         this.logger.info('channel (re)started', { channel: name });
       } catch (e) {
         this.logger.error('channel failed to start', { channel: name, error: (e as Error).message });

@@ -21,6 +21,7 @@ import { readClientTls } from '../delivery/client-tls';
 import { BatchIntake } from './batch-intake';
 import { ApplicationAcks, observeTerminalStates } from './app-ack';
 import { Pipeline, type RecoverOptions } from './pipeline';
+import type { OrderedQueue } from '../queue';
 
 /** Periodic recovery scans skip what changed more recently than this (its stage is enqueueing it). */
 const RECOVERY_GRACE_MS = 5000;
@@ -193,6 +194,27 @@ export class Channel {
       this.shedSinceLog = 0;
     }
     return { response: outcome.response, close: true };
+  }
+
+  /**
+   * Holds the channel's stages (inbound and each destination) in this process: the source keeps
+   * accepting, storing and ACKing; messages wait in the store and the queues until resume().
+   * Report-version lines (DMP, MSSanté, PFI) keep sending what they already hold.
+   */
+  async pause(drainDeadlineMs: number): Promise<void> {
+    await Promise.all(this.stages().map((q) => q.pause(drainDeadlineMs)));
+  }
+
+  async resume(): Promise<void> {
+    await Promise.all(this.stages().map((q) => q.resume()));
+  }
+
+  get paused(): boolean {
+    return this.pipeline.inbound.isPaused;
+  }
+
+  private stages(): OrderedQueue[] {
+    return [this.pipeline.inbound, ...this.pipeline.destinationQueues.values()];
   }
 
   /** Reloads TLS material for new handshakes; connections stay up. */

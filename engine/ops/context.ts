@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageStore } from '../store/types';
 import type { Logger } from '../runtime/logger';
+import type { EngineControl } from '../engine-control';
 
 /** viewer: looks (patient identity masked); operator: + reprocess, resend, discard, release, publish; admin: + channels, users, audit. */
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -31,31 +32,12 @@ declare module 'fastify' {
     role?: Role;
     /** No login needed (login page, liveness, static assets). */
     public?: boolean;
+    /** Reachable by a user who must change their password first (account, password and logout routes only). */
+    passwordChange?: boolean;
   }
 }
 
-/** A channel as the console shows it (this process's engine). */
-export interface ChannelStatus {
-  name: string;
-  /** running: listening and consuming; paused: listening, queues held; stopped: configured, not running here. */
-  state: 'running' | 'paused' | 'stopped';
-  /** The channel file and the fingerprint of the deployed configuration. */
-  file: string;
-  configVersion: string;
-  source: { type: 'mllp' | 'directory'; port?: number; connections: number };
-  destinations: { name: string; type: string }[];
-}
-
-/** What the console may ask of the running engine (Engine implements it). */
-export interface EngineControl {
-  channelStatuses(): ChannelStatus[];
-  startChannel(name: string): Promise<void>;
-  stopChannel(name: string): Promise<void>;
-  pauseChannel(name: string): Promise<void>;
-  resumeChannel(name: string): Promise<void>;
-  /** Runs the failed stage of a dead message again (Pipeline.reprocess); the stages requeued. */
-  reprocess(channel: string, messageId: string): Promise<string[]>;
-}
+export type { ChannelStatus, EngineControl, StageJobs } from '../engine-control';
 
 export interface AuditEntry {
   /** e.g. `message.view`, `message.reprocess`, `report.view`, `login`, `user.create`. */

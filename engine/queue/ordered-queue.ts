@@ -170,6 +170,8 @@ export class OrderedQueue extends EventEmitter {
   private started = false;
   private stopped = false;
   private sawClose = false;
+  /** Operator's pause (console): leases kept, no worker runs until resume(). */
+  private paused = false;
   private drainDeadlineMs: number = ORDERED_QUEUE_DEFAULTS.drainDeadlineMs;
 
   constructor(options: OrderedQueueOptions) {
@@ -281,6 +283,36 @@ export class OrderedQueue extends EventEmitter {
     if (this.leases) await this.leases.stop();
     await Promise.allSettled(this.queues.map((q) => q.close()));
     this.redis.disconnect();
+  }
+
+  /**
+   * Stops consuming in this process while keeping its partitions' leases, so no other process
+   * takes them over: the partitions this process owns hold their lines. The workers are closed
+   * rather than paused (BullMQ Worker.pause) so that the watchdog and reconnects, which recreate
+   * workers, have one state to respect. A backoff sleep or a gate wait gives its job back to the
+   * head of the line; a running attempt may finish within `drainDeadlineMs`. Adding jobs goes on.
+   */
+  async pause(drainDeadlineMs: number = ORDERED_QUEUE_DEFAULTS.drainDeadlineMs): Promise<void> {
+    if (this.paused || this.stopped) return;
+    this.paused = true;
+    await Promise.all([...this.runs.values()].map((run) => this.enqueue(run, () => this.stopWorker(run, drainDeadlineMs))));
+  }
+
+  /** Consumes again the partitions this process holds (and any it gets from now on). */
+  async resume(): Promise<void> {
+    if (!this.paused || this.stopped) return;
+    this.paused = false;
+    await Promise.all(
+      [...this.runs.values()].map((run) =>
+        this.enqueue(run, async () => {
+          if (!run.stopping && !run.ctx && !this.paused) await this.startWorker(run);
+        }),
+      ),
+    );
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   // ------------------------------------------------------------------ producing
@@ -473,7 +505,7 @@ export class OrderedQueue extends EventEmitter {
     run.stopping = false;
     const r = run;
     return this.enqueue(r, async () => {
-      if (!r.stopping && !r.ctx) await this.startWorker(r);
+      if (!r.stopping && !r.ctx && !this.paused) await this.startWorker(r);
     });
   }
 
@@ -490,13 +522,13 @@ export class OrderedQueue extends EventEmitter {
   }
 
   private restartPartition(run: PartitionRun, why: string): void {
-    if (run.stopping) return;
+    if (run.stopping || this.paused) return;
     run.ctx?.abort.abort('restart');
     void this.enqueue(run, async () => {
       if (run.stopping) return;
       this.report(new Error(`restarting worker of partition ${run.partition}: ${why}`), 'watchdog');
       await this.stopWorker(run, ORDERED_QUEUE_DEFAULTS.drainDeadlineMs);
-      if (!run.stopping) await this.startWorker(run);
+      if (!run.stopping && !this.paused) await this.startWorker(run);
     });
   }
 

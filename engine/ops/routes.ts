@@ -1,0 +1,11 @@
+import type { PlatformRoutes } from './platform';
+import { sessionRoutes } from './api/session-routes';
+import { channelRoutes } from './api/channels';
+import { queueRoutes } from './api/queues';
+import { healthRoutes } from './api/health';
+import { metricsRoutes } from './api/metrics';
+import { userRoutes } from './api/users';
+import { auditRoutes } from './api/audit';
+
+/** The platform's own routes, registered by every Console before the route modules it is given. */
+export const PLATFORM_ROUTES: readonly PlatformRoutes[] = [sessionRoutes, channelRoutes, queueRoutes, healthRoutes, metricsRoutes, userRoutes, auditRoutes];
