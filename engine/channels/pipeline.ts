@@ -155,8 +155,10 @@ export class Pipeline {
   /**
    * Manual reprocess of a dead-lettered message: the failed stage runs again (dead destinations
    * only, if delivery failed; filter + transform otherwise). It joins the end of its line.
+   * `note` (who asked, when: engine/channels/message-actions.ts) becomes the message's reason
+   * and the reopened deliveries' detail, so the store says it was reprocessed.
    */
-  async reprocess(id: string): Promise<string[]> {
+  async reprocess(id: string, note?: string): Promise<string[]> {
     const { store } = this.o;
     const m = await store.get(id);
     if (!m || m.channel !== this.ch.name) throw new PasserelleError('PSL_MESSAGE_MISSING', `message ${id} is not in channel ${this.ch.name}`);
@@ -164,17 +166,17 @@ export class Pipeline {
     const key = m.orderingKey || m.id;
     const deadDests = (await store.deliveries(id)).filter((d) => d.state === 'dead').map((d) => d.destination);
     if (deadDests.length === 0) {
-      await store.setState(id, 'received', null);
+      await store.setState(id, 'received', note ?? null);
       // A new job of its own: the one that carried it may be a finished group job (an add of an
       // id that exists does nothing), and re-running a whole group would be noise.
       await this.inbound.addBulk([{ orderingKey: key, id: `${id}.reprocess.${Date.now().toString(36)}`, members: [id] }]);
       return ['in'];
     }
-    await store.setState(id, 'routed', null);
+    await store.setState(id, 'routed', note ?? null);
     for (const name of deadDests) {
       const q = this.destinationQueues.get(name);
       if (!q) continue; // destination removed from the channel since
-      await store.setDelivery(id, name, 'pending', 'reprocess requested', false);
+      await store.setDelivery(id, name, 'pending', note ?? 'reprocess requested', false);
       if (!(await q.reprocess(`${id}.${name}`))) await q.add(key, `${id}.${name}`, { messageId: id });
     }
     return deadDests;
@@ -361,6 +363,11 @@ export class Pipeline {
       await store.setDelivery(id, dest.name, 'delivered', detail, true);
       this.o.logger.info('delivered', { channel: this.ch.name, id, controlId: message.controlId, destination: dest.name });
     } catch (e) {
+      // Discarded by an operator while this attempt ran (message-actions.ts): it stays closed.
+      if ((await store.get(id))?.state === 'discarded') {
+        await store.setDelivery(id, dest.name, 'dead', `${errorCodeOf(e)}: ${(e as Error).message} (after the message was discarded)`, true);
+        return;
+      }
       await store.setDelivery(id, dest.name, 'pending', `${errorCodeOf(e)}: ${(e as Error).message}`, true);
       this.o.logger.warn('delivery failed', { channel: this.ch.name, id, destination: dest.name, attempt, code: errorCodeOf(e) });
       throw e;

@@ -4,8 +4,8 @@ import { engineConfigFromEnv } from '../config/engine-config';
 import { createLogger } from '../runtime/logger';
 import { Engine } from '../engine';
 import { checkCommand, parseCommand, sendCommand } from './commands';
-import { messagesCommand, reprocessCommand } from './ops-commands';
-import { publishCommand, reportCommand } from './report-commands';
+import { discardCommand, messagesCommand, reprocessCommand } from './ops-commands';
+import { publishCommand, releaseCommand, reportCommand } from './report-commands';
 import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-commands';
 import { xdmCommand } from './xdm-command';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
@@ -156,6 +156,30 @@ program
   .argument('<ids...>', 'store ids (see `passerelle messages <channel> --state dead`)')
   .action(async (channel: string, ids: string[]) => {
     process.exitCode = await reprocessCommand(channel, ids);
+  });
+
+program
+  .command('discard')
+  .description('close dead-lettered messages for good (state discarded), saying why; they are never reprocessed')
+  .argument('<ids...>', 'store ids (see `passerelle messages <channel> --state dead`)')
+  .requiredOption('--reason <text>', 'why, kept on each message with who and when')
+  .action(async (ids: string[], opts: { reason: string }) => {
+    process.exitCode = await discardCommand(ids, opts.reason);
+  });
+
+program
+  .command('release')
+  .description("decide on a report's parked result (its id as `passerelle report` prints it), or on a subcontractor's results parked on a sub-order: --accept or --drop")
+  .argument('<filler-order>', 'filler order number (OBR-3), e.g. LAB-0001')
+  .argument('[parked-id]', 'the parked result, `<message id>/<observation key>`')
+  .option('--sub-order <number>', "the sub-order whose results are parked (the subcontractor's identity disagreed)")
+  .option('--accept', 'apply it: the current value (the old one kept in the history), or the results fused into our report')
+  .option('--drop', 'leave it out for good')
+  .option('--note <text>', 'why, kept with who and when')
+  .option('--lab <lab>', 'filling lab (OBR-3 namespace) when several labs use the number')
+  .option('--channel <name>', 'the channel whose reports destination publishes it, when several have one')
+  .action(async (filler: string, item: string | undefined, opts: { subOrder?: string; accept?: boolean; drop?: boolean; note?: string; lab?: string; channel?: string }) => {
+    process.exitCode = await releaseCommand(filler, item, opts);
   });
 
 program

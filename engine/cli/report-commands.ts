@@ -4,16 +4,20 @@
  * was parked — for an operator. Codes and values only: no patient name or identifier.
  */
 import { existsSync } from 'node:fs';
-import { engineConfigFromEnv } from '../config/engine-config';
-import { loadChannelDir } from '../config/load-channels';
+import { engineConfigFromEnv, type EngineConfig } from '../config/engine-config';
 import { storeSettings } from '../engine';
-import { createStore } from '../store';
-import { ReportPublisher, reportsDestinationOptions } from '../documents';
+import { createStore, type MessageStore } from '../store';
+import { openReportsPublisher, publishReportNow, reportsDestinationOf } from '../documents/publish-now';
+import { parkedItemId, releaseParkedResult, releaseParkedSubOrder, type ParkedDecision } from '../reports/parked-actions';
+import { PasserelleError } from '../errors';
+import { cliActor } from '../operator-action';
+import { redisOptionsFromUrl } from '../runtime/redis';
 import { silentLogger } from '../runtime/logger';
 import { AnsKit } from '../validation';
 import type { Result } from '../lab';
 import { pendingObservations, reportFromJson, type ObservationEntry } from '../reports';
 import { OrderBook } from '../orders';
+import { runAction } from './ops-commands';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -72,8 +76,9 @@ export async function reportCommand(fillerOrder: string, lab: string | undefined
       out(`pending: ${pending.length === 0 ? 'none' : pending.map((k) => codeText(state.observations.find((e) => e.key === k)!)).join(', ')}`);
       if (state.parked.length > 0) {
         out(`parked for an operator: ${state.parked.length}`);
-        for (const p of state.parked) out(`  ${p.observationKey}\t${p.reason}\tfrom ${p.messageId}\t${p.detail}`);
+        for (const p of state.parked) out(`  ${p.observationKey}\t${p.reason}\tfrom ${p.messageId}\t${p.detail}\tid ${parkedItemId(p)}`);
       }
+      for (const a of state.actions ?? []) out(`operator: ${a.action} by ${a.by} at ${a.at}${a.item ? ` (${parkedItemId(a.item)})` : ''}${a.subOrder ? ` (sub-order ${a.subOrder})` : ''}${a.note ? `: ${a.note}` : ''}`);
       await printOrder(new OrderBook(store, { authority: '' }), row.lab, fillerOrder, state);
     }
     return 0;
@@ -93,49 +98,92 @@ async function printOrder(book: OrderBook, lab: string, fillerOrder: string, sta
     out(`  ${t.placer}\t${t.code.code} ${t.code.display ?? ''}\t${what}${t.subOrder ? `\tsub-order ${t.subOrder}` : ''}`);
   }
   for (const sub of order.subOrders) {
-    const extra = [sub.answer, sub.keptIn && `results kept in ${sub.keptIn.lab}/${sub.keptIn.fillerOrder}`, sub.parked].filter(Boolean).join('; ');
+    const extra = [sub.answer, sub.keptIn && `results kept in ${sub.keptIn.lab}/${sub.keptIn.fillerOrder}`, sub.parked, sub.released?.at(-1)].filter(Boolean).join('; ');
     out(`  sub-order ${sub.number}\tto ${sub.subcontractor}${sub.finess ? ` (FINESS ${sub.finess})` : ''}\t${sub.state}${extra ? `\t${extra}` : ''}`);
   }
 }
 
 /**
  * `passerelle publish <filler order>`: publishes the next version of a report now, whatever its
- * channel's policy (a partial report sent on request: DSR DMP.04, MSS.23). Rendered in this
- * process with the channel's reports destination settings; the store's version numbering keeps
- * it consistent with a running engine.
+ * channel's policy (a partial report sent on request: DSR DMP.04, MSS.23), through
+ * engine/documents/publish-now.ts. Rendered in this process with the channel's reports
+ * destination settings; its deliveries are queued for the running engine to send.
  */
 export async function publishCommand(fillerOrder: string, opts: { channel?: string; lab?: string }): Promise<number> {
   const cfg = engineConfigFromEnv();
-  const candidates = loadChannelDir(cfg.channelsDir).flatMap((l) =>
-    l.config.destinations.filter((d) => d.type === 'reports').map((d) => ({ channel: l.config.name, d })),
-  );
-  const chosen = candidates.filter((c) => opts.channel === undefined || c.channel === opts.channel);
-  if (chosen.length !== 1) {
-    process.stderr.write(
-      chosen.length === 0
-        ? `no reports destination${opts.channel ? ` in channel ${opts.channel}` : ''} in ${cfg.channelsDir}\n`
-        : `several channels publish reports (${chosen.map((c) => c.channel).join(', ')}): name one with --channel\n`,
-    );
-    return 1;
-  }
-  const d = chosen[0]!.d;
-  if (d.type !== 'reports') return 1;
+  const refused = checkDestination(cfg, opts.channel);
+  if (refused !== undefined) return refused;
   if (!existsSync(cfg.ansKitDir)) {
     process.stderr.write(`no ANS kit at ${cfg.ansKitDir}: documents cannot be validated, so none is published (set PASSERELLE_ANS_KIT or run \`passerelle kit\`)\n`);
     return 1;
   }
+  return withStore(cfg, async (store) => {
+    const opened = openPublisher(cfg, store, opts.channel, AnsKit.open(cfg.ansKitDir, { cacheDir: cfg.cacheDir }));
+    try {
+      return await runAction(() => publishReportNow({ store, publisher: opened.publisher }, { fillerOrder, ...(opts.lab ? { lab: opts.lab } : {}) }, cliActor()));
+    } finally {
+      await opened.close();
+    }
+  });
+}
+
+/**
+ * `passerelle release <filler order> [<parked item>] --accept|--drop [--sub-order <n>]`: an
+ * operator's decision on a parked result (its id as `passerelle report` prints it), or on a
+ * subcontractor's results parked on a sub-order (engine/reports/parked-actions.ts). An accepted
+ * change publishes per the channel's policy when the ANS kit is there.
+ */
+export async function releaseCommand(fillerOrder: string, item: string | undefined, opts: { accept?: boolean; drop?: boolean; subOrder?: string; lab?: string; channel?: string; note?: string }): Promise<number> {
+  if (!!opts.accept === !!opts.drop || (item === undefined) === (opts.subOrder === undefined)) {
+    process.stderr.write('release takes a parked item id or --sub-order <number>, and one of --accept or --drop\n');
+    return 1;
+  }
+  const decision: ParkedDecision = opts.accept ? 'accept' : 'drop';
+  const cfg = engineConfigFromEnv();
+  return withStore(cfg, async (store) => {
+    // Only an accepted change publishes; without a kit or a reports destination it waits for the next message or `publish`.
+    let opened: ReturnType<typeof openPublisher> | undefined;
+    if (decision === 'accept' && existsSync(cfg.ansKitDir)) {
+      try {
+        opened = openPublisher(cfg, store, opts.channel, AnsKit.open(cfg.ansKitDir, { cacheDir: cfg.cacheDir }));
+      } catch (e) {
+        if (!(e instanceof PasserelleError)) throw e;
+        process.stderr.write(`not published by this command: ${e.message}\n`);
+      }
+    }
+    const deps = { store, ...(opened ? { publisher: opened.publisher } : {}) };
+    const ref = { fillerOrder, ...(opts.lab ? { lab: opts.lab } : {}) };
+    try {
+      return await runAction(() =>
+        item !== undefined ? releaseParkedResult(deps, { ...ref, item }, decision, cliActor(), opts.note) : releaseParkedSubOrder(deps, { ...ref, subOrder: opts.subOrder! }, decision, cliActor(), opts.note),
+      );
+    } finally {
+      await opened?.close();
+    }
+  });
+}
+
+/** The reports destination the command would use exists (else 1 and why, on stderr). */
+function checkDestination(cfg: EngineConfig, channel: string | undefined): number | undefined {
+  try {
+    reportsDestinationOf(cfg.channelsDir, channel);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof PasserelleError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 1;
+  }
+}
+
+function openPublisher(cfg: EngineConfig, store: MessageStore, channel: string | undefined, kit: AnsKit): ReturnType<typeof openReportsPublisher> {
+  return openReportsPublisher({ channelsDir: cfg.channelsDir, channel, store, kit, redis: { connection: redisOptionsFromUrl(cfg.redisUrl), prefix: cfg.prefix }, logger: silentLogger() });
+}
+
+async function withStore<T>(cfg: EngineConfig, fn: (store: MessageStore) => Promise<T>): Promise<T> {
   const store = createStore(storeSettings(cfg));
   await store.init();
   try {
-    const rows = (await store.reportsByFillerOrder(fillerOrder)).filter((r) => opts.lab === undefined || r.lab === opts.lab);
-    if (rows.length !== 1) {
-      process.stderr.write(rows.length === 0 ? `no report ${fillerOrder} in the store\n` : `several labs have a report ${fillerOrder} (${rows.map((r) => r.lab).join(', ')}): name one with --lab\n`);
-      return 1;
-    }
-    const kit = AnsKit.open(cfg.ansKitDir, { cacheDir: cfg.cacheDir });
-    const publisher = new ReportPublisher(reportsDestinationOptions(d, { store, kit, logger: silentLogger() }));
-    out(await publisher.publish(reportFromJson(rows[0]!.state), true));
-    return 0;
+    return await fn(store);
   } finally {
     await store.close();
   }

@@ -36,7 +36,8 @@ export interface ReportsDestinationOptions extends Omit<ReportPublisherOptions, 
 
 export class ReportsDestination implements Destination {
   readonly name: string;
-  private readonly publisher: ReportPublisher;
+  /** Its publisher, with its delivery lines: what operators' actions publish through (engine/documents/publish-now.ts). */
+  readonly publisher: ReportPublisher;
 
   /** The delivery lines of report versions (DMP, PFI, MSSanté), each on its own queue and breaker. */
   private readonly lines: VersionLine[] = [];

@@ -43,6 +43,8 @@ export interface SubOrder {
   keptIn?: { lab: string; fillerOrder: string };
   /** Why its results were not fused (an INS that disagrees with ours: INS.46/.47), for an operator. */
   parked?: string;
+  /** Operators' decisions on results parked here, oldest first: `fused by <actor> at <time> (was: <why parked>)` (engine/reports/parked-actions.ts). */
+  released?: string[];
 }
 
 export interface OrderState {

@@ -20,6 +20,8 @@ export interface ObservationVersion {
   messageId: string;
   /** What ended it: a correction (OBX-11 C), a later status or value, or a withdrawal. */
   endedBy: 'correction' | 'update' | 'withdrawal';
+  /** Set when an operator's decision on a parked item ended it: who and when (engine/reports/parked-actions.ts). */
+  by?: string;
 }
 
 /** One observation of the report: (OBX-3, OBX-4) within the filler order. */
@@ -79,6 +81,23 @@ export interface ReportState {
   parked: ParkedItem[];
   /** Ids of the messages applied, oldest first: applying one twice changes nothing. */
   messages: string[];
+  /** What operators did to the report, oldest first (docs/design.md "Operator actions"). */
+  actions?: ReportAction[];
+}
+
+/** One operator action on a report: a parked item accepted or dropped, subcontracted results fused or dropped, a version asked for. */
+export interface ReportAction {
+  action: 'accept-parked' | 'drop-parked' | 'accept-subcontracted' | 'drop-subcontracted' | 'publish';
+  /** Who (`console:alice`, `cli:bob`) and when (ISO time). */
+  by: string;
+  at: string;
+  note?: string;
+  /** The parked item decided on. */
+  item?: ParkedItem;
+  /** The sub-order whose results were decided on. */
+  subOrder?: string;
+  /** What it gave (the publisher's words, a version number). */
+  outcome?: string;
 }
 
 /** What a message says of the whole report, apart from its requests. */

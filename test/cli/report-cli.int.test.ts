@@ -8,6 +8,7 @@ import { Message } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { ReportBook, splitByReport } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
+import type { StoredMessage } from '../../engine/store/types';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 
 const run = promisify(execFile);
@@ -90,4 +91,38 @@ test('publish: the next version now, whatever the policy; the same content twice
   expect(existsSync(join(dir, 'out', 'LAB-0042', 'v2', 'pro.n3.xml'))).toBe(true);
   expect(await cli('publish', 'LAB-0042')).toMatchObject({ code: 0, stdout: 'report LAB-0042: no new version (same-content)\n' });
   expect(await cli('publish', 'LAB-0042', '--channel', 'other')).toMatchObject({ code: 1, stderr: `no reports destination in channel other in ${join(dir, 'channels')}\n` });
+});
+
+test('release: a parked result dropped from the CLI with a note; `report` shows who decided; a second time is refused', async () => {
+  const r = await cli('release', 'LAB-0042', 'M3/2345-7||', '--drop', '--note', 'late preliminary, ignore');
+  expect(r).toMatchObject({ code: 0, stdout: 'report LAB-0042: parked M3/2345-7|| dropped\n', stderr: '' });
+  const shown = await report('LAB-0042');
+  expect(shown.stdout).not.toContain('parked for an operator');
+  expect(shown.stdout).toMatch(/^operator: drop-parked by cli(:\S+)? at \d{4}-\S+ \(M3\/2345-7\|\|\): late preliminary, ignore$/m);
+  expect(await cli('release', 'LAB-0042', 'M3/2345-7||', '--drop')).toMatchObject({ code: 1, stderr: 'report LAB-0042: no parked item M3/2345-7||\n' });
+  expect((await cli('release', 'LAB-0042', 'M3/2345-7||', '--drop', '--accept')).code).toBe(1);
+});
+
+test('discard, retry and cancel from the CLI: one line each on success, the refusal on stderr (or stdout for lists of ids)', async () => {
+  const store = new SqliteStore({ path: join(dir, 'store.db') });
+  await store.init();
+  let dead: StoredMessage;
+  try {
+    const raw = Buffer.from('MSH|^~\\&|LAB|SITE|PSL|HOSP|20261125||ORU^R01|D1|P|2.5\r');
+    const r = await store.receive({ channel: 'ltw', controlId: 'D1', sender: 'LAB|SITE', messageType: 'ORU^R01', orderingKey: 'D1', charset: 'utf-8', raw, ack: Buffer.from('MSA|AA'), receivedAt: new Date(), state: 'received' }, 0);
+    if (!r.duplicate) await r.stored;
+    await store.setState(r.id, 'dead', 'PSL_TRANSFORM_FAILED: test');
+    dead = (await store.get(r.id))!;
+    await store.putVersionDelivery({ lab: 'SIL-LABO', fillerOrder: 'LAB-0042', version: 1, target: 'pfi', state: 'dead', detail: 'PSL_DEST_NAK_ERROR: AE' });
+    await store.putVersionDelivery({ lab: 'SIL-LABO', fillerOrder: 'LAB-0042', version: 1, target: 'dmp', state: 'held', detail: 'identity not qualified' });
+  } finally {
+    await store.close();
+  }
+  expect(await cli('discard', dead.id, '--reason', 'sent by mistake')).toMatchObject({ code: 0, stdout: `${dead.id}: discarded\n` });
+  expect(await cli('discard', dead.id, '--reason', 'again')).toMatchObject({ code: 1, stdout: `${dead.id}: message ${dead.id} is discarded already; only a dead message is discarded\n` });
+  expect((await cli('messages', 'ltw', '--state', 'discarded')).stdout).toMatch(new RegExp(`\t${dead.id}\tdiscarded\tD1\tORU\\^R01\t.*\tdiscarded by cli(:\\S+)? at .*: sent by mistake \\(was: PSL_TRANSFORM_FAILED: test\\)`));
+  expect(await cli('retry', 'LAB-0042/v1/pfi')).toMatchObject({ code: 0, stdout: "LAB-0042/v1/pfi: queued again; a running engine sends it within 30 s, in its place in the report's line\n" });
+  expect(await cli('cancel', 'LAB-0042/v1/pfi')).toMatchObject({ code: 0, stdout: 'LAB-0042/v1/pfi: cancelled\n' });
+  expect(await cli('retry', 'LAB-0042/v1/dmp')).toMatchObject({ code: 1, stderr: 'LAB-0042/v1/dmp: held (identity not qualified); a new version is the way out\n' });
+  expect((await cli('deliveries', '--report', 'LAB-0042')).stdout).toMatch(/^LAB-0042\/v1\/pfi\tdead\t.*\tcancelled by cli(:\S+)? at \S+ \(was: queued: retried by cli/m);
 });
