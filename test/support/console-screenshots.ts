@@ -1,0 +1,81 @@
+/**
+ * Regenerates the console's screenshots (docs/screenshots/overview.png, message.png,
+ * indicators.png) from a real engine and console: test channels, a few result messages (test
+ * identities), a LIS that refuses them and an EAI that is down, in Debian's Chromium.
+ * Run by scripts/console-screenshots.sh (after the build): node dist/test/support/console-screenshots.js <dir>
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, USERS, startConsoleScenario, type ConsoleScenario } from './console-scenario';
+import { decode } from '../../engine/hl7';
+import { repoRootOf } from '../../engine/config/reference-data';
+import { waitFor } from './wait';
+
+const FILES = 6;
+// Read from the clone (this runs from dist/, where test/support/sample-channels.ts would look in dist/samples).
+const LTW_SAMPLE = decode(readFileSync(join(repoRootOf(__dirname), 'samples', 'oru-r01_ltw_biochemistry.hl7'))).text;
+
+/** The sample result as another lab file of another order (`n` 1..99). */
+function resultOf(n: number): string {
+  const nn = String(n).padStart(2, '0');
+  return LTW_SAMPLE.replace('|SMP-ORU-0001|', `|SHOT-ORU-00${nn}|`).replace(/LAB-0001/g, `LAB-01${nn}`).replace(/CMD-0001/g, `CMD-01${nn}`);
+}
+
+async function traffic(s: ConsoleScenario): Promise<string> {
+  for (let n = 1; n <= FILES; n++) await s.send('results', resultOf(n));
+  await s.send('bulk', LTW_SAMPLE.replace('|SMP-ORU-0001|', '|SHOT-BULK-0001|'));
+  await s.messageIn('SHOT-BULK-0001', ['done']);
+  // Every file's documents written and its LIS copy refused: what the overview then shows is settled.
+  const store = s.te.engine.messageStore;
+  const settled = await waitFor(async () => {
+    for (let n = 1; n <= FILES; n++) {
+      const m = (await store.searchMessages({ controlId: `SHOT-ORU-00${String(n).padStart(2, '0')}`, limit: 1 }))[0];
+      const d = m ? await store.deliveries(m.id) : [];
+      if (!['documents', 'lis'].every((name) => d.some((x) => x.destination === name && x.state !== 'pending'))) return false;
+    }
+    return true;
+  }, 180_000, 500);
+  if (!settled) throw new Error('the screenshot traffic did not settle within 3 minutes');
+  await s.te.engine.pauseChannel('bulk');
+  return (await store.searchMessages({ controlId: 'SHOT-ORU-0001', limit: 1 }))[0]!.id;
+}
+
+async function shoot(page: Page, url: string, file: string, fullPage: boolean): Promise<void> {
+  await page.goto(url, { waitUntil: 'networkidle' });
+  await page.screenshot({ path: file, fullPage });
+  process.stdout.write(`${file}\n`);
+}
+
+async function main(): Promise<void> {
+  const outDir = resolve(process.argv[2] ?? 'docs/screenshots');
+  mkdirSync(outDir, { recursive: true });
+  const s = await startConsoleScenario({ eaiDown: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  try {
+    const messageId = await traffic(s);
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(`${s.base}/login`);
+    await page.fill('input[name="name"]', USERS.operator.name);
+    await page.fill('input[name="password"]', USERS.operator.password);
+    await Promise.all([page.waitForURL(`${s.base}/`), page.click('button[type="submit"]')]);
+    await shoot(page, `${s.base}/`, join(outDir, 'overview.png'), true);
+    // The message page's first screen and a half: state, deliveries, keys, ACK and the first segments.
+    await page.setViewportSize({ width: 1360, height: 1500 });
+    await shoot(page, `${s.base}/messages/${messageId}`, join(outDir, 'message.png'), false);
+    await page.setViewportSize({ width: 1360, height: 900 });
+    if (process.env.CONSOLE_SHOTS_REPORT) await shoot(page, `${s.base}/reports/SIL-LABO/LAB-0101`, join(outDir, 'report.png'), true);
+    await shoot(page, `${s.base}/indicators`, join(outDir, 'indicators.png'), true);
+  } finally {
+    await browser.close();
+    await s.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`console-screenshots: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
