@@ -3,6 +3,12 @@ import { Command } from 'commander';
 import { engineConfigFromEnv } from '../config/engine-config';
 import { createLogger } from '../runtime/logger';
 import { Engine } from '../engine';
+import { errorCodeOf } from '../errors';
+import { Console } from '../ops/console';
+import { consoleConfigFromEnv } from '../ops/config';
+import { API_ROUTES } from '../ops/api';
+import { WEB_ROUTES } from '../ops/web';
+import { userAddCommand, userDisableCommand, userListCommand, userPasswdCommand, userRevokeTokenCommand, userTokenCommand } from './user-commands';
 import { checkCommand, parseCommand, sendCommand } from './commands';
 import { discardCommand, messagesCommand, reprocessCommand } from './ops-commands';
 import { publishCommand, releaseCommand, reportCommand } from './report-commands';
@@ -25,16 +31,33 @@ program
       Object.entries({ channelsDir: opts.channels, role: opts.role, store: opts.store, redisUrl: opts.redis }).filter(([, v]) => v !== undefined),
     );
     const config = engineConfigFromEnv(process.env, overrides);
+    // Console settings are checked before anything starts: a bad one stops the start at once.
+    const consoleConfig = consoleConfigFromEnv(process.env);
     const logger = createLogger({ level: config.logLevel, file: config.logFile || undefined });
     const engine = new Engine(config, logger);
+    const opsConsole = new Console({
+      config: consoleConfig,
+      engineConfig: config,
+      engine,
+      get store() {
+        return engine.messageStore; // opened by engine.start(), before the console starts
+      },
+      logger,
+      routes: [...API_ROUTES, ...WEB_ROUTES],
+    });
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       logger.info(`${signal}: draining`, { ms: config.drainDeadlineMs });
-      const hard = setTimeout(() => process.exit(1), config.drainDeadlineMs + 5000);
+      const hard = setTimeout(() => process.exit(1), config.drainDeadlineMs + consoleConfig.closeDeadlineMs + 5000);
       hard.unref();
-      engine.stop().then(
+      // The console first: no operator action lands on an engine that is draining.
+      opsConsole
+        .stop()
+        .catch((e) => logger.error('console stop failed', { error: (e as Error).message }))
+        .then(() => engine.stop())
+        .then(
         () => process.exit(0),
         (e) => {
           logger.error('stop failed', { error: (e as Error).message });
@@ -54,6 +77,13 @@ program
       process.stderr.write(`passerelle: ${(e as Error).message}\n`);
       await engine.stop().catch(() => undefined);
       process.exit(2);
+    }
+    try {
+      await opsConsole.start();
+    } catch (e) {
+      // Messages must not wait on the console: an address in use (several engine processes on
+      // one host) or an unreachable console store leaves the engine running without it.
+      logger.error('console not started; the engine runs without it', { code: errorCodeOf(e), error: (e as Error).message });
     }
   });
 
@@ -126,6 +156,61 @@ program
   .argument('<delivery-id>')
   .action(async (id: string) => {
     process.exitCode = await cancelCommand(id);
+  });
+
+const user = program.command('user').description('console users and API tokens (in the store PASSERELLE_STORE names; every change audited)');
+user
+  .command('add')
+  .description('create a console user; without --password-stdin a password is generated, printed once, and must be changed at first login')
+  .argument('<name>')
+  .requiredOption('--role <role>', 'viewer | operator | admin')
+  .option('--password-stdin', 'read the password from the first line of standard input')
+  .action(async (name: string, opts: { role: string; passwordStdin?: boolean }) => {
+    process.exitCode = await userAddCommand(name, opts);
+  });
+user
+  .command('passwd')
+  .description("set a user's password (generated and printed when not given); their sessions end")
+  .argument('<name>')
+  .option('--password-stdin', 'read the password from the first line of standard input')
+  .action(async (name: string, opts: { passwordStdin?: boolean }) => {
+    process.exitCode = await userPasswdCommand(name, opts);
+  });
+user
+  .command('list')
+  .description('users with their role and state, then API tokens')
+  .action(async () => {
+    process.exitCode = await userListCommand();
+  });
+user
+  .command('disable')
+  .description('disable a user: sessions end, tokens stop working (never the last enabled admin)')
+  .argument('<name>')
+  .action(async (name: string) => {
+    process.exitCode = await userDisableCommand(name, true);
+  });
+user
+  .command('enable')
+  .description('enable a disabled user again')
+  .argument('<name>')
+  .action(async (name: string) => {
+    process.exitCode = await userDisableCommand(name, false);
+  });
+user
+  .command('token')
+  .description("create an API token of a user (role at most theirs); printed once on standard output")
+  .argument('<name>')
+  .option('--label <label>', 'what it is for, e.g. prometheus')
+  .option('--role <role>', 'viewer | operator | admin (default: the user\'s)')
+  .action(async (name: string, opts: { label?: string; role?: string }) => {
+    process.exitCode = await userTokenCommand(name, opts);
+  });
+user
+  .command('revoke-token')
+  .description('revoke an API token by its id (as `user list` shows it)')
+  .argument('<id>')
+  .action(async (id: string) => {
+    process.exitCode = await userRevokeTokenCommand(id);
   });
 
 program

@@ -29,7 +29,7 @@ export interface ConsoleOptions {
   store: MessageStore;
   engine: EngineControl;
   logger: Logger;
-  /** Route modules of the pages and actions (engine/ops/routes.ts CONSOLE_ROUTES in `passerelle start`). */
+  /** Route modules of the pages and actions (engine/ops/api API_ROUTES and engine/ops/web WEB_ROUTES in `passerelle start`). */
   routes?: readonly ConsoleRoutes[];
   /** Default: beside the message store (consoleStoreFor). The console closes it. */
   consoleStore?: ConsoleStore;
