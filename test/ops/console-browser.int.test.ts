@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { LTW_SAMPLE } from '../support/sample-channels';
+import { CREA, GLU, LTW_SAMPLE, ltwResults } from '../support/sample-channels';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, USERS, startConsoleScenario, type ConsoleScenario } from '../support/console-scenario';
 import type { Role } from '../../engine/ops/context';
 import type { AuditRow } from '../../engine/ops/store/types';
@@ -100,6 +100,9 @@ test('an operator finds the message by INS, views its PDF, reprocesses the faile
   expect(await narrative.locator('h1').textContent()).toBe("Compte rendu d'examens biologiques");
   expect(await narrative.locator('body').textContent()).toContain('Créatinine');
   expect(await text(page, '#report-deliveries')).toContain('No delivery');
+  // Publish now goes through the running channel's publisher: nothing changed, no new version.
+  const publish = await page.evaluate(async (url) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json(), '/api/reports/SIL-LABO/LAB-0001/publish');
+  expect(publish).toEqual(expect.objectContaining({ outcome: 'unchanged' }));
 
   // The LIS is fixed; the operator reprocesses the dead delivery and watches the state change.
   s.lis.fixed = true;
@@ -111,6 +114,18 @@ test('an operator finds the message by INS, views its PDF, reprocesses the faile
   await page.waitForFunction(() => document.querySelector('#message-state .badge')?.textContent === 'done', null, { timeout: 60_000 });
   expect(await text(page, '#deliveries tr[data-destination="lis"]')).toContain('delivered');
   expect((await s.te.engine.messageStore.get(messageId))?.state).toBe('done');
+
+  // A correction makes v2; the report page shows what changed between the two versions.
+  await s.send('results', ltwResults('CON-ORU-0002', 'C', [GLU('1.02', 'C', '20261125110000'), CREA('9.8', 'F', '20261125100500')]));
+  await s.messageIn('CON-ORU-0002', ['done']);
+  await page.goto(`${s.base}/reports/SIL-LABO/LAB-0001?a=1&b=2`);
+  expect(await page.locator('ol.timeline li').count()).toBe(2);
+  const diff = await page.locator('pre.diff').textContent();
+  expect(diff).toMatch(/^- Glucose \[Masse\/Volume\] Sérum\/Plasma \* \| 0\.95 \| g\/L/m);
+  expect(diff).toMatch(/^\+ Glucose \[Masse\/Volume\] Sérum\/Plasma \* \(résultat corrigé\) \| 1\.02 \| g\/L/m);
+  expect(diff).toMatch(/^= Résultat contrôlé Prélèvement à jeun : oui$/m);
+  expect(diff).toMatch(/^= .*Créatinine/m);
+  expect(await text(page, 'table.grid')).toContain('0.95 g/L final → correction');
 });
 
 test('a viewer sees the identity masked, no action, and the API refuses them a reprocess (403)', async () => {

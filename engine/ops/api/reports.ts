@@ -8,6 +8,7 @@ import type { ConsoleContext, ConsoleRoutes } from '../context';
 import type { Result } from '../../lab';
 import { pendingObservations, reportFromJson, type ObservationEntry, type ReportState } from '../../reports';
 import { OrderBook } from '../../orders';
+import { parkedItemId } from '../../reports/parked-actions';
 import type { StoredVersionDelivery } from '../../store/types';
 import { MASK, badRequest, intParam, json, maskTail, notFound, seesIdentity } from './common';
 import { versionFolder, writtenVersion } from './version-files';
@@ -39,8 +40,10 @@ export interface ReportView {
   versions: { version: number; status: string; written: boolean; createdAt: string; documents: boolean }[];
   observations: ObservationView[];
   pending: string[];
-  parked: { messageId: string; observationKey: string; reason: string; detail: string }[];
-  order?: { key: string; status: string; tests: { placer: string; code: string; display: string; state: string; subOrder?: string }[]; subOrders: { number: string; subcontractor: string; finess?: string; state: string; note: string }[] };
+  parked: { id: string; messageId: string; observationKey: string; reason: string; detail: string }[];
+  /** Operators' decisions on the report (publish now, parked results), oldest first. */
+  actions: { action: string; by: string; at: string; note?: string; outcome?: string }[];
+  order?: { key: string; status: string; tests: { placer: string; code: string; display: string; state: string; subOrder?: string }[]; subOrders: { number: string; subcontractor: string; finess?: string; state: string; note: string; parked: boolean }[] };
   deliveries: (Omit<StoredVersionDelivery, 'updatedAt' | 'lab' | 'fillerOrder'> & { updatedAt: string })[];
 }
 
@@ -117,7 +120,8 @@ export async function reportView(ctx: ConsoleContext, req: FastifyRequest, lab: 
       const o = observationView(state.observations.find((e) => e.key === k)!);
       return `${o.code} ${o.name}`.trim();
     }),
-    parked: state.parked.map((p) => ({ messageId: p.messageId, observationKey: p.observationKey, reason: p.reason, detail: p.detail })),
+    parked: state.parked.map((p) => ({ id: parkedItemId(p), messageId: p.messageId, observationKey: p.observationKey, reason: p.reason, detail: p.detail })),
+    actions: (state.actions ?? []).map((a) => ({ action: a.action, by: a.by, at: a.at, ...(a.note ? { note: a.note } : {}), ...(a.outcome ? { outcome: a.outcome } : {}) })),
     ...(order
       ? {
           order: {
@@ -129,7 +133,8 @@ export async function reportView(ctx: ConsoleContext, req: FastifyRequest, lab: 
               subcontractor: s.subcontractor,
               ...(s.finess ? { finess: s.finess } : {}),
               state: s.state,
-              note: [s.answer, s.keptIn && `results kept in ${s.keptIn.lab}/${s.keptIn.fillerOrder}`, s.parked].filter(Boolean).join('; '),
+              note: [s.answer, s.keptIn && `results kept in ${s.keptIn.lab}/${s.keptIn.fillerOrder}`, s.parked, ...(s.released ?? [])].filter(Boolean).join('; '),
+              parked: !!s.parked,
             })),
           },
         }

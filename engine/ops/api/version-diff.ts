@@ -21,7 +21,17 @@ function children(n: XNode, name?: string): XNode[] {
   return out;
 }
 
-const text = (n: XNode): string => (n.textContent ?? '').replace(/\s+/g, ' ').trim();
+/** A node's text, a line break (`<br/>`) read as a space. */
+function text(n: XNode): string {
+  const parts: string[] = [];
+  const walk = (x: XNode): void => {
+    if (x.nodeType === ELEMENT && x.localName === 'br') parts.push(' ');
+    else if (x.nodeType === ELEMENT) for (let i = 0; i < x.childNodes.length; i++) walk(x.childNodes[i]!);
+    else parts.push(x.textContent ?? '');
+  };
+  walk(n);
+  return parts.join('').replace(/\s+/g, ' ').trim();
+}
 
 /** The lines of one narrative block (`<text>`), in document order. */
 function blockLines(n: XNode, out: string[]): void {

@@ -80,7 +80,7 @@ function observations(r: ReportView): Html {
   )}</tbody></table>`;
 }
 
-function orderPane(r: ReportView): Html {
+function orderPane(r: ReportView, operator: boolean): Html {
   const o = r.order;
   const pending = r.pending.length ? html`<p>Pending: ${r.pending.map((p) => html`<span class="chip st-queued">${p}</span> `)}</p>` : html`<p class="muted">No result pending.</p>`;
   if (!o) return html`${pending}<p class="muted">No order in the store: completeness comes from the results alone.</p>`;
@@ -88,7 +88,15 @@ function orderPane(r: ReportView): Html {
 <table class="grid"><thead><tr><th>Placer</th><th>Test</th><th>State</th><th>Sub-order</th></tr></thead><tbody>${o.tests.map(
     (t) => html`<tr><td>${t.placer}</td><td><code>${t.code}</code> ${t.display}</td><td>${badge(t.state)}</td><td>${t.subOrder ?? ''}</td></tr>`,
   )}</tbody></table>
-${o.subOrders.map((s) => html`<p>Sub-order <code>${s.number}</code> to ${s.subcontractor}${s.finess ? ` (FINESS ${s.finess})` : ''} ${badge(s.state)} <span class="muted">${s.note}</span></p>`)}`;
+${o.subOrders.map((s) => html`<p>Sub-order <code>${s.number}</code> to ${s.subcontractor}${s.finess ? ` (FINESS ${s.finess})` : ''} ${badge(s.state)} <span class="muted">${s.note}</span>
+  ${s.parked && operator ? decide(r, 'suborders', { subOrder: s.number }, 'Fuse these results into the report: the patient was verified to be the same?') : ''}</p>`)}`;
+}
+
+/** Accept / drop buttons of something parked (a result, or a sub-order's results). */
+function decide(r: ReportView, kind: 'parked' | 'suborders', what: Record<string, string>, confirmAccept: string): Html {
+  const url = `/api/reports/${encodeURIComponent(r.lab)}/${encodeURIComponent(r.fillerOrder)}/${kind}/release`;
+  return html`<button type="button" class="small primary" data-action="${url}" data-body="${JSON.stringify({ ...what, decision: 'accept' })}" data-confirm="${confirmAccept}" data-refresh="#report">accept</button>
+<button type="button" class="small danger" data-action="${url}" data-body="${JSON.stringify({ ...what, decision: 'drop' })}" data-confirm="Drop it? The report keeps its current value." data-refresh="#report">drop</button>`;
 }
 
 async function reportBody(ctx: ConsoleContext, req: FastifyRequest<{ Params: { lab: string; filler: string }; Querystring: Record<string, string | undefined> }>): Promise<Html> {
@@ -110,13 +118,16 @@ async function reportBody(ctx: ConsoleContext, req: FastifyRequest<{ Params: { l
   <tr><th>Revision</th><td>${r.revision}, updated ${isoMinute(new Date(r.updatedAt))} · from ${r.messages.length} message(s): ${r.messages.slice(-10).map((m) => html`<a href="/messages/${encodeURIComponent(m)}">${m.slice(0, 8)}</a> `)}</td></tr>
 </table>
 <h2>Versions</h2>${r.versions.length === 0 ? html`<p class="muted">No version published.</p>` : timeline(r, shown)}
+${operator ? html`<p><button type="button" data-action="/api/reports/${encodeURIComponent(lab)}/${encodeURIComponent(filler)}/publish" data-note="Publish the next version now (a partial report on request). A note for the record (optional):" data-refresh="#report">Publish now…</button></p>` : ''}
 ${documentsPane(r, shown, operator)}
 <h2>Changes between versions</h2>${diffPane(r, a, b, lines)}
 <h2>Observations</h2>${observations(r)}
-<h2>Pending and subcontracted tests</h2>${orderPane(r)}
-${r.parked.length ? html`<h2>Parked for an operator</h2><table class="grid"><thead><tr><th>Observation</th><th>Reason</th><th>Detail</th><th>Message</th></tr></thead><tbody>${r.parked.map(
-  (x) => html`<tr><td><code>${x.observationKey}</code></td><td>${x.reason}</td><td class="reason">${x.detail}</td><td><a href="/messages/${encodeURIComponent(x.messageId)}">msg</a></td></tr>`,
+<h2>Pending and subcontracted tests</h2>${orderPane(r, operator)}
+${r.parked.length ? html`<h2>Parked for an operator</h2><table class="grid"><thead><tr><th>Observation</th><th>Reason</th><th>Detail</th><th>Message</th><th></th></tr></thead><tbody>${r.parked.map(
+  (x) => html`<tr><td><code>${x.observationKey}</code></td><td>${x.reason}</td><td class="reason">${x.detail}</td><td><a href="/messages/${encodeURIComponent(x.messageId)}">msg</a></td>
+  <td>${operator ? decide(r, 'parked', { item: x.id }, 'Make this value the current one?') : ''}</td></tr>`,
 )}</tbody></table>` : ''}
+${r.actions.length ? html`<h2>Operators' decisions</h2><ul class="small">${r.actions.map((a) => html`<li>${a.at.replace('T', ' ').slice(0, 19)} ${a.by}: ${a.action}${a.note ? ` (${a.note})` : ''}${a.outcome ? html` → <span class="muted">${a.outcome}</span>` : ''}</li>`)}</ul>` : ''}
 <h2>Deliveries and receipts</h2>${deliveriesRegion(r, operator, identity)}`;
 }
 

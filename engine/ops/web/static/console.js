@@ -115,6 +115,12 @@
       if (!reason) return;
       body.reason = reason;
     }
+    var askNote = btn.getAttribute('data-note');
+    if (askNote) {
+      var note = window.prompt(askNote, '');
+      if (note === null) return;
+      if (note) body.note = note;
+    }
     btn.disabled = true;
     post(btn.getAttribute('data-action'), body, btn.getAttribute('data-refresh'), function () { btn.disabled = false; });
   }
