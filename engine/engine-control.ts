@@ -3,6 +3,8 @@
  * implements it). Declared here, not in engine/ops, because the engine never imports the console.
  */
 
+import type { ReportPublisher } from './documents/report-publisher';
+
 /** A channel as operators see it in this process. */
 export interface ChannelStatus {
   name: string;
@@ -46,6 +48,12 @@ export interface EngineControl {
    * `note` (who asked, when) becomes the message's reason and the reopened deliveries' detail.
    */
   reprocess(channel: string, messageId: string, note?: string): Promise<string[]>;
+  /**
+   * The publisher of a channel's reports destination running here (publish now, parked
+   * releases: engine/documents/publish-now.ts, engine/reports/parked-actions.ts); undefined when
+   * the channel has none or does not run here.
+   */
+  reportPublisher(channel: string): Pick<ReportPublisher, 'publish'> | undefined;
   /** Job counts per stage from Redis; undefined when the channel does not run here. */
   stageJobs(channel: string): Promise<StageJobs[] | undefined>;
 }

@@ -160,6 +160,10 @@ export class Engine implements EngineControl {
     return this.running(channel).pipeline.reprocess(messageId, note);
   }
 
+  reportPublisher(channel: string): ReturnType<EngineControl['reportPublisher']> {
+    return this.channels.get(channel)?.runtime.reportPublisher();
+  }
+
   async stageJobs(channel: string): Promise<StageJobs[] | undefined> {
     const runtime = this.channels.get(channel)?.runtime;
     if (!runtime) return undefined;

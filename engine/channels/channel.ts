@@ -112,6 +112,12 @@ export class Channel {
     return this.server?.connectionCount() ?? 0;
   }
 
+  /** The publisher of the channel's reports destination, if it has one (operators' publish-now and parked releases). */
+  reportPublisher(): ReportsDestination['publisher'] | undefined {
+    for (const d of this.destinations) if (d instanceof ReportsDestination) return d.publisher;
+    return undefined;
+  }
+
   /** The listening port (useful when the channel file says port 0). */
   get port(): number | undefined {
     return this.boundPort;
