@@ -32,10 +32,11 @@ export const consoleConfigSchema = z.strictObject({
   /** How long a graceful stop lets requests in flight finish before their sockets are closed. */
   closeDeadlineMs: z.number().int().positive().default(5000),
   /**
-   * OpenID Connect login (issuer, client id and secret, redirect URL, and the ID-token claim
-   * carrying `viewer` / `operator` / `admin`). Accepted and validated here; the login flow is
-   * not built yet (docs/console.md): with it set the console logs a warning and keeps passwords.
-   * Env PASSERELLE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URL, _ROLE_CLAIM (default `passerelle_role`).
+   * OpenID Connect login beside passwords (engine/ops/api/oidc-routes.ts): the issuer, this
+   * console's client id and secret, the redirect URL registered at the provider (its path is the
+   * callback route), and the ID-token claim carrying `viewer` / `operator` / `admin` (a string or
+   * a list). Env PASSERELLE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URL, _ROLE_CLAIM
+   * (default `passerelle_role`), _DEFAULT_ROLE.
    */
   oidc: z
     .strictObject({

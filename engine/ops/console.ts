@@ -74,7 +74,6 @@ export class Console {
       await this.stop(0).catch(() => undefined);
       throw e;
     }
-    if (config.oidc) logger.warn('OpenID Connect is configured but not built yet: console logins use passwords (docs/console.md)', { host: new URL(config.oidc.issuer).host });
     logger.info('console listening', { host: this.bound!.host, port: this.bound!.port, role: engineConfig.role });
   }
 
@@ -106,6 +105,7 @@ export class Console {
       consoleStore: this.consoleStore,
       redis: this.redis,
       varDir: engineConfig.varDir,
+      keyPrefix,
     };
     const app = await buildServer({ tls, trustProxy: config.trustProxy, logger });
     this.app = app;

@@ -18,6 +18,8 @@ export interface Platform extends ConsoleContext {
   readonly redis: Redis;
   /** The engine's var directory (first admin's password file). */
   readonly varDir: string;
+  /** Prefix of the console's Redis keys (`<PASSERELLE_PREFIX>:console:`). */
+  readonly keyPrefix: string;
 }
 
 export type PlatformRoutes = (app: FastifyInstance, p: Platform) => void | Promise<void>;

@@ -6,7 +6,8 @@ import { healthRoutes } from './api/health';
 import { metricsRoutes } from './api/metrics';
 import { userRoutes } from './api/users';
 import { auditRoutes } from './api/audit';
+import { oidcRoutes } from './api/oidc-routes';
 import { ADMIN_PAGE_ROUTES } from './web';
 
 /** The platform's own routes, registered by every Console before the route modules it is given. */
-export const PLATFORM_ROUTES: readonly PlatformRoutes[] = [sessionRoutes, channelRoutes, queueRoutes, healthRoutes, metricsRoutes, userRoutes, auditRoutes, ...ADMIN_PAGE_ROUTES];
+export const PLATFORM_ROUTES: readonly PlatformRoutes[] = [sessionRoutes, oidcRoutes, channelRoutes, queueRoutes, healthRoutes, metricsRoutes, userRoutes, auditRoutes, ...ADMIN_PAGE_ROUTES];

@@ -31,8 +31,10 @@ const LIMITED = 'Too many failed logins: try again later.';
 
 /** Log in and out (form and JSON), change one's password, who am I. */
 export const sessionRoutes: PlatformRoutes = (app, p) => {
+  // The login page offers the identity provider when one is configured.
+  const oidc = p.config.oidc ? new URL(p.config.oidc.issuer).host : undefined;
   app.get<{ Querystring: { next?: string } }>('/login', { config: { public: true } }, async (req, reply) =>
-    reply.type('text/html; charset=utf-8').send(loginPage({ next: safeNext(req.query.next) })),
+    reply.type('text/html; charset=utf-8').send(loginPage({ next: safeNext(req.query.next), oidc })),
   );
 
   app.post<{ Body: LoginBody }>('/login', { config: { public: true } }, async (req, reply) => {
@@ -42,7 +44,7 @@ export const sessionRoutes: PlatformRoutes = (app, p) => {
     const outcome = await login(p, req, name, str(req.body?.password));
     if (!outcome.ok) {
       const limited = outcome.reason === 'rate limited';
-      return reply.code(limited ? 429 : 401).type('text/html; charset=utf-8').send(loginPage({ next, name, error: limited ? LIMITED : FAILED }));
+      return reply.code(limited ? 429 : 401).type('text/html; charset=utf-8').send(loginPage({ next, name, error: limited ? LIMITED : FAILED, oidc }));
     }
     setSession(req, reply, outcome.sid);
     return reply.redirect(outcome.user.mustChangePassword ? `/password?next=${encodeURIComponent(next)}` : next, 303);

@@ -40,9 +40,9 @@ export class Authenticator {
     return { ok: true, sid: await this.sessions.create(user.name, user.authVersion), user };
   }
 
-  /** A new session for a user whose sessions were just ended (password change). */
-  openSession(user: ConsoleUserRow): Promise<string> {
-    return this.sessions.create(user.name, user.authVersion);
+  /** A new session: after a password change (the user's sessions were just ended), or an OpenID Connect login. */
+  openSession(user: ConsoleUserRow, via: 'session' | 'oidc' = 'session'): Promise<string> {
+    return this.sessions.create(user.name, user.authVersion, via);
   }
 
   endSession(sid: string): Promise<void> {
@@ -58,7 +58,7 @@ export class Authenticator {
       await this.sessions.destroy(sid);
       return undefined;
     }
-    return { user: { name: user.name, role: user.role, via: 'session' }, sid, mustChangePassword: user.mustChangePassword };
+    return { user: { name: user.name, role: user.role, via: s.via ?? 'session' }, sid, mustChangePassword: user.mustChangePassword };
   }
 
   async fromToken(token: string): Promise<Authenticated | undefined> {

@@ -2,7 +2,7 @@ import { escapeHtml as h, simplePage } from '../http';
 import { MIN_PASSWORD_LENGTH } from './passwords';
 
 /** The login form (no script: it works before anything else of the console loads). */
-export function loginPage(o: { next: string; error?: string; name?: string }): string {
+export function loginPage(o: { next: string; error?: string; name?: string; oidc?: string }): string {
   return simplePage(
     'Log in',
     `${o.error ? `<p class="error" role="alert">${h(o.error)}</p>` : ''}
@@ -11,7 +11,8 @@ export function loginPage(o: { next: string; error?: string; name?: string }): s
 <label>User <input name="name" autocomplete="username" required autofocus value="${h(o.name ?? '')}"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button>
-</form>`,
+</form>${o.oidc ? `
+<p class="oidc-login"><a class="button" href="/login/oidc?next=${encodeURIComponent(o.next)}">Log in with ${h(o.oidc)}</a></p>` : ''}`,
   );
 }
 

@@ -6,6 +6,8 @@ export interface Session {
   /** The user's authVersion at login: a password change, reset or disable ends older sessions. */
   authVersion: number;
   createdAt: number;
+  /** How the user logged in (a password, or OpenID Connect). */
+  via?: 'session' | 'oidc';
 }
 
 /**
@@ -25,9 +27,9 @@ export class SessionStore {
     return `${this.keyPrefix}session:${createHash('sha256').update(sid).digest('hex')}`;
   }
 
-  async create(userName: string, authVersion: number): Promise<string> {
+  async create(userName: string, authVersion: number, via: 'session' | 'oidc' = 'session'): Promise<string> {
     const sid = randomBytes(32).toString('base64url');
-    const s: Session = { userName, authVersion, createdAt: Date.now() };
+    const s: Session = { userName, authVersion, createdAt: Date.now(), via };
     await this.redis.set(this.key(sid), JSON.stringify(s), 'PX', Math.min(this.idleMs, this.maxMs));
     return sid;
   }
