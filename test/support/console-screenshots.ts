@@ -11,6 +11,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, USERS, startConsoleScenario, type Console
 import { decode } from '../../engine/hl7';
 import { repoRootOf } from '../../engine/config/reference-data';
 import { waitFor } from './wait';
+import type { Role } from '../../engine/ops/context';
 
 const FILES = 6;
 // Read from the clone (this runs from dist/, where test/support/sample-channels.ts would look in dist/samples).
@@ -47,6 +48,13 @@ async function shoot(page: Page, url: string, file: string, fullPage: boolean): 
   process.stdout.write(`${file}\n`);
 }
 
+async function logIn(page: Page, s: ConsoleScenario, role: Role): Promise<void> {
+  await page.goto(`${s.base}/login`);
+  await page.fill('input[name="name"]', USERS[role].name);
+  await page.fill('input[name="password"]', USERS[role].password);
+  await Promise.all([page.waitForURL(`${s.base}/`), page.click('button[type="submit"]')]);
+}
+
 async function main(): Promise<void> {
   const outDir = resolve(process.argv[2] ?? 'docs/screenshots');
   mkdirSync(outDir, { recursive: true });
@@ -55,17 +63,26 @@ async function main(): Promise<void> {
   try {
     const messageId = await traffic(s);
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(`${s.base}/login`);
-    await page.fill('input[name="name"]', USERS.operator.name);
-    await page.fill('input[name="password"]', USERS.operator.password);
-    await Promise.all([page.waitForURL(`${s.base}/`), page.click('button[type="submit"]')]);
+    await logIn(page, s, 'operator');
     await shoot(page, `${s.base}/`, join(outDir, 'overview.png'), true);
     // The message page's first screen and a half: state, deliveries, keys, ACK and the first segments.
     await page.setViewportSize({ width: 1360, height: 1500 });
     await shoot(page, `${s.base}/messages/${messageId}`, join(outDir, 'message.png'), false);
     await page.setViewportSize({ width: 1360, height: 900 });
-    if (process.env.CONSOLE_SHOTS_REPORT) await shoot(page, `${s.base}/reports/SIL-LABO/LAB-0101`, join(outDir, 'report.png'), true);
     await shoot(page, `${s.base}/indicators`, join(outDir, 'indicators.png'), true);
+    // CONSOLE_SHOTS_ALL=1: the other pages too, for review (not kept in docs/).
+    if (process.env.CONSOLE_SHOTS_ALL) {
+      await shoot(page, `${s.base}/messages?channel=results`, join(outDir, 'messages.png'), true);
+      await shoot(page, `${s.base}/channels/results`, join(outDir, 'channel.png'), true);
+      await shoot(page, `${s.base}/reports/SIL-LABO/LAB-0101`, join(outDir, 'report.png'), true);
+      const admin = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+      await logIn(admin, s, 'admin');
+      await shoot(admin, `${s.base}/audit`, join(outDir, 'audit.png'), true);
+      await shoot(admin, `${s.base}/users`, join(outDir, 'users.png'), true);
+      const viewer = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+      await logIn(viewer, s, 'viewer');
+      await shoot(viewer, `${s.base}/messages/${messageId}`, join(outDir, 'message-viewer.png'), false);
+    }
   } finally {
     await browser.close();
     await s.stop();

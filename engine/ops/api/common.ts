@@ -52,8 +52,9 @@ export function json<Req extends FastifyRequest>(handler: (req: Req, reply: Fast
       return await handler(req, reply);
     } catch (e) {
       const status = statusOf(e);
+      // Failures of ours go to the console's error handler, which logs them (code, no patient data).
+      if (status >= 500) throw e;
       const body = errorBody(e);
-      if (status >= 500) req.log.error({ code: body.code }, 'console request failed');
       return apiError(reply, status, body.code, body.message);
     }
   };

@@ -99,14 +99,19 @@ export function maskKey(k: MessageKey, identity: boolean): MessageKey & { masked
 export type MessageFacts = Pick<MessageDetail, 'message' | 'deliveries'>;
 
 /** A message's state, reason and deliveries: no payload, no identity (what a refresh after an action needs). */
-export async function messageFacts(ctx: ConsoleContext, id: string): Promise<MessageFacts> {
+export async function messageFacts(ctx: ConsoleContext, req: FastifyRequest, id: string): Promise<MessageFacts> {
   const stored = await ctx.store.get(id);
   if (!stored) throw notFound(`message ${id}`);
   const deliveries = await ctx.store.deliveries(id);
   return {
-    message: { ...summary(stored), sender: stored.sender, orderingKey: stored.orderingKey, charset: stored.charset, reasonFull: stored.reason },
+    message: { ...summary(stored), sender: stored.sender, orderingKey: shownKey(stored.orderingKey, seesIdentity(req)), charset: stored.charset, reasonFull: stored.reason },
     deliveries: deliveries.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })),
   };
+}
+
+/** An ordering key by patient (`patient:<id>|<authority>`) is an identifier: viewers see its last characters. */
+function shownKey(key: string, identity: boolean): string {
+  return identity || !key.startsWith('patient:') ? key : `patient:${maskTail(key.slice('patient:'.length).split('|')[0]!)}`;
 }
 
 /** One message's life; audited as a view of patient data. */
@@ -123,7 +128,7 @@ export async function messageDetail(ctx: ConsoleContext, req: FastifyRequest, id
     }
   }
   return {
-    message: { ...summary(stored), sender: stored.sender, orderingKey: stored.orderingKey, charset: stored.charset, reasonFull: stored.reason },
+    message: { ...summary(stored), sender: stored.sender, orderingKey: shownKey(stored.orderingKey, identity), charset: stored.charset, reasonFull: stored.reason },
     ack: decodeStored(stored.ack, stored.charset),
     deliveries: deliveries.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })),
     keys: keys.map((k) => maskKey(k, identity)),
@@ -152,7 +157,7 @@ export const messageRoutes: ConsoleRoutes = (app: FastifyInstance, ctx: ConsoleC
     return { ...detail, firstSegments: segs };
   }));
 
-  app.get('/api/messages/:id/state', json(async (req: IdReq) => messageFacts(ctx, req.params.id)));
+  app.get('/api/messages/:id/state', json(async (req: IdReq) => messageFacts(ctx, req, req.params.id)));
 
   app.get('/api/messages/:id/segments', json(async (req: IdReq) => segmentsPage(ctx, req, req.params.id, intParam(req.query.from, 0, 0, 10_000_000))));
 

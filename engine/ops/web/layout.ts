@@ -66,8 +66,8 @@ export function pageRoute<R extends FastifyRequest>(render: (req: R, reply: Fast
       return reply.type('text/html; charset=utf-8').header('cache-control', 'private, no-store').send(page.text);
     } catch (e) {
       const status = statusOf(e);
+      if (status >= 500) throw e; // the console's error handler logs it and answers
       const { code, message } = errorBody(e);
-      if (status >= 500) req.log.error({ code }, 'console page failed');
       const body = html`<p class="error"><code>${code}</code> ${message}</p><p><a href="/">Back to the overview</a></p>`;
       return reply.code(status).type('text/html; charset=utf-8').send(isFragment(req) ? body.text : layout(req, status === 404 ? 'Not found' : 'Error', 'none', body).text);
     }

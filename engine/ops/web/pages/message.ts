@@ -85,7 +85,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   // The state region alone, refreshed by console.js after an action and while the message moves (no identity in it).
   app.get(
     '/messages/:id/state',
-    pageRoute(async (req: FastifyRequest<{ Params: { id: string } }>) => ({ title: 'State', section: 'messages', body: stateRegion(await messageFacts(ctx, req.params.id), can(req, 'operator')) })),
+    pageRoute(async (req: FastifyRequest<{ Params: { id: string } }>) => ({ title: 'State', section: 'messages', body: stateRegion(await messageFacts(ctx, req, req.params.id), can(req, 'operator')) })),
   );
   // The next page of segments, appended by console.js.
   app.get(
