@@ -34,7 +34,8 @@ const sender = (): MllpClient => {
   clients.push(c);
   return c;
 };
-const written = (): string[] => (existsSync(join(tc.te.dir, 'held-out')) ? readdirSync(join(tc.te.dir, 'held-out')).sort() : []);
+// Files written (the destination writes a hidden temporary name first, then renames it).
+const written = (): string[] => (existsSync(join(tc.te.dir, 'held-out')) ? readdirSync(join(tc.te.dir, 'held-out')).filter((f) => !f.startsWith('.')).sort() : []);
 const stateOf = async (controlId: string): Promise<string | undefined> =>
   (await tc.te.engine.messageStore.list('held', undefined, 100)).find((m) => m.controlId === controlId)?.state;
 type ChannelView = { name: string; state: string; stoppedBy?: string; configVersion: string; source: { port?: number; connections: number }; destinations: { name: string; failing: boolean }[] };
@@ -66,7 +67,8 @@ test('pause holds the queues while the listener keeps ACKing; resume releases th
   expect((await admin.post('/api/channels/held/resume')).json<{ channel: ChannelView }>().channel.state).toBe('running');
   expect(await waitFor(() => written().length === 4, 10_000)).toBe(true);
   expect(written()).toEqual(['P0.hl7', 'P1.hl7', 'P2.hl7', 'P3.hl7']);
-  expect(await Promise.all(['P1', 'P2', 'P3'].map(stateOf))).toEqual(['done', 'done', 'done']);
+  // The file is written just before the delivery is recorded.
+  expect(await waitFor(async () => (await Promise.all(['P1', 'P2', 'P3'].map(stateOf))).every((st) => st === 'done'), 10_000)).toBe(true);
 });
 
 test('a pause survives a reload that restarts the channel', async () => {
