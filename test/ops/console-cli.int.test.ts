@@ -59,7 +59,8 @@ test('the console of `passerelle start`: first login, a page, its stylesheet, a 
     const css = await c.get('/static/console.css');
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
-    expect((await c.get('/static/../console.ts')).status).toBe(404);
+    expect((await c.get('/static/%2e%2e/console.ts')).status).toBe(404);
+    expect((await c.get('/static/%2e%2e%2f%2e%2e%2fpackage.json')).status).toBe(404);
     expect((await c.get('/api/channels')).json<{ channels: { name: string; state: string }[] }>().channels).toEqual([
       expect.objectContaining({ name: 'ltw', state: 'running' }),
     ]);
