@@ -8,6 +8,7 @@ import { infoEnabled, type Logger } from '../runtime/logger';
 import { checkFrameLimits } from './frame-limits';
 import { RefusalKeeper } from './refusal-keeper';
 import { orderKey, refKey } from '../orders/state';
+import { searchKeysOf } from './search-keys';
 
 /**
  * Called once a message is committed, in commit order, to put its id on the channel's queue;
@@ -127,9 +128,10 @@ export class Intake {
     const orderingKey = detach(orderingKeyOf(msg, this.channel.ordering.key));
     const sender = detach(`${msg.getRaw('MSH-3')}|${msg.getRaw('MSH-4')}`);
     const messageType = detach(msg.messageType);
+    const keys = searchKeysOf(msg); // flat copies too (search-keys.ts)
     try {
       const r = await this.store.receive(
-        { channel: this.channel.name, controlId, sender, messageType, orderingKey, charset, raw, ack, receivedAt, state: 'received' },
+        { channel: this.channel.name, controlId, sender, messageType, orderingKey, charset, raw, ack, receivedAt, state: 'received', keys },
         this.dedupeWindowMs,
       );
       if (r.duplicate) {

@@ -25,6 +25,7 @@ import { quarantineOrRethrow } from './quarantine';
 import { ReportBook, nextPublication, reportOf, splitByReport, type PublishPolicy, type PublishedVersion, type ReportState, type ReportUpdate } from '../reports';
 import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, type OrderStatus, type OrderStore } from '../orders';
 import type { MessageStore, StoredReportVersion } from '../store';
+import { versionFacts } from '../reports/indicators';
 import type { PublishedVersionEvent } from '../delivery/version-line';
 import { withCorrespondents, type Correspondents } from '../config/correspondents';
 import type { AnsKit, ValidationPool } from '../validation';
@@ -225,7 +226,10 @@ export class ReportPublisher {
     const contentHash = decision.kind === 'none' ? unwritten!.contentHash : decision.contentHash;
     // No kit, no documents: the message waits (retried) without holding a version number.
     if (status !== 'deleted' && !this.o.kit) throw kitUnavailable();
-    if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
+    // The report is made once: its facts go with the reservation (Ségur indicators), its documents below.
+    const made = reportOf(state, awaited);
+    const facts = versionFacts(this.o.lab, made);
+    if (!(await this.o.store.reserveReportVersion({ lab, fillerOrder, version, status, contentHash, revision: state.revision, facts }, this.o.versionLeaseMs ?? VERSION_LEASE_MS))) {
       throw new PasserelleError('PSL_REPORT_VERSION_BUSY', `report ${fillerOrder}: version ${version} is being written by another worker`);
     }
     const folder = join(this.o.directory, safeName(fillerOrder));
@@ -236,7 +240,7 @@ export class ReportPublisher {
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
-    const report = withCorrespondents(reportOf(state, awaited), this.o.correspondents);
+    const report = withCorrespondents(made, this.o.correspondents);
     try {
       await this.render(folder, state, report, version, replaces);
     } catch (e) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PasserelleError } from '../errors';
-import type { DeliveryRecord, DeliveryState, InboundMessage, MessageState, OpenDelivery, StoredMessage, StoredVersionDelivery } from './types';
+import type { DeliveryRecord, DeliveryState, IndicatorRow, InboundMessage, MessageKey, MessageQuery, MessageState, OpenDelivery, StoredMessage, StoredReportVersion, StoredVersionDelivery } from './types';
 import { TERMINAL_STATES } from './types';
 
 /** Every state, in life order; `counts()` reports each of them (0 when none). */
@@ -222,4 +222,126 @@ export interface VersionDeliveryRow {
 
 export function versionDeliveryOf(r: VersionDeliveryRow): StoredVersionDelivery {
   return { lab: r.lab, fillerOrder: r.filler_order, version: r.version, target: r.target, state: r.state as StoredVersionDelivery['state'], detail: r.detail, updatedAt: new Date(r.updated_at) };
+}
+
+/** At most this many search keys per message, of at most this many characters (engine/channels/search-keys.ts cuts the same way). */
+export const MAX_KEYS = 32;
+export const MAX_KEY_LENGTH = 64;
+const KEY_KINDS: ReadonlySet<string> = new Set(['ins', 'patient', 'order']);
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The keys a store writes: known kinds, non-empty values without control characters (the
+ * SQLite journal packs them with one; PostgreSQL text cannot hold NUL), cut to MAX_KEY_LENGTH,
+ * deduplicated, at most MAX_KEYS. Anything else is left out, never a reason to refuse a message.
+ */
+export function normaliseKeys(keys: readonly MessageKey[] | undefined): MessageKey[] {
+  if (!Array.isArray(keys) || keys.length === 0) return [];
+  const out: MessageKey[] = [];
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (out.length >= MAX_KEYS) break;
+    if (!k || typeof k.value !== 'string' || !KEY_KINDS.has(k.kind)) continue;
+    const value = k.value.length > MAX_KEY_LENGTH ? k.value.slice(0, MAX_KEY_LENGTH) : k.value;
+    if (value === '' || CONTROL.test(value)) continue;
+    const id = `${k.kind}\u0000${value}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ kind: k.kind, value });
+  }
+  return out;
+}
+
+/** The key filters of a query, most selective kind first (an order number names one lab file). */
+export function queryKeys(q: MessageQuery): MessageKey[] {
+  const out: MessageKey[] = [];
+  if (q.order !== undefined) out.push({ kind: 'order', value: q.order });
+  if (q.ins !== undefined) out.push({ kind: 'ins', value: q.ins });
+  if (q.patient !== undefined) out.push({ kind: 'patient', value: q.patient });
+  return out;
+}
+
+/** Rejects malformed searches before they reach SQL. */
+export function checkQuery(q: MessageQuery): void {
+  if (!q || typeof q !== 'object') throw new TypeError('searchMessages: a query object is required');
+  checkLimit(q.limit);
+  if (q.state !== undefined) checkState(q.state);
+  for (const k of ['channel', 'controlId', 'order', 'patient', 'ins'] as const) {
+    if (q[k] !== undefined && typeof q[k] !== 'string') throw new TypeError(`searchMessages: ${k} must be a string`);
+  }
+  for (const k of ['from', 'to'] as const) {
+    const d = q[k];
+    if (d !== undefined && (!(d instanceof Date) || Number.isNaN(d.getTime()))) throw new TypeError(`searchMessages: ${k} must be a valid Date`);
+  }
+  if (q.beforeSeq !== undefined && (typeof q.beforeSeq !== 'number' || Number.isNaN(q.beforeSeq))) throw new TypeError('searchMessages: beforeSeq must be a number');
+}
+
+/** Target kind of a version delivery: `dmp`, `mss`, `pfi`, `pfi>dmp`, `pfi>mss`, `mss>dsn`… (the part before `:`). */
+export function targetKind(target: string): string {
+  const i = target.indexOf(':');
+  return i < 0 ? target : target.slice(0, i);
+}
+
+/** Version delivery states that are failures or holds an operator should see. */
+export const VD_FAILURE_STATES = ['dead', 'failed', 'held'] as const;
+/** Failures kept per destination / target kind in the stats. */
+export const LAST_FAILURES = 10;
+/** Failure details are cut to this many characters in the stats. */
+export const FAILURE_DETAIL_MAX = 500;
+
+export function boundDetail(d: string | null): string {
+  const s = d ?? '';
+  return s.length > FAILURE_DETAIL_MAX ? s.slice(0, FAILURE_DETAIL_MAX) : s;
+}
+
+/** Every version delivery state, for SQL that names them all (an IN list on version_deliveries_queued). */
+export const VD_STATES_SQL = sqlList(['queued', 'sent', 'held', 'dead', 'acknowledged', 'failed']);
+
+/** A version_deliveries row joined with its version's facts, as either driver returns it. */
+export interface IndicatorDbRow {
+  lab: string;
+  filler_order: string;
+  version: number;
+  target: string;
+  state: string;
+  updated_at: number | Date;
+  finess: string | null;
+  rpps: string | null;
+  ins_qualified: number | boolean | null;
+  status: string | null;
+}
+
+export function indicatorRowOf(r: IndicatorDbRow): IndicatorRow {
+  const out: IndicatorRow = {
+    lab: r.lab,
+    fillerOrder: r.filler_order,
+    version: Number(r.version),
+    target: r.target,
+    state: r.state as StoredVersionDelivery['state'],
+    updatedAt: new Date(r.updated_at),
+    // Versions reserved before facts were recorded count as without a qualified INS.
+    insQualified: r.ins_qualified === true || r.ins_qualified === 1,
+  };
+  if (r.finess !== null) out.finess = r.finess;
+  if (r.rpps !== null) out.rpps = r.rpps;
+  if (r.status !== null) out.status = r.status as StoredReportVersion['status'];
+  return out;
+}
+
+/**
+ * Counts of the last 1, 5 and 60 minutes from time buckets (`bucket` = ms / width): a bucket
+ * counts when it began inside the window, so each figure is within one bucket of the truth.
+ */
+export function windowCounts(buckets: { bucket: number | string; n: number | string }[], now: number, width: number): { m1: number; m5: number; m60: number } {
+  const out = { m1: 0, m5: 0, m60: 0 };
+  for (const b of buckets) {
+    const start = Number(b.bucket) * width;
+    const n = Number(b.n);
+    if (start > now) continue;
+    if (start >= now - 3_600_000) out.m60 += n;
+    if (start >= now - 300_000) out.m5 += n;
+    if (start >= now - 60_000) out.m1 += n;
+  }
+  return out;
 }

@@ -8,13 +8,15 @@
  * takes no parameters: values are written as literals (`escapeLiteral`, bytea as hex).
  */
 import { escapeLiteral } from 'pg';
-import type { InboundMessage, ReceiveResult } from './types';
+import type { InboundMessage, MessageKey, ReceiveResult } from './types';
 import { dedupes } from './common';
 
 export interface PgIntakeItem {
   id: string;
   msg: InboundMessage;
   windowMs: number;
+  /** Search keys, normalised (common.ts normaliseKeys): inserted in the message's statement. */
+  keys: MessageKey[];
 }
 
 export interface GroupQuery {
@@ -40,7 +42,13 @@ export function lockKey(schema: string, msg: InboundMessage): string {
 const ts = (ms: number): string => `'${new Date(ms).toISOString()}'::timestamptz`;
 const bytea = (b: Buffer): string => `decode('${b.toString('hex')}', 'hex')`;
 
-export function groupQuery(schema: string, messages: string, items: PgIntakeItem[], forceSyncCommit: boolean): GroupQuery {
+/** The keys of a message, inserted with the row `ins` returns (nothing when it was a duplicate). */
+function keysInsert(keysTable: string, keys: MessageKey[]): string {
+  const values = keys.map((k) => `(${escapeLiteral(k.kind)}, ${escapeLiteral(k.value)})`).join(', ');
+  return `INSERT INTO ${keysTable} (seq, kind, value) SELECT ins.seq, v.kind, v.value FROM ins CROSS JOIN (VALUES ${values}) AS v(kind, value)`;
+}
+
+export function groupQuery(schema: string, messages: string, items: PgIntakeItem[], forceSyncCommit: boolean, keysTable: string): GroupQuery {
   const parts: string[] = ['BEGIN'];
   if (forceSyncCommit) parts.push('SET LOCAL synchronous_commit TO on');
   const keys = items.filter((i) => dedupes(i.msg, i.windowMs)).map((i) => escapeLiteral(lockKey(schema, i.msg)));
@@ -50,7 +58,7 @@ export function groupQuery(schema: string, messages: string, items: PgIntakeItem
     );
   }
   const statementOf: number[] = [];
-  for (const { id, msg, windowMs } of items) {
+  for (const { id, msg, windowMs, keys } of items) {
     const values = [
       escapeLiteral(id),
       escapeLiteral(msg.channel),
@@ -69,7 +77,11 @@ export function groupQuery(schema: string, messages: string, items: PgIntakeItem
     const columns = '(id, channel, control_id, sender, message_type, ordering_key, charset, received_at, state, reason, updated_at, ack, raw)';
     statementOf.push(parts.length);
     if (!dedupes(msg, windowMs)) {
-      parts.push(`INSERT INTO ${messages} ${columns} VALUES (${values})`);
+      parts.push(
+        keys.length === 0
+          ? `INSERT INTO ${messages} ${columns} VALUES (${values})`
+          : `WITH ins AS (INSERT INTO ${messages} ${columns} VALUES (${values}) RETURNING seq) ${keysInsert(keysTable, keys)}`,
+      );
       continue;
     }
     const from = msg.receivedAt.getTime() - windowMs;
@@ -78,7 +90,10 @@ export function groupQuery(schema: string, messages: string, items: PgIntakeItem
                      WHERE channel = ${escapeLiteral(msg.channel)} AND sender = ${escapeLiteral(msg.sender)}
                        AND control_id = ${escapeLiteral(msg.controlId)} AND received_at >= ${ts(from)} AND state <> 'refused'
                      ORDER BY received_at DESC, seq DESC LIMIT 1),
-            ins AS (INSERT INTO ${messages} ${columns} SELECT ${values} WHERE NOT EXISTS (SELECT 1 FROM dup))
+            ins AS (INSERT INTO ${messages} ${columns} SELECT ${values} WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING seq)${
+              keys.length === 0 ? '' : `,
+            k AS (${keysInsert(keysTable, keys)})`
+            }
        SELECT id, ack FROM dup`,
     );
   }

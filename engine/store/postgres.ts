@@ -36,7 +36,14 @@ import type {
   StoredReportVersion,
   StoreCounts,
   StoredMessage,
+  ChannelStats,
+  IndicatorRow,
+  MessageKey,
+  MessageQuery,
+  VersionDeliveryStats,
+  VersionFacts,
 } from './types';
+import { TERMINAL_STATES } from './types';
 import { GroupCommit, type ItemOutcome } from './group-commit';
 import { groupQuery, groupResults, literalSafe, lockKey, type PgIntakeItem } from './pg-intake-group';
 import {
@@ -68,6 +75,15 @@ import {
   type MessageRow,
   type OpenDeliveryRow,
   type VersionDeliveryRow,
+  normaliseKeys,
+  queryKeys,
+  checkQuery,
+  boundDetail,
+  targetKind,
+  LAST_FAILURES,
+  VD_FAILURE_STATES,
+  indicatorRowOf,
+  type IndicatorDbRow,
 } from './common';
 import { guardStoreErrors } from './transient';
 
@@ -97,7 +113,10 @@ export class PgStore implements MessageStore {
   private readonly pool: Pool;
   private readonly schema: string;
   /** Qualified table names. */
-  private readonly t: { messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string; vd: string };
+  private readonly t: {
+    messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string; vd: string;
+    keys: string; failures: string; vdCounts: string;
+  };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
     maxItems: 256,
@@ -115,7 +134,8 @@ export class PgStore implements MessageStore {
     if (!SCHEMA_NAME.test(schema)) throw new TypeError(`PgStore: invalid schema name ${JSON.stringify(schema)}`);
     this.schema = schema;
     const q = `"${schema}"`;
-    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs`, vd: `${q}.version_deliveries` };
+    this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs`, vd: `${q}.version_deliveries`,
+      keys: `${q}.message_keys`, failures: `${q}.delivery_failures`, vdCounts: `${q}.version_delivery_counts` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -153,7 +173,19 @@ export class PgStore implements MessageStore {
           ack          BYTEA       NOT NULL,
           raw          BYTEA       NOT NULL
         )`);
-      await c.query(`CREATE INDEX IF NOT EXISTS messages_dedupe ON ${messages} (channel, sender, control_id, received_at)`);
+      // control_id first: the dedupe look-up names all three columns, the console's search by
+      // control id only this one (it replaced messages_dedupe, which began with channel).
+      await c.query(`DROP INDEX IF EXISTS "${this.schema}".messages_dedupe`);
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_control ON ${messages} (control_id, channel, sender, received_at)`);
+      // Date range searches (in this order, seq included) and the console's received counts.
+      await c.query(`CREATE INDEX IF NOT EXISTS messages_received ON ${messages} (received_at, channel, seq)`);
+      // Partial indexes over the terminal states are made again when that list changed (a state
+      // was added): the planner only uses one whose predicate implies the query's.
+      for (const name of ['messages_pending', 'messages_prunable']) {
+        const def = await c.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [this.schema, name]);
+        const have = def.rows[0]?.indexdef;
+        if (have !== undefined && !TERMINAL_STATES.every((st) => have.includes(`'${st}'`))) await c.query(`DROP INDEX "${this.schema}".${name}`);
+      }
       await c.query(
         `CREATE INDEX IF NOT EXISTS messages_pending ON ${messages} (channel, seq) WHERE state NOT IN (${TERMINAL_SQL})`,
       );
@@ -246,10 +278,92 @@ export class PgStore implements MessageStore {
           PRIMARY KEY (lab, filler_order, version, target)
         )`);
       await c.query(`CREATE INDEX IF NOT EXISTS version_deliveries_queued ON ${this.t.vd} (state, updated_at)`);
+      await this.initConsole(c);
       const sc = await c.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.forceSyncCommit = sc.rows[0]?.synchronous_commit === 'off';
     });
     this.initialised = true;
+  }
+
+  /**
+   * The operations console's tables (see the SQLite store): search keys deleted with their
+   * message; the facts of report versions; the last failures of each destination and the
+   * version deliveries per (target kind, state), kept by triggers (rare writes, so no hot row).
+   * Message counts and activity are counted by queries on indexes: a counter row updated by
+   * every intake transaction would serialise the processes' commits.
+   */
+  private async initConsole(c: PoolClient): Promise<void> {
+    const { messages, deliveries, keys, failures, vdCounts, vd, versions } = this.t;
+    const fn = (name: string): string => `"${this.schema}".${name}`;
+    await c.query(`
+      CREATE TABLE IF NOT EXISTS ${keys} (
+        seq   BIGINT NOT NULL REFERENCES ${messages} (seq) ON DELETE CASCADE,
+        kind  TEXT   NOT NULL,
+        value TEXT   NOT NULL,
+        PRIMARY KEY (seq, kind, value)
+      )`);
+    await c.query(`CREATE INDEX IF NOT EXISTS message_keys_lookup ON ${keys} (kind, value, seq)`);
+    // Dead counts and delivered per minute of a destination.
+    await c.query(`CREATE INDEX IF NOT EXISTS deliveries_by_state ON ${deliveries} (destination, state, updated_at)`);
+    for (const col of ['finess TEXT', 'rpps TEXT', 'ins_qualified BOOLEAN']) await c.query(`ALTER TABLE ${versions} ADD COLUMN IF NOT EXISTS ${col}`);
+    await c.query(`
+      CREATE TABLE IF NOT EXISTS ${failures} (
+        id          BIGSERIAL   PRIMARY KEY,
+        channel     TEXT        NOT NULL,
+        destination TEXT        NOT NULL,
+        message_id  TEXT        NOT NULL,
+        state       TEXT        NOT NULL,
+        detail      TEXT,
+        at          TIMESTAMPTZ NOT NULL
+      )`);
+    await c.query(`CREATE INDEX IF NOT EXISTS delivery_failures_line ON ${failures} (channel, destination, id)`);
+    await c.query(`
+      CREATE OR REPLACE FUNCTION ${fn('delivery_failure_log')}() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE ch TEXT;
+      BEGIN
+        -- A failed attempt (retrying) or a death; a reprocess reopening it is not a failure.
+        IF (NEW.state = 'dead' AND (TG_OP = 'INSERT' OR OLD.state IS DISTINCT FROM 'dead'))
+           OR (NEW.state = 'pending' AND NEW.attempts > (CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.attempts END)) THEN
+          SELECT channel INTO ch FROM ${messages} WHERE id = NEW.message_id;
+          INSERT INTO ${failures} (channel, destination, message_id, state, detail, at)
+            VALUES (ch, NEW.destination, NEW.message_id, NEW.state, left(NEW.detail, 500), NEW.updated_at);
+          -- The last 20 of each destination are kept.
+          DELETE FROM ${failures}
+           WHERE channel = ch AND destination = NEW.destination
+             AND id <= (SELECT id FROM ${failures} WHERE channel = ch AND destination = NEW.destination ORDER BY id DESC OFFSET 20 LIMIT 1);
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await c.query(`DROP TRIGGER IF EXISTS deliveries_failure_log ON ${deliveries}`);
+    await c.query(`CREATE TRIGGER deliveries_failure_log AFTER INSERT OR UPDATE ON ${deliveries} FOR EACH ROW EXECUTE FUNCTION ${fn('delivery_failure_log')}()`);
+    const hadCounts = (await c.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`"${this.schema}".version_delivery_counts`])).rows[0]?.t != null;
+    await c.query(`
+      CREATE TABLE IF NOT EXISTS ${vdCounts} (
+        kind  TEXT   NOT NULL,
+        state TEXT   NOT NULL,
+        n     BIGINT NOT NULL,
+        PRIMARY KEY (kind, state)
+      )`);
+    await c.query(`
+      CREATE OR REPLACE FUNCTION ${fn('version_delivery_count')}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          UPDATE ${vdCounts} SET n = n - 1 WHERE kind = split_part(OLD.target, ':', 1) AND state = OLD.state;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+          INSERT INTO ${vdCounts} AS k (kind, state, n) VALUES (split_part(NEW.target, ':', 1), NEW.state, 1)
+            ON CONFLICT (kind, state) DO UPDATE SET n = k.n + 1;
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await c.query(`DROP TRIGGER IF EXISTS version_deliveries_count ON ${vd}`);
+    await c.query(`CREATE TRIGGER version_deliveries_count AFTER INSERT OR DELETE ON ${vd} FOR EACH ROW EXECUTE FUNCTION ${fn('version_delivery_count')}()`);
+    await c.query(`DROP TRIGGER IF EXISTS version_deliveries_count_state ON ${vd}`);
+    await c.query(`CREATE TRIGGER version_deliveries_count_state AFTER UPDATE OF state ON ${vd} FOR EACH ROW
+                   WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION ${fn('version_delivery_count')}()`);
+    if (!hadCounts) {
+      await c.query(`INSERT INTO ${vdCounts} (kind, state, n) SELECT split_part(target, ':', 1), state, count(*) FROM ${vd} GROUP BY 1, 2`);
+    }
   }
 
   async close(): Promise<void> {
@@ -267,7 +381,7 @@ export class PgStore implements MessageStore {
   async receive(msg: InboundMessage, dedupeWindowMs: number): Promise<ReceiveResult> {
     checkInbound(msg, dedupeWindowMs);
     this.checkReady();
-    return this.group.submit({ id: newMessageId(), msg, windowMs: dedupeWindowMs });
+    return this.group.submit({ id: newMessageId(), msg, windowMs: dedupeWindowMs, keys: normaliseKeys(msg.keys) });
   }
 
   /** One group, one transaction, one round trip (pg-intake-group.ts). */
@@ -279,7 +393,7 @@ export class PgStore implements MessageStore {
     } catch (e) {
       throw storeUnavailable(e);
     }
-    const q = groupQuery(this.schema, this.t.messages, items, this.forceSyncCommit);
+    const q = groupQuery(this.schema, this.t.messages, items, this.forceSyncCommit, this.t.keys);
     try {
       const results = (await c.query(q.sql)) as unknown as { rows: { id: string; ack: Buffer }[] }[];
       c.release();
@@ -305,7 +419,7 @@ export class PgStore implements MessageStore {
     const out: ItemOutcome<ReceiveResult>[] = [];
     for (const i of items) {
       try {
-        out.push({ ok: true, value: await this.receiveOne(i.msg, i.windowMs, i.id) });
+        out.push({ ok: true, value: await this.receiveOne(i.msg, i.windowMs, i.id, i.keys) });
       } catch (error) {
         out.push({ ok: false, error });
       }
@@ -314,12 +428,12 @@ export class PgStore implements MessageStore {
   }
 
   /** One message in its own transaction, with parameters (the fallback of a group that failed). */
-  private async receiveOne(msg: InboundMessage, dedupeWindowMs: number, id: string): Promise<ReceiveResult> {
+  private async receiveOne(msg: InboundMessage, dedupeWindowMs: number, id: string, keys: MessageKey[]): Promise<ReceiveResult> {
     const withDedupe = dedupes(msg, dedupeWindowMs);
     try {
       if (!withDedupe && !this.forceSyncCommit) {
         // One statement, one implicit transaction: durable when the query returns.
-        await this.insert(this.pool, msg, id);
+        await this.insert(this.pool, msg, id, keys);
         return { duplicate: false, id };
       }
       return await this.inTransaction(async (c) => {
@@ -335,7 +449,7 @@ export class PgStore implements MessageStore {
           const row = dup.rows[0];
           if (row) return { duplicate: true, id: row.id, ack: row.ack };
         }
-        await this.insert(c, msg, id);
+        await this.insert(c, msg, id, keys);
         return { duplicate: false, id };
       });
     } catch (e) {
@@ -343,11 +457,14 @@ export class PgStore implements MessageStore {
     }
   }
 
-  private async insert(c: Pool | PoolClient, msg: InboundMessage, id: string): Promise<void> {
+  /** The message and its keys in one statement (so in one transaction). */
+  private async insert(c: Pool | PoolClient, msg: InboundMessage, id: string, keys: MessageKey[]): Promise<void> {
     await c.query(
-      `INSERT INTO ${this.t.messages} (id, channel, control_id, sender, message_type, ordering_key, charset,
-                                       received_at, state, reason, updated_at, ack, raw)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), $11, $12)`,
+      `WITH ins AS (
+         INSERT INTO ${this.t.messages} (id, channel, control_id, sender, message_type, ordering_key, charset,
+                                         received_at, state, reason, updated_at, ack, raw)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), $11, $12) RETURNING seq)
+       INSERT INTO ${this.t.keys} (seq, kind, value) SELECT ins.seq, k.kind, k.value FROM ins CROSS JOIN unnest($13::text[], $14::text[]) AS k(kind, value)`,
       [
         id,
         msg.channel,
@@ -361,6 +478,8 @@ export class PgStore implements MessageStore {
         msg.reason ?? null,
         msg.ack,
         msg.raw,
+        keys.map((k) => k.kind),
+        keys.map((k) => k.value),
       ],
     );
   }
@@ -604,6 +723,150 @@ export class PgStore implements MessageStore {
     return out;
   }
 
+  async messageKeys(id: string): Promise<MessageKey[]> {
+    this.checkReady();
+    const r = await this.pool.query<{ kind: MessageKey['kind']; value: string }>(
+      `SELECT k.kind, k.value FROM ${this.t.messages} m JOIN ${this.t.keys} k ON k.seq = m.seq WHERE m.id = $1 ORDER BY k.kind, k.value`,
+      [id],
+    );
+    return r.rows.map((x) => ({ kind: x.kind, value: x.value }));
+  }
+
+  /**
+   * One statement; PostgreSQL's planner picks the index (keys: message_keys_lookup walked
+   * backwards; control id: messages_control; dates: messages_received walked backwards from the
+   * cursor, in (received_at, channel, seq) order as on SQLite).
+   */
+  async searchMessages(q: MessageQuery): Promise<StoredMessage[]> {
+    checkQuery(q);
+    this.checkReady();
+    if (q.limit === 0) return [];
+    const args: unknown[] = [];
+    const arg = (v: unknown): string => `$${args.push(v)}`;
+    const where: string[] = [];
+    const keys = queryKeys(q);
+    let from = `${this.t.messages} m`;
+    let order = 'm.seq';
+    if (keys.length > 0) {
+      const lead = keys[0]!;
+      from = `${this.t.keys} k JOIN ${this.t.messages} m ON m.seq = k.seq`;
+      order = 'k.seq';
+      where.push(`k.kind = ${arg(lead.kind)}`, `k.value = ${arg(lead.value)}`);
+      if (q.beforeSeq !== undefined) where.push(`k.seq < ${arg(q.beforeSeq)}`);
+      for (const k of keys.slice(1)) {
+        where.push(`EXISTS (SELECT 1 FROM ${this.t.keys} x WHERE x.seq = m.seq AND x.kind = ${arg(k.kind)} AND x.value = ${arg(k.value)})`);
+      }
+    } else if ((q.from !== undefined || q.to !== undefined) && q.controlId === undefined) {
+      order = 'm.received_at DESC, m.channel DESC, m.seq';
+      if (q.beforeSeq !== undefined) {
+        // After the message the cursor names (or the one stored just before it, when pruned since).
+        const b = arg(q.beforeSeq);
+        where.push(`(m.received_at, m.channel, m.seq) < (SELECT c.received_at, c.channel, CASE WHEN c.seq = ${b} THEN c.seq ELSE c.seq + 1 END
+                        FROM ${this.t.messages} c WHERE c.seq <= ${b} ORDER BY c.seq DESC LIMIT 1)`);
+      }
+    } else if (q.beforeSeq !== undefined) {
+      where.push(`m.seq < ${arg(q.beforeSeq)}`);
+    }
+    if (q.channel !== undefined) where.push(`m.channel = ${arg(q.channel)}`);
+    if (q.state !== undefined) where.push(`m.state = ${arg(q.state)}`);
+    if (q.controlId !== undefined) where.push(`m.control_id = ${arg(q.controlId)}`);
+    if (q.from !== undefined) where.push(`m.received_at >= ${arg(q.from)}`);
+    if (q.to !== undefined) where.push(`m.received_at < ${arg(q.to)}`);
+    const sql = `SELECT ${MESSAGE_COLUMNS_M} FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} DESC LIMIT ${arg(q.limit)}`;
+    const r = await this.pool.query<MessageRow>(sql, args);
+    return r.rows.map(toMessage);
+  }
+
+  async channelStats(channel: string, destinations: readonly string[], now: Date = new Date()): Promise<ChannelStats> {
+    checkDestinations(destinations);
+    this.checkReady();
+    const { messages, deliveries, open, failures } = this.t;
+    const t = now.getTime();
+    const since = (ms: number): Date => new Date(t - ms);
+    const [counts, received, inbound] = await Promise.all([
+      this.counts(channel),
+      this.pool.query<{ m1: string; m5: string; m60: string }>(
+        `SELECT count(*) FILTER (WHERE received_at >= $2) AS m1, count(*) FILTER (WHERE received_at >= $3) AS m5, count(*) AS m60
+           FROM ${messages} WHERE received_at >= $4 AND received_at <= $5 AND channel = $1`,
+        [channel, since(60_000), since(300_000), since(3_600_000), now],
+      ),
+      this.pool.query<{ at: Date | null }>(
+        `SELECT least((SELECT received_at FROM ${messages} WHERE channel = $1 AND state = 'received' ORDER BY seq LIMIT 1),
+                      (SELECT received_at FROM ${messages} WHERE channel = $1 AND state = 'processing' ORDER BY seq LIMIT 1)) AS at`,
+        [channel],
+      ),
+    ]);
+    const dests = await Promise.all(
+      destinations.map(async (destination) => {
+        const [o, d, f] = await Promise.all([
+          this.pool.query<{ n: string; oldest: Date | null }>(`SELECT count(*) AS n, min(opened_at) AS oldest FROM ${open} WHERE channel = $1 AND destination = $2`, [channel, destination]),
+          this.pool.query<{ dead: string; m1: string; m5: string; m60: string }>(
+            `SELECT count(*) FILTER (WHERE d.state = 'dead') AS dead,
+                    count(*) FILTER (WHERE d.state = 'delivered' AND d.updated_at >= $3) AS m1,
+                    count(*) FILTER (WHERE d.state = 'delivered' AND d.updated_at >= $4) AS m5,
+                    count(*) FILTER (WHERE d.state = 'delivered' AND d.updated_at >= $5) AS m60
+               FROM ${deliveries} d JOIN ${messages} m ON m.id = d.message_id
+              WHERE d.destination = $2 AND m.channel = $1
+                AND (d.state = 'dead' OR (d.state = 'delivered' AND d.updated_at >= $5 AND d.updated_at <= $6))`,
+            [channel, destination, since(60_000), since(300_000), since(3_600_000), now],
+          ),
+          this.pool.query<{ message_id: string; state: DeliveryState; detail: string | null; at: Date }>(
+            `SELECT message_id, state, detail, at FROM ${failures} WHERE channel = $1 AND destination = $2 ORDER BY id DESC LIMIT $3`,
+            [channel, destination, LAST_FAILURES],
+          ),
+        ]);
+        const dr = d.rows[0]!;
+        return {
+          destination,
+          open: Number(o.rows[0]!.n),
+          oldestOpenAt: o.rows[0]!.oldest,
+          dead: Number(dr.dead),
+          delivered: { m1: Number(dr.m1), m5: Number(dr.m5), m60: Number(dr.m60) },
+          lastFailures: f.rows.map((x) => ({ messageId: x.message_id, state: x.state, detail: boundDetail(x.detail), at: x.at })),
+        };
+      }),
+    );
+    const rr = received.rows[0]!;
+    return { counts, received: { m1: Number(rr.m1), m5: Number(rr.m5), m60: Number(rr.m60) }, oldestInboundAt: inbound.rows[0]?.at ?? null, destinations: dests };
+  }
+
+  async versionDeliveryStats(_now: Date = new Date()): Promise<VersionDeliveryStats[]> {
+    this.checkReady();
+    const { vd, vdCounts } = this.t;
+    const [counts, queued, failed] = await Promise.all([
+      this.pool.query<{ kind: string; state: string; n: string }>(`SELECT kind, state, n FROM ${vdCounts} WHERE n <> 0`),
+      this.pool.query<{ kind: string; at: Date }>(`SELECT split_part(target, ':', 1) AS kind, min(updated_at) AS at FROM ${vd} WHERE state = 'queued' GROUP BY 1`),
+      Promise.all(VD_FAILURE_STATES.map((st) => this.pool.query<VersionDeliveryRow>(`SELECT * FROM ${vd} WHERE state = $1 ORDER BY updated_at DESC LIMIT $2`, [st, LAST_FAILURES * 8]))),
+    ]);
+    const byKind = new Map<string, VersionDeliveryStats>();
+    const kind = (k: string): VersionDeliveryStats => {
+      let v = byKind.get(k);
+      if (!v) byKind.set(k, (v = { kind: k, counts: {}, oldestQueuedAt: null, lastFailures: [] }));
+      return v;
+    };
+    for (const r of counts.rows) kind(r.kind).counts[r.state] = Number(r.n);
+    for (const r of queued.rows) kind(r.kind).oldestQueuedAt = r.at;
+    const rows = failed.flatMap((r) => r.rows).sort((a, b) => new Date(b.updated_at).getTime() - new Date(a.updated_at).getTime());
+    for (const f of rows) {
+      const v = kind(targetKind(f.target));
+      if (v.lastFailures.length < LAST_FAILURES) {
+        v.lastFailures.push({ lab: f.lab, fillerOrder: f.filler_order, version: f.version, target: f.target, state: f.state as StoredVersionDelivery['state'], detail: boundDetail(f.detail), at: new Date(f.updated_at) });
+      }
+    }
+    return [...byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind));
+  }
+
+  async indicatorRows(from: Date, to: Date): Promise<IndicatorRow[]> {
+    this.checkReady();
+    const r = await this.pool.query<IndicatorDbRow>(
+      `SELECT d.lab, d.filler_order, d.version, d.target, d.state, d.updated_at, v.finess, v.rpps, v.ins_qualified, v.status
+         FROM ${this.t.vd} d LEFT JOIN ${this.t.versions} v ON v.lab = d.lab AND v.filler_order = d.filler_order AND v.version = d.version
+        WHERE d.updated_at >= $1 AND d.updated_at < $2`,
+      [from, to],
+    );
+    return r.rows.map(indicatorRowOf);
+  }
+
   /**
    * Deletes terminal messages received AND last updated before `olderThan`, with their contents
    * and deliveries (ON DELETE CASCADE), PRUNE_CHUNK rows per statement (each its own short
@@ -711,15 +974,17 @@ export class PgStore implements MessageStore {
     return r.rowCount === 1;
   }
 
-  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean> {
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'> & { facts?: VersionFacts }, staleAfterMs: number): Promise<boolean> {
     this.checkReady();
+    const f = v.facts;
     const r = await this.pool.query(
-      `INSERT INTO ${this.t.versions} AS v (lab, filler_order, version, status, content_hash, revision, written, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, false, now())
+      `INSERT INTO ${this.t.versions} AS v (lab, filler_order, version, status, content_hash, revision, written, created_at, finess, rpps, ins_qualified)
+       VALUES ($1, $2, $3, $4, $5, $6, false, now(), $8, $9, $10)
        ON CONFLICT (lab, filler_order, version) DO UPDATE
-         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at
+         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at,
+             finess = excluded.finess, rpps = excluded.rpps, ins_qualified = excluded.ins_qualified
          WHERE NOT v.written AND v.created_at < now() - make_interval(secs => $7::double precision / 1000)`,
-      [v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, staleAfterMs],
+      [v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, staleAfterMs, f?.finess ?? null, f?.rpps ?? null, f ? f.insQualified : null],
     );
     return r.rowCount === 1;
   }

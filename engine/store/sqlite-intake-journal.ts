@@ -31,7 +31,7 @@ import Database from 'better-sqlite3';
 import type { IntakeRow, RejectedRow } from './sqlite-intake';
 import type { ReceiveResult } from './types';
 import { wrapMethods } from './method-proxy';
-import { RECORD_HEADER_BYTES, decodeRecords, encodeGroupInto, groupBound, readSpan, type JournalSpan } from './sqlite-intake-protocol';
+import { RECORD_HEADER_BYTES, WITH_KEYS, decodeRecords, encodeGroupInto, groupBound, readSpan, type JournalSpan } from './sqlite-intake-protocol';
 
 /**
  * Appends go to a new file when the index caught up with a file larger than RETIRE_AT, or when
@@ -299,7 +299,7 @@ export class IntakeJournal {
     const end = encodeGroupInto(rows, this.scratch, RECORD_HEADER_BYTES);
     const body = this.scratch.subarray(RECORD_HEADER_BYTES, end);
     this.scratch.writeUInt32LE(body.length, 0);
-    this.scratch.writeUInt32LE(rows.length, 4);
+    this.scratch.writeUInt32LE((rows.length | WITH_KEYS) >>> 0, 4);
     this.scratch.writeUInt32LE(crc32(body), 8);
     const record = this.scratch.subarray(0, end);
     if (this.scratch.length > SCRATCH_KEEP) this.scratch = Buffer.alloc(0); // a huge frame's buffer is not kept
@@ -478,13 +478,13 @@ export function replayJournals(
   return out;
 }
 
-/** One journal record: header (payload length, row count, CRC-32) and payload. */
-export function encodeRecord(rows: IntakeRow[]): Buffer {
+/** One journal record: header (payload length, row count, CRC-32) and payload; `withKeys` false: the layout before search keys. */
+export function encodeRecord(rows: IntakeRow[], withKeys = true): Buffer {
   const buf = Buffer.alloc(RECORD_HEADER_BYTES + groupBound(rows));
-  const end = encodeGroupInto(rows, buf, RECORD_HEADER_BYTES);
+  const end = encodeGroupInto(rows, buf, RECORD_HEADER_BYTES, withKeys);
   const body = buf.subarray(RECORD_HEADER_BYTES, end);
   buf.writeUInt32LE(body.length, 0);
-  buf.writeUInt32LE(rows.length, 4);
+  buf.writeUInt32LE(withKeys ? (rows.length | WITH_KEYS) >>> 0 : rows.length, 4);
   buf.writeUInt32LE(crc32(body), 8);
   return buf.subarray(0, end);
 }

@@ -2,8 +2,10 @@
  * Messages between the SQLite store and its writer thread. A group travels as ONE ArrayBuffer,
  * transferred (not cloned): structured cloning of row objects cost more than the commit saved.
  * Layout per row: receivedAt, updatedAt, dedupeFrom (float64, NaN = no dedupe), then id,
- * channel, controlId, sender, messageType, orderingKey, charset, state, reason (uint32 length +
- * UTF-8; 0xFFFFFFFF = null), then ack and raw (uint32 length + bytes).
+ * channel, controlId, sender, messageType, orderingKey, charset, state, reason, keys (uint32
+ * length + UTF-8; 0xFFFFFFFF = null), then ack and raw (uint32 length + bytes). Journal records
+ * written before search keys existed have no `keys` string: their header's row count does not
+ * carry WITH_KEYS, and they are read without it (a journal left by the previous version replays).
  */
 import type { IntakeRow } from './sqlite-intake';
 
@@ -44,6 +46,8 @@ export interface JournalSpan {
 
 /** Journal record: uint32 LE payload length, uint32 LE row count, uint32 LE CRC-32 of the payload, then the payload (`encodeGroup`). */
 export const RECORD_HEADER_BYTES = 12;
+/** Bit of a record's row count saying its rows carry their search keys (every record written now). */
+export const WITH_KEYS = 0x80000000;
 
 /**
  * The rows of the whole records in `data`, in order, up to the first torn or corrupt one
@@ -54,10 +58,10 @@ export function decodeRecords(data: Buffer, crc32?: (b: Uint8Array) => number): 
   let at = 0;
   while (at + RECORD_HEADER_BYTES <= data.length) {
     const length = data.readUInt32LE(at);
-    const count = data.readUInt32LE(at + 4);
+    const header = data.readUInt32LE(at + 4);
     const body = data.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);
     if (body.length < length || (crc32 && crc32(body) !== data.readUInt32LE(at + 8))) break;
-    for (const r of decodeGroup(body, count)) rows.push(r);
+    for (const r of decodeGroup(body, (header & ~WITH_KEYS) >>> 0, (header & WITH_KEYS) !== 0)) rows.push(r);
     at += RECORD_HEADER_BYTES + length;
   }
   return { rows, end: at };
@@ -114,6 +118,7 @@ export function groupBound(rows: IntakeRow[]): number {
     max += 24 + 4 * (STRINGS.length + 3) + r.ack.length + r.raw.length;
     for (const k of STRINGS) max += r[k].length * 3;
     if (r.reason !== null) max += r.reason.length * 3;
+    max += 4 + (r.keys ? r.keys.length * 3 : 0);
   }
   return max;
 }
@@ -124,8 +129,11 @@ export function encodeGroup(rows: IntakeRow[]): EncodedGroup {
   return { bytes, length, count: rows.length };
 }
 
-/** Writes `rows` into `buf` from `start` (room for `groupBound(rows)` needed); returns the end. */
-export function encodeGroupInto(rows: IntakeRow[], buf: Buffer, start: number): number {
+/**
+ * Writes `rows` into `buf` from `start` (room for `groupBound(rows)` needed); returns the end.
+ * `withKeys` false writes the layout of the version before search keys (tests of an old journal).
+ */
+export function encodeGroupInto(rows: IntakeRow[], buf: Buffer, start: number, withKeys = true): number {
   let at = start;
   const str = (s: string | null): void => {
     if (s === null) {
@@ -149,6 +157,7 @@ export function encodeGroupInto(rows: IntakeRow[], buf: Buffer, start: number): 
     at += 24;
     for (const k of STRINGS) str(r[k]);
     str(r.reason);
+    if (withKeys) str(r.keys ?? null);
     blob(r.ack);
     blob(r.raw);
   }
@@ -156,7 +165,7 @@ export function encodeGroupInto(rows: IntakeRow[], buf: Buffer, start: number): 
 }
 
 /** Rows whose ack and raw are views on `bytes` (no copy). */
-export function decodeGroup(bytes: ArrayBuffer | Uint8Array, count: number): IntakeRow[] {
+export function decodeGroup(bytes: ArrayBuffer | Uint8Array, count: number, withKeys = true): IntakeRow[] {
   const buf = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.from(bytes);
   let at = 0;
   const str = (): string | null => {
@@ -181,11 +190,12 @@ export function decodeGroup(bytes: ArrayBuffer | Uint8Array, count: number): Int
     at += 24;
     const [id, channel, controlId, sender, messageType, orderingKey, charset, state] = STRINGS.map(() => str() ?? '');
     const reason = str();
+    const keys = withKeys ? str() : null;
     const ack = blob();
     const raw = blob();
     rows.push({
       id: id!, channel: channel!, controlId: controlId!, sender: sender!, messageType: messageType!, orderingKey: orderingKey!, charset: charset!,
-      state: state as IntakeRow['state'], reason, receivedAt, updatedAt, dedupeFrom: Number.isNaN(from) ? null : from, ack, raw,
+      state: state as IntakeRow['state'], reason, receivedAt, updatedAt, dedupeFrom: Number.isNaN(from) ? null : from, ack, raw, keys,
     });
   }
   return rows;

@@ -43,9 +43,16 @@ import type {
   StoredReportVersion,
   StoreCounts,
   StoredMessage,
+  ChannelStats,
+  DestinationStats,
+  IndicatorRow,
+  MessageKey,
+  MessageQuery,
+  VersionDeliveryStats,
+  VersionFacts,
 } from './types';
 import { GroupCommit, type ItemOutcome } from './group-commit';
-import { SqliteIntakeWriter, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
+import { ACTIVITY_BUCKET_MS, SqliteIntakeWriter, packKeys, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
 import { SqliteDedupeReader } from './sqlite-dedupe-reader';
 import { IntakeJournal, replayJournals, waitForIntake } from './sqlite-intake-journal';
 import { decodeRecords, readSpan, type JournalSpan } from './sqlite-intake-protocol';
@@ -79,6 +86,18 @@ import {
   type MessageRow,
   type OpenDeliveryRow,
   type VersionDeliveryRow,
+  normaliseKeys,
+  queryKeys,
+  checkQuery,
+  targetKind,
+  boundDetail,
+  LAST_FAILURES,
+  VD_FAILURE_STATES,
+  ALL_STATES,
+  VD_STATES_SQL,
+  indicatorRowOf,
+  windowCounts,
+  type IndicatorDbRow,
 } from './common';
 import { guardStoreErrors } from './transient';
 
@@ -149,7 +168,14 @@ CREATE TABLE IF NOT EXISTS messages (
   ack          BLOB    NOT NULL,
   raw          BLOB    NOT NULL   -- last: row scans that skip it never walk its overflow pages
 );
-CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (channel, sender, control_id, received_at);
+-- Dedupe look-ups name all three of control_id, channel and sender; control_id first lets the
+-- console find a control id in any channel with the same index (it replaced messages_dedupe,
+-- which began with channel).
+DROP INDEX IF EXISTS messages_dedupe;
+CREATE INDEX IF NOT EXISTS messages_control ON messages (control_id, channel, sender, received_at);
+-- Date range searches and the console's received counts (PostgreSQL); time-ordered, so intake
+-- appends at its right edge.
+CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at, channel);
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (channel, seq) WHERE state NOT IN (${TERMINAL_SQL});
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (channel, state, seq);
 -- Earlier versions had messages_key_open (every non-terminal message of a key): a destination
@@ -257,6 +283,169 @@ CREATE TABLE IF NOT EXISTS version_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS version_deliveries_queued ON version_deliveries (state, updated_at);
 `;
+
+/**
+ * The operations console (issue 10). Search keys (MessageKey) of each message, deleted with it;
+ * message_keys_lookup answers "newest messages with this key" by walking one range backwards.
+ * Counters kept by triggers in the writing transaction, so the console and /metrics read a few
+ * rows instead of counting millions (better-sqlite3 runs on the event loop): messages per
+ * (channel, state); messages received and deliveries delivered per 10-second bucket; dead
+ * deliveries per (channel, destination); the last failures of each destination; version
+ * deliveries per (target kind, state). Backfilled once when created on an existing database.
+ */
+const CONSOLE_TABLES = `
+CREATE TABLE IF NOT EXISTS message_keys (
+  seq   INTEGER NOT NULL REFERENCES messages (seq) ON DELETE CASCADE,
+  kind  TEXT    NOT NULL,
+  value TEXT    NOT NULL,
+  PRIMARY KEY (seq, kind, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS message_keys_lookup ON message_keys (kind, value, seq);
+
+CREATE TABLE IF NOT EXISTS message_counts (
+  channel TEXT    NOT NULL,
+  state   TEXT    NOT NULL,
+  n       INTEGER NOT NULL,
+  PRIMARY KEY (channel, state)
+) WITHOUT ROWID;
+-- what: '' = messages received; else a destination (deliveries delivered). bucket: ms / 10 000.
+CREATE TABLE IF NOT EXISTS message_activity (
+  channel TEXT    NOT NULL,
+  what    TEXT    NOT NULL,
+  bucket  INTEGER NOT NULL,
+  n       INTEGER NOT NULL,
+  PRIMARY KEY (channel, what, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS destination_counts (
+  channel     TEXT    NOT NULL,
+  destination TEXT    NOT NULL,
+  dead        INTEGER NOT NULL,
+  PRIMARY KEY (channel, destination)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivery_failures (
+  id          INTEGER PRIMARY KEY,
+  channel     TEXT    NOT NULL,
+  destination TEXT    NOT NULL,
+  message_id  TEXT    NOT NULL,
+  state       TEXT    NOT NULL,
+  detail      TEXT,
+  at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_failures_line ON delivery_failures (channel, destination, id);
+CREATE TABLE IF NOT EXISTS version_delivery_counts (
+  kind  TEXT    NOT NULL,
+  state TEXT    NOT NULL,
+  n     INTEGER NOT NULL,
+  PRIMARY KEY (kind, state)
+) WITHOUT ROWID;
+`;
+
+/** The target kind of a version_deliveries row in SQL (the part of `target` before ':'). */
+const VD_KIND = (t: string): string => `CASE WHEN instr(${t}.target, ':') > 0 THEN substr(${t}.target, 1, instr(${t}.target, ':') - 1) ELSE ${t}.target END`;
+const DELIVERY_FAILURES_KEPT = 20;
+
+const CONSOLE_TRIGGERS = `
+-- Inserted messages are counted by the intake writer, once per group (sqlite-intake.ts).
+DROP TRIGGER IF EXISTS messages_count_insert;
+CREATE TRIGGER IF NOT EXISTS messages_count_state AFTER UPDATE OF state ON messages WHEN old.state IS NOT new.state BEGIN
+  UPDATE message_counts SET n = n - 1 WHERE channel = old.channel AND state = old.state;
+  INSERT INTO message_counts (channel, state, n) VALUES (new.channel, new.state, 1)
+    ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages BEGIN
+  UPDATE message_counts SET n = n - 1 WHERE channel = old.channel AND state = old.state;
+END;
+-- Before the cascade removes them: the message's dead deliveries leave the dead counts.
+CREATE TRIGGER IF NOT EXISTS messages_dead_deliveries_delete BEFORE DELETE ON messages BEGIN
+  UPDATE destination_counts SET dead = dead - 1
+   WHERE channel = old.channel
+     AND destination IN (SELECT destination FROM deliveries WHERE message_id = old.id AND state = 'dead');
+END;
+
+CREATE TRIGGER IF NOT EXISTS deliveries_insert_stats AFTER INSERT ON deliveries BEGIN
+  INSERT INTO message_activity (channel, what, bucket, n)
+    SELECT m.channel, new.destination, new.updated_at / ${ACTIVITY_BUCKET_MS}, 1 FROM messages m WHERE m.id = new.message_id AND new.state = 'delivered'
+    ON CONFLICT (channel, what, bucket) DO UPDATE SET n = n + 1;
+  INSERT INTO destination_counts (channel, destination, dead)
+    SELECT m.channel, new.destination, 1 FROM messages m WHERE m.id = new.message_id AND new.state = 'dead'
+    ON CONFLICT (channel, destination) DO UPDATE SET dead = dead + 1;
+  INSERT INTO delivery_failures (channel, destination, message_id, state, detail, at)
+    SELECT m.channel, new.destination, new.message_id, new.state, substr(new.detail, 1, 500), new.updated_at FROM messages m
+     WHERE m.id = new.message_id AND (new.state = 'dead' OR (new.state = 'pending' AND new.attempts > 0));
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_update_stats AFTER UPDATE ON deliveries BEGIN
+  INSERT INTO message_activity (channel, what, bucket, n)
+    SELECT m.channel, new.destination, new.updated_at / ${ACTIVITY_BUCKET_MS}, 1 FROM messages m
+     WHERE m.id = new.message_id AND new.state = 'delivered' AND old.state IS NOT 'delivered'
+    ON CONFLICT (channel, what, bucket) DO UPDATE SET n = n + 1;
+  INSERT INTO destination_counts (channel, destination, dead)
+    SELECT m.channel, new.destination, (new.state = 'dead') - (old.state = 'dead') FROM messages m
+     WHERE m.id = new.message_id AND (new.state = 'dead') <> (old.state = 'dead')
+    ON CONFLICT (channel, destination) DO UPDATE SET dead = dead + excluded.dead;
+  -- A failed attempt (retrying) or a death; a reprocess reopening it is not a failure.
+  INSERT INTO delivery_failures (channel, destination, message_id, state, detail, at)
+    SELECT m.channel, new.destination, new.message_id, new.state, substr(new.detail, 1, 500), new.updated_at FROM messages m
+     WHERE m.id = new.message_id
+       AND ((new.state = 'dead' AND old.state IS NOT 'dead') OR (new.state = 'pending' AND new.attempts > old.attempts));
+END;
+-- The failures log keeps the last ${DELIVERY_FAILURES_KEPT} of each destination.
+CREATE TRIGGER IF NOT EXISTS delivery_failures_trim AFTER INSERT ON delivery_failures BEGIN
+  DELETE FROM delivery_failures
+   WHERE channel = new.channel AND destination = new.destination
+     AND id <= (SELECT id FROM delivery_failures WHERE channel = new.channel AND destination = new.destination
+                 ORDER BY id DESC LIMIT 1 OFFSET ${DELIVERY_FAILURES_KEPT});
+END;
+
+CREATE TRIGGER IF NOT EXISTS version_deliveries_count_insert AFTER INSERT ON version_deliveries BEGIN
+  INSERT INTO version_delivery_counts (kind, state, n) VALUES (${VD_KIND('new')}, new.state, 1)
+    ON CONFLICT (kind, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS version_deliveries_count_update AFTER UPDATE OF state ON version_deliveries WHEN old.state IS NOT new.state BEGIN
+  UPDATE version_delivery_counts SET n = n - 1 WHERE kind = ${VD_KIND('old')} AND state = old.state;
+  INSERT INTO version_delivery_counts (kind, state, n) VALUES (${VD_KIND('new')}, new.state, 1)
+    ON CONFLICT (kind, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS version_deliveries_count_delete AFTER DELETE ON version_deliveries BEGIN
+  UPDATE version_delivery_counts SET n = n - 1 WHERE kind = ${VD_KIND('old')} AND state = old.state;
+END;
+`;
+
+/** Counters of rows written before the console existed (run once, when its tables are created). */
+const CONSOLE_BACKFILL = `
+INSERT INTO message_counts (channel, state, n) SELECT channel, state, count(*) FROM messages GROUP BY channel, state;
+INSERT INTO destination_counts (channel, destination, dead)
+  SELECT m.channel, d.destination, count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.state = 'dead' GROUP BY m.channel, d.destination;
+INSERT INTO version_delivery_counts (kind, state, n) SELECT ${VD_KIND('v')}, v.state, count(*) FROM version_deliveries v GROUP BY 1, 2;
+`;
+
+/** Columns added to report_versions after its first release: the facts the indicators count by. */
+const REPORT_VERSION_FACTS: [string, string][] = [
+  ['finess', 'TEXT'],
+  ['rpps', 'TEXT'],
+  ['ins_qualified', 'INTEGER'],
+];
+
+/**
+ * A date range search with a state holding at most this many messages reads that state's lines
+ * instead of the range; a key naming fewer leads a search with several keys (counted, never more).
+ */
+const SEARCH_SCAN_CAP = 5000;
+
+/**
+ * Keyset of a date range search: after the message `beforeSeq` names, else from the top. A
+ * message pruned since is stood in for by the one stored just before it (that one included).
+ */
+function rangeCursor(beforeSeq: number | undefined, rowAtOrBefore: (seq: number) => { seq: number | string; received_at: number | Date; channel: string } | undefined): { r: number; c: string; before: number } {
+  if (beforeSeq === undefined) return { r: Number.MAX_SAFE_INTEGER, c: '', before: 0 };
+  const row = rowAtOrBefore(beforeSeq);
+  if (!row) return { r: -Infinity, c: '', before: 0 };
+  const seq = Number(row.seq);
+  return { r: Number(row.received_at instanceof Date ? row.received_at.getTime() : row.received_at), c: row.channel, before: seq === beforeSeq ? seq : seq + 1 };
+}
+
+function byRangeOrder(a: { received_at: number | Date; channel: string; seq: number | string }, b: typeof a): number {
+  return Number(b.received_at) - Number(a.received_at) || (a.channel < b.channel ? 1 : a.channel > b.channel ? -1 : 0) || Number(b.seq) - Number(a.seq);
+}
 
 /** Counter rows of named sequences (engine/orders sub-order numbers) live under this channel name. */
 const SEQUENCE_CHANNEL = '#sequence';
@@ -366,8 +555,89 @@ function prepareStatements(db: Database.Database) {
     listState: db.prepare<[string, MessageState, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND state = ? ORDER BY seq DESC LIMIT ?`,
     ),
-    counts: db.prepare<[string], { state: string; n: number }>(
-      'SELECT state, COUNT(*) AS n FROM messages WHERE channel = ? GROUP BY state',
+    counts: db.prepare<[string], { state: string; n: number }>('SELECT state, n FROM message_counts WHERE channel = ?'),
+    keysOf: db.prepare<[string], { kind: MessageKey['kind']; value: string }>(
+      'SELECT k.kind, k.value FROM messages m JOIN message_keys k ON k.seq = m.seq WHERE m.id = ? ORDER BY k.kind, k.value',
+    ),
+    // Search by key: one range of message_keys_lookup walked backwards, each message by rowid;
+    // the other filters are checked on the message (a key names few messages).
+    searchByKey: db.prepare<{ kind: string; value: string; before: number; channel: string | null; state: string | null; from: number | null; to: number | null; control: string | null; limit: number }, MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS_M} FROM message_keys k INDEXED BY message_keys_lookup CROSS JOIN messages m ON m.seq = k.seq
+        WHERE k.kind = @kind AND k.value = @value AND k.seq < @before
+          AND (@channel IS NULL OR m.channel = @channel) AND (@state IS NULL OR m.state = @state)
+          AND (@from IS NULL OR m.received_at >= @from) AND (@to IS NULL OR m.received_at < @to)
+          AND (@control IS NULL OR m.control_id = @control)
+        ORDER BY k.seq DESC LIMIT @limit`,
+    ),
+    keyCount: db.prepare<[string, string, number], { n: number }>(
+      'SELECT count(*) AS n FROM (SELECT 1 FROM message_keys INDEXED BY message_keys_lookup WHERE kind = ? AND value = ? LIMIT ?)',
+    ),
+    hasKey: db.prepare<[number, string, string], { one: number }>('SELECT 1 AS one FROM message_keys WHERE seq = ? AND kind = ? AND value = ?'),
+    // By control id: its entries of messages_control (a control id names few messages), sorted.
+    searchByControl: db.prepare<{ control: string; before: number; channel: string | null; state: string | null; from: number | null; to: number | null; limit: number }, MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages INDEXED BY messages_control
+        WHERE control_id = @control AND seq < @before
+          AND (@channel IS NULL OR channel = @channel) AND (@state IS NULL OR state = @state)
+          AND (@from IS NULL OR received_at >= @from) AND (@to IS NULL OR received_at < @to)
+        ORDER BY seq DESC LIMIT @limit`,
+    ),
+    // A date range: messages_received walked backwards from the cursor, (received_at, channel,
+    // seq) descending, so a page costs its own rows whatever the range holds.
+    searchRange: db.prepare<{ from: number; to: number; channel: string | null; state: string | null; r: number; c: string; before: number; limit: number }, MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages INDEXED BY messages_received
+        WHERE received_at >= @from AND received_at < @to AND (@channel IS NULL OR channel = @channel)
+          AND (received_at, channel, seq) < (@r, @c, @before) AND (@state IS NULL OR state = @state)
+        ORDER BY received_at DESC, channel DESC, seq DESC LIMIT @limit`,
+    ),
+    // A date range and a rare state: that state's line (every row of it, few), sorted here.
+    searchRangeLine: db.prepare<{ channel: string; state: string; from: number; to: number; r: number; c: string; before: number }, { seq: number; received_at: number; channel: string }>(
+      `SELECT seq, received_at, channel FROM messages INDEXED BY messages_by_state
+        WHERE channel = @channel AND state = @state AND received_at >= @from AND received_at < @to
+          AND (received_at, channel, seq) < (@r, @c, @before)`,
+    ),
+    cursorOf: db.prepare<[number], { seq: number; received_at: number; channel: string }>('SELECT seq, received_at, channel FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT 1'),
+    // One (channel, state) line of messages_by_state, newest first; the date filter on the row.
+    searchLine: db.prepare<{ channel: string; state: string; before: number; from: number | null; to: number | null; limit: number }, { seq: number }>(
+      `SELECT seq FROM messages INDEXED BY messages_by_state
+        WHERE channel = @channel AND state = @state AND seq < @before
+          AND (@from IS NULL OR received_at >= @from) AND (@to IS NULL OR received_at < @to)
+        ORDER BY seq DESC LIMIT @limit`,
+    ),
+    bySeqs: db.prepare<[string], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`,
+    ),
+    channelsWith: db.prepare<[], { channel: string; state: string; n: number }>('SELECT channel, state, n FROM message_counts WHERE n > 0'),
+    activity: db.prepare<[string, string, number], { bucket: number; n: number }>(
+      'SELECT bucket, n FROM message_activity WHERE channel = ? AND what = ? AND bucket >= ?',
+    ),
+    activityPrune: db.prepare<[number]>('DELETE FROM message_activity WHERE bucket < ?'),
+    // The head of the line (lowest seq) per inbound state: the oldest message waiting.
+    oldestInState: db.prepare<[string, string], { received_at: number }>(
+      'SELECT received_at FROM messages INDEXED BY messages_by_state WHERE channel = ? AND state = ? ORDER BY seq LIMIT 1',
+    ),
+    openCount: db.prepare<[string, string], { n: number }>(
+      'SELECT count(*) AS n FROM open_deliveries INDEXED BY open_deliveries_line WHERE channel = ? AND destination = ?',
+    ),
+    // The head of the destination's line; a reopened delivery keeps its place in seq order.
+    openHead: db.prepare<[string, string], { opened_at: number }>(
+      'SELECT min(opened_at) AS opened_at FROM (SELECT opened_at FROM open_deliveries INDEXED BY open_deliveries_by_seq WHERE channel = ? AND destination = ? ORDER BY seq LIMIT 64)',
+    ),
+    deadCount: db.prepare<[string, string], { dead: number }>('SELECT dead FROM destination_counts WHERE channel = ? AND destination = ?'),
+    lastFailures: db.prepare<[string, string, number], { message_id: string; state: DeliveryState; detail: string | null; at: number }>(
+      'SELECT message_id, state, detail, at FROM delivery_failures WHERE channel = ? AND destination = ? ORDER BY id DESC LIMIT ?',
+    ),
+    vdCounts: db.prepare<[], { kind: string; state: string; n: number }>('SELECT kind, state, n FROM version_delivery_counts WHERE n <> 0'),
+    vdOldestQueued: db.prepare<[], { kind: string; at: number }>(
+      `SELECT ${VD_KIND('v')} AS kind, min(v.updated_at) AS at FROM version_deliveries v INDEXED BY version_deliveries_queued WHERE v.state = 'queued' GROUP BY 1`,
+    ),
+    vdLastInState: db.prepare<[string, number], VersionDeliveryRow>(
+      'SELECT * FROM version_deliveries INDEXED BY version_deliveries_queued WHERE state = ? ORDER BY updated_at DESC LIMIT ?',
+    ),
+    // Every state named, so version_deliveries_queued (state, updated_at) serves each as one range.
+    indicatorRows: db.prepare<[number, number], IndicatorDbRow>(
+      `SELECT d.lab, d.filler_order, d.version, d.target, d.state, d.updated_at, v.finess, v.rpps, v.ins_qualified, v.status
+         FROM version_deliveries d LEFT JOIN report_versions v ON v.lab = d.lab AND v.filler_order = d.filler_order AND v.version = d.version
+        WHERE d.state IN (${VD_STATES_SQL}) AND d.updated_at >= ? AND d.updated_at < ?`,
     ),
     refusalTotals: db.prepare<[string], { n: number; b: number }>(
       `SELECT count(*) AS n, coalesce(sum(length(raw) + length(ack)), 0) AS b FROM messages WHERE channel = ? AND state = 'refused'`,
@@ -394,11 +664,12 @@ function prepareStatements(db: Database.Database) {
     reportInsert: db.prepare<[string, string, string, number]>(
       'INSERT OR IGNORE INTO reports (lab, filler_order, state, row_version, updated_at) VALUES (?, ?, ?, 1, ?)',
     ),
-    versionReserve: db.prepare<[string, string, number, string, string, number, number, number]>(
-      `INSERT INTO report_versions (lab, filler_order, version, status, content_hash, revision, written, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+    versionReserve: db.prepare<[string, string, number, string, string, number, number, string | null, string | null, number | null, number]>(
+      `INSERT INTO report_versions (lab, filler_order, version, status, content_hash, revision, written, created_at, finess, rpps, ins_qualified)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
        ON CONFLICT (lab, filler_order, version) DO UPDATE
-         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at
+         SET status = excluded.status, content_hash = excluded.content_hash, revision = excluded.revision, created_at = excluded.created_at,
+             finess = excluded.finess, rpps = excluded.rpps, ins_qualified = excluded.ins_qualified
          WHERE report_versions.written = 0 AND report_versions.created_at < ?`,
     ),
     versionWritten: db.prepare<[string, string, number]>('UPDATE report_versions SET written = 1 WHERE lab = ? AND filler_order = ? AND version = ?'),
@@ -438,6 +709,7 @@ export class SqliteStore implements MessageStore {
   private db: Database.Database | undefined;
   private st: Statements | undefined;
   private closed = false;
+  private activityPrunedAt = 0;
 
   private readonly group: GroupCommit<IntakeRow, ReceiveResult>;
   private inline: SqliteIntakeWriter | undefined;
@@ -494,11 +766,22 @@ export class SqliteStore implements MessageStore {
     }
     const db = this.db;
     db.transaction(() => {
+      // Partial indexes over the terminal states are made again when that list changed (a state
+      // was added): SQLite only uses a partial index whose predicate matches the query's.
+      for (const r of db.prepare<[], { name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ('messages_pending', 'messages_prunable')`).all()) {
+        if (!r.sql.includes(`(${TERMINAL_SQL})`)) db.exec(`DROP INDEX ${r.name}`);
+      }
       db.exec(SCHEMA);
       db.exec(COUNTERS_SCHEMA);
       db.exec(REPORTS_SCHEMA);
       db.exec(ORDERS_SCHEMA);
       db.exec(VERSION_DELIVERIES_SCHEMA);
+      const hadConsole = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_counts'`).get() !== undefined;
+      db.exec(CONSOLE_TABLES);
+      db.exec(CONSOLE_TRIGGERS);
+      if (!hadConsole) db.exec(CONSOLE_BACKFILL);
+      const have = new Set(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('report_versions')`).all().map((c) => c.name));
+      for (const [name, type] of REPORT_VERSION_FACTS) if (!have.has(name)) db.exec(`ALTER TABLE report_versions ADD COLUMN ${name} ${type}`);
     }).immediate();
     this.st = prepareStatements(db);
     if (this.opts.intakeJournal && !this.journal) this.openJournal(db);
@@ -567,6 +850,7 @@ export class SqliteStore implements MessageStore {
       ack: msg.ack,
       raw: msg.raw,
       dedupeFrom: dedupes(msg, dedupeWindowMs) ? receivedAt - dedupeWindowMs : null,
+      keys: msg.keys && msg.keys.length > 0 ? packKeys(normaliseKeys(msg.keys)) : null,
     };
     return this.journal ? this.journal.receive(row, (r) => this.group.submit(r)) : this.group.submit(row);
   }
@@ -775,6 +1059,137 @@ export class SqliteStore implements MessageStore {
     return out;
   }
 
+  async messageKeys(id: string): Promise<MessageKey[]> {
+    return this.statements().keysOf.all(id).map((r) => ({ kind: r.kind, value: r.value }));
+  }
+
+  /**
+   * One plan per kind of query, each bounded (docs/design.md "Operations console"): by key, by
+   * control id, by a narrow date range (its seqs from messages_received, sorted), else by the
+   * (channel, state) lines of messages_by_state merged newest first; a wide date range walks
+   * those lines too, filtering on the row.
+   */
+  async searchMessages(q: MessageQuery): Promise<StoredMessage[]> {
+    checkQuery(q);
+    const st = this.statements();
+    const limit = q.limit;
+    if (limit === 0) return [];
+    const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    const from = q.from?.getTime() ?? null;
+    const to = q.to?.getTime() ?? null;
+    const channel = q.channel ?? null;
+    const state = q.state ?? null;
+    const keys = queryKeys(q);
+    if (keys.length > 0) {
+      // The key naming fewest messages leads; the others are checked per message.
+      let lead = keys[0]!;
+      if (keys.length > 1) {
+        let best = Infinity;
+        for (const k of keys) {
+          const n = st.keyCount.get(k.kind, k.value, SEARCH_SCAN_CAP)!.n;
+          if (n < best) (best = n), (lead = k);
+        }
+      }
+      const others = keys.filter((k) => k !== lead);
+      const out: StoredMessage[] = [];
+      let cursor = before;
+      // Pages of the lead key until `limit` messages pass every key.
+      const pageSize = others.length ? Math.max(limit, 256) : limit;
+      for (;;) {
+        const page = st.searchByKey.all({ kind: lead.kind, value: lead.value, before: cursor, channel, state, from, to, control: q.controlId ?? null, limit: pageSize });
+        for (const r of page) {
+          if (others.every((k) => st.hasKey.get(Number(r.seq), k.kind, k.value))) out.push(toMessage(r));
+          if (out.length === limit) return out;
+        }
+        if (page.length < pageSize) return out;
+        cursor = Number(page[page.length - 1]!.seq);
+      }
+    }
+    if (q.controlId !== undefined) {
+      return st.searchByControl.all({ control: q.controlId, before, channel, state, from, to, limit }).map(toMessage);
+    }
+    const lines = st.channelsWith.all().filter((l) => (channel === null || l.channel === channel) && (state === null || l.state === state));
+    if (from !== null || to !== null) {
+      // Ordered by (received_at, channel, seq): the cursor continues after the message it names.
+      const cursor = rangeCursor(q.beforeSeq, (seq) => st.cursorOf.get(seq));
+      // The cursor's time bounds the walk too: the index range starts there, not at `to`.
+      const range = { from: from ?? 0, to: Math.min(to ?? Number.MAX_SAFE_INTEGER, cursor.r + 1), ...cursor };
+      const inState = state === null ? Infinity : lines.reduce((n, l) => n + l.n, 0);
+      if (inState > SEARCH_SCAN_CAP) return st.searchRange.all({ ...range, channel, state, limit }).map(toMessage);
+      // A state with few messages (dead, refused…) in a wide range: its lines hold fewer rows than the range.
+      const found = lines.flatMap((l) => st.searchRangeLine.all({ ...range, channel: l.channel, state: l.state }));
+      const page = found.sort(byRangeOrder).slice(0, limit).map((r) => Number(r.seq));
+      if (page.length === 0) return [];
+      const at = new Map(page.map((seq, i) => [seq, i]));
+      return st.bySeqs.all(JSON.stringify(page)).map(toMessage).sort((a, b) => at.get(a.seq)! - at.get(b.seq)!);
+    }
+    // Every (channel, state) line that holds messages, newest first, merged.
+    let seqs: number[] = [];
+    for (const l of lines) {
+      for (const r of st.searchLine.all({ channel: l.channel, state: l.state, before, from, to, limit })) seqs.push(r.seq);
+    }
+    seqs.sort((a, b) => b - a);
+    seqs = seqs.slice(0, limit);
+    return seqs.length === 0 ? [] : st.bySeqs.all(JSON.stringify(seqs)).map(toMessage);
+  }
+
+  async channelStats(channel: string, destinations: readonly string[], now: Date = new Date()): Promise<ChannelStats> {
+    checkDestinations(destinations);
+    const st = this.statements();
+    const t = now.getTime();
+    this.pruneActivity(t);
+    const counts = await this.counts(channel);
+    const received = windowCounts(st.activity.all(channel, '', Math.floor((t - 3_600_000) / ACTIVITY_BUCKET_MS)), t, ACTIVITY_BUCKET_MS);
+    let oldest: number | null = null;
+    for (const s of ['received', 'processing']) {
+      const r = st.oldestInState.get(channel, s);
+      if (r && (oldest === null || r.received_at < oldest)) oldest = r.received_at;
+    }
+    const out: DestinationStats[] = destinations.map((destination) => {
+      const head = st.openHead.get(channel, destination);
+      return {
+        destination,
+        open: st.openCount.get(channel, destination)!.n,
+        oldestOpenAt: head && head.opened_at !== null ? new Date(head.opened_at) : null,
+        dead: st.deadCount.get(channel, destination)?.dead ?? 0,
+        delivered: windowCounts(st.activity.all(channel, destination, Math.floor((t - 3_600_000) / ACTIVITY_BUCKET_MS)), t, ACTIVITY_BUCKET_MS),
+        lastFailures: st.lastFailures.all(channel, destination, LAST_FAILURES).map((f) => ({ messageId: f.message_id, state: f.state, detail: boundDetail(f.detail), at: new Date(f.at) })),
+      };
+    });
+    return { counts, received, oldestInboundAt: oldest === null ? null : new Date(oldest), destinations: out };
+  }
+
+  async versionDeliveryStats(_now: Date = new Date()): Promise<VersionDeliveryStats[]> {
+    const st = this.statements();
+    const byKind = new Map<string, VersionDeliveryStats>();
+    const kind = (k: string): VersionDeliveryStats => {
+      let v = byKind.get(k);
+      if (!v) byKind.set(k, (v = { kind: k, counts: {}, oldestQueuedAt: null, lastFailures: [] }));
+      return v;
+    };
+    for (const r of st.vdCounts.all()) kind(r.kind).counts[r.state] = r.n;
+    for (const r of st.vdOldestQueued.all()) kind(r.kind).oldestQueuedAt = new Date(r.at);
+    const failures = VD_FAILURE_STATES.flatMap((s) => st.vdLastInState.all(s, LAST_FAILURES * 8)).sort((a, b) => Number(b.updated_at) - Number(a.updated_at));
+    for (const f of failures) {
+      const v = kind(targetKind(f.target));
+      if (v.lastFailures.length < LAST_FAILURES) {
+        v.lastFailures.push({ lab: f.lab, fillerOrder: f.filler_order, version: f.version, target: f.target, state: f.state as StoredVersionDelivery['state'], detail: boundDetail(f.detail), at: new Date(f.updated_at) });
+      }
+    }
+    return [...byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind));
+  }
+
+  async indicatorRows(from: Date, to: Date): Promise<IndicatorRow[]> {
+    return this.statements().indicatorRows.all(from.getTime(), to.getTime()).map(indicatorRowOf);
+  }
+
+  /** Activity buckets older than two hours go, at most once a minute. */
+  private pruneActivity(now: number): void {
+    if (now - this.activityPrunedAt < 60_000) return;
+    this.activityPrunedAt = now;
+    this.statements().activityPrune.run(Math.floor((now - 2 * 3_600_000) / ACTIVITY_BUCKET_MS));
+  }
+
   /**
    * Deletes terminal messages received AND last updated before `olderThan` (a message that died
    * yesterday after weeks of retries is kept as long as a fresh one), with their contents and
@@ -856,10 +1271,12 @@ export class SqliteStore implements MessageStore {
     return done.changes === 1;
   }
 
-  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'>, staleAfterMs: number): Promise<boolean> {
+  async reserveReportVersion(v: Omit<StoredReportVersion, 'written' | 'createdAt'> & { facts?: VersionFacts }, staleAfterMs: number): Promise<boolean> {
     const st = this.statements();
     const now = Date.now();
-    return st.versionReserve.run(v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, now, now - staleAfterMs).changes === 1;
+    const f = v.facts;
+    const ins = f ? (f.insQualified ? 1 : 0) : null;
+    return st.versionReserve.run(v.lab, v.fillerOrder, v.version, v.status, v.contentHash, v.revision, now, f?.finess ?? null, f?.rpps ?? null, ins, now - staleAfterMs).changes === 1;
   }
 
   async markReportVersionWritten(lab: string, fillerOrder: string, version: number): Promise<void> {

@@ -179,7 +179,12 @@ export interface MessageKey {
   value: string;
 }
 
-/** A message search (operators' console); every field narrows; newest first. */
+/**
+ * A message search (operators' console); every field narrows; newest first: by seq (store
+ * order), except a date range searched without a key or control id, ordered by (receivedAt,
+ * channel, seq) descending so that a page of a wide range costs its own rows. `beforeSeq` is
+ * the seq of the last message of the previous page, in either order.
+ */
 export interface MessageQuery {
   channel?: string;
   state?: MessageState;
@@ -195,7 +200,7 @@ export interface MessageQuery {
   patient?: string;
   /** INS, exact (an `ins` key). */
   ins?: string;
-  /** Page cursor: only messages with seq < beforeSeq. */
+  /** Page cursor: the messages after this one in the search's order (seq < beforeSeq in store order). */
   beforeSeq?: number;
   /** At most this many (the caller bounds it, e.g. 100). */
   limit: number;
@@ -206,11 +211,14 @@ export interface DestinationStats {
   destination: string;
   /** Open deliveries (queued, retrying). */
   open: number;
-  /** When the oldest open delivery was opened; null when none. */
+  /**
+   * When the oldest open delivery was opened (among the first 64 of the line in store order on
+   * SQLite, where counting every row would stall the event loop during an outage); null when none.
+   */
   oldestOpenAt: Date | null;
   /** Dead deliveries the store holds for it. */
   dead: number;
-  /** Delivered in the last 1, 5 and 60 minutes (by delivery time). */
+  /** Delivered in the last 1, 5 and 60 minutes (by delivery time; SQLite: within 10 s, counted per 10-second bucket). */
   delivered: { m1: number; m5: number; m60: number };
   /** The last few failures (dead or retrying with a reason), newest first, detail bounded to 500 characters. */
   lastFailures: { messageId: string; state: DeliveryState; detail: string; at: Date }[];
@@ -222,7 +230,10 @@ export interface ChannelStats {
   counts: StoreCounts;
   /** Received (any state) in the last 1, 5 and 60 minutes. */
   received: { m1: number; m5: number; m60: number };
-  /** Oldest message not yet through the inbound stage (received / processing); null when none. */
+  /**
+   * When the oldest message not yet through the inbound stage (received / processing) was
+   * received: the head of the line, in store order; null when none.
+   */
   oldestInboundAt: Date | null;
   destinations: DestinationStats[];
 }
@@ -255,6 +266,8 @@ export interface IndicatorRow extends VersionFacts {
   target: string;
   state: StoredVersionDelivery['state'];
   updatedAt: Date;
+  /** The version's status when the store knows it: a `deleted` version is a withdrawal, not a CR-BIO sent. */
+  status?: StoredReportVersion['status'];
 }
 
 export interface RefusalStats {

@@ -16,7 +16,7 @@ import { SqliteStore } from '../../engine/store';
 import type { InboundMessage } from '../../engine/store';
 import { IntakeJournal, encodeRecord } from '../../engine/store/sqlite-intake-journal';
 import { decodeRecords, readSpan, type JournalSpan } from '../../engine/store/sqlite-intake-protocol';
-import type { IntakeRow } from '../../engine/store/sqlite-intake';
+import { packKeys, type IntakeRow } from '../../engine/store/sqlite-intake';
 import { SqliteDedupeReader } from '../../engine/store/sqlite-dedupe-reader';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-journal-'));
@@ -289,6 +289,47 @@ const store = new SqliteStore({ path: process.argv[2], synchronous: 'NORMAL', on
       await after.close();
     }
   }, 30_000);
+
+  test('search keys travel in the journal: a journal left by a dead process replays with them; a record of the previous layout (no keys) replays too', async () => {
+    const file = path.join(tmpRoot, `keys-${rnd()}.db`);
+    const setup = new SqliteStore({ path: file, synchronous: 'NORMAL' });
+    await setup.init();
+    await setup.close();
+    const dead = await deadPid();
+    const withKeys = { ...row('K-1', 'CK1'), keys: packKeys([{ kind: 'ins', value: '248092A20345642' }, { kind: 'order', value: 'LAB-9' }]) };
+    const old = row('K-2', 'CK2');
+    fs.writeFileSync(`${file}-intake-${dead}-0000abce-1.jnl`, Buffer.concat([record([withKeys]), encodeRecord([old], false), record([row('K-3', 'CK3')])]));
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: () => undefined });
+    try {
+      await s.init();
+      expect(await s.messageKeys('K-1')).toEqual([{ kind: 'ins', value: '248092A20345642' }, { kind: 'order', value: 'LAB-9' }]);
+      expect((await s.searchMessages({ order: 'LAB-9', limit: 5 })).map((m) => m.id)).toEqual(['K-1']);
+      expect(await s.get('K-2')).toMatchObject({ controlId: 'CK2' });
+      expect(await s.messageKeys('K-2')).toEqual([]);
+      expect(await s.get('K-3')).toMatchObject({ controlId: 'CK3' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('keys of messages ACKed while the database is locked reach it with their rows', async () => {
+    const file = path.join(tmpRoot, `keys-locked-${rnd()}.db`);
+    const s = new SqliteStore({ path: file, synchronous: 'NORMAL', onIntakeEvent: () => undefined });
+    await s.init();
+    try {
+      const lock = holdWriteLock(file);
+      const acked = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s.receive(inbound(`KL${i}`, { keys: [{ kind: 'patient', value: `P${i % 4}` }, { kind: 'order', value: `F${i}` }] }), HOUR)),
+      );
+      lock.release();
+      await Promise.all(acked.map((r) => (r.duplicate ? undefined : r.stored)));
+      const p1 = await s.searchMessages({ patient: 'P1', limit: 10 });
+      expect(p1.map((m) => m.controlId)).toEqual(['KL17', 'KL13', 'KL9', 'KL5', 'KL1']);
+      expect((await s.searchMessages({ order: 'F13', limit: 10 })).map((m) => m.controlId)).toEqual(['KL13']);
+    } finally {
+      await s.close();
+    }
+  });
 
   test('indexing on the event loop (intakeThread off) stores the same rows', async () => {
     const file = path.join(tmpRoot, `inline-${rnd()}.db`);

@@ -574,6 +574,7 @@ export function describeStore(name: string, makeHarness: () => Promise<StoreHarn
         filtered: 0,
         refused: 0,
         dead: 2,
+        discarded: 0,
       });
       expect(Object.values(await store.counts(`none-${rnd()}`)).every((n) => n === 0)).toBe(true);
     });
