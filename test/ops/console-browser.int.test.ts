@@ -173,6 +173,20 @@ test('every view of patient data is in the audit log, with who and what', async 
   expect(await page.locator('main table.grid tbody tr').count()).toBeGreaterThanOrEqual(2);
 });
 
+test('the indicators page and its CSV extract answer for a viewer (counts only, no patient data)', async () => {
+  const page = await loggedIn('viewer');
+  await page.goto(`${s.base}/indicators`);
+  expect(await text(page, 'h1')).toBe('Ségur indicators (TBB.01, TBB.03)');
+  // Nothing went to the DMP nor by MSSanté in this scenario: the page says so rather than showing made-up zeros.
+  expect(await text(page, 'main')).toContain('No CR-BIO sent nor failed in these periods.');
+  const csv = await page.request.get(`${s.base}/api/indicators.csv?at=2026-03`);
+  expect(csv.status()).toBe(200);
+  expect(csv.headers()['content-type']).toBe('text/csv; charset=utf-8');
+  expect(await csv.text()).toBe('period;period_label;period_start;period_end;finess;rpps;indicator;value\r\n');
+  const bad = await page.request.get(`${s.base}/api/indicators?at=2026-13`);
+  expect([bad.status(), ((await bad.json()) as { code: string }).code]).toEqual([400, 'PSL_CONSOLE_BAD_REQUEST']);
+});
+
 test('a 5 MB ORU with a base64 PDF opens at once: segments listed, the long value loaded on demand', async () => {
   const b64 = randomBytes(3_900_000).toString('base64');
   const big = LTW_SAMPLE.replace('|SMP-ORU-0001|', '|CON-BIG-0001|').replace(/(SPM\|)/, `OBX|3|ED|PDF^Compte rendu PDF^L||^application^pdf^Base64^${b64}||||||F\r$1`);

@@ -49,7 +49,7 @@ export interface ConsoleScenario {
   console: Console;
   base: string;
   lis: LisPeer;
-  send(channel: 'results' | 'bulk', text: string): Promise<void>;
+  send(channel: 'results' | 'bulk' | 'receipts', text: string): Promise<void>;
   /** The stored message of a control id once its state is one of `states`. */
   messageIn(controlId: string, states: StoredMessage['state'][], timeoutMs?: number): Promise<StoredMessage>;
   stop(): Promise<void>;
@@ -62,12 +62,21 @@ export interface ScenarioOptions {
    * shows a destination waiting with the reason. Messages never finish while it is down.
    */
   eaiDown?: boolean;
+  /**
+   * Also each version to a PFI (a peer answering AA; every version then passes the full ANS set
+   * first) and a `receipts` channel for the PFI's business acknowledgements (ZAM): what the
+   * Ségur indicators count.
+   */
+  pfi?: boolean;
 }
 
 export async function startConsoleScenario(opts: ScenarioOptions = {}): Promise<ConsoleScenario> {
   const logger = opts.logger ?? silentLogger();
   const lis = new LisPeer(await freePort());
   await lis.peer.listen();
+  const pfiPort = await freePort();
+  const pfi = opts.pfi ? new ScriptedPeer(pfiPort, (m, n) => `MSH|^~\\&|PFI|CHU-DEMO|SIL-LABO|LABO-DEMO|20261125080000||ACK^R01^ACK|PFI-${n}|P|2.6\rMSA|AA|${m.get('MSH-10')}\r`) : undefined;
+  await pfi?.listen();
   const te = await startTestEngine(
     {
       'results.yaml': channelYaml(
@@ -75,6 +84,10 @@ export async function startConsoleScenario(opts: ScenarioOptions = {}): Promise<
         `acceptance:\n  messageTypes: [ORU^R01, OUL^R22]\nordering:\n  key: placer-order\ndestinations:\n` +
           `  - name: documents\n    type: reports\n    directory: \${DIR}/out/documents\n    lab: ${join(repo, 'channels/labs/laboratoire-demo.yaml')}\n` +
           `    ownFillers: [SIL-LABO]\n    fullValidation: false\n` +
+          (pfi
+            ? `    pfi:\n      host: 127.0.0.1\n      port: ${pfiPort}\n      receivingApplication: PFI\n      receivingFacility: CHU-DEMO\n      replyTo: resultats@labo-demo.mssante.fr\n` +
+              `      retry:\n        maxAttempts: 20\n        backoffBaseMs: 200\n        backoffMaxMs: 1000\n`
+            : '') +
           `  - name: lis\n    type: mllp\n    host: 127.0.0.1\n    port: ${lis.port}\n    responseTimeoutMs: 5000\n` +
           `    retry:\n      maxAttempts: 3\n      backoffBaseMs: 100\n      backoffMaxMs: 500\n` +
           (opts.eaiDown
@@ -82,6 +95,7 @@ export async function startConsoleScenario(opts: ScenarioOptions = {}): Promise<
               `    retry:\n      maxAttempts: 1000\n      backoffBaseMs: 1000\n      backoffMaxMs: 5000\n`
             : ''),
       ),
+      ...(pfi ? { 'receipts.yaml': channelYaml('receipts', `acceptance:\n  messageTypes: [ZAM^Z01, ZAM^Z02, ZAM^Z03]\n  versions: ['2.6']\ndestinations:\n  - name: receipts\n    type: pfi-receipts\n`) } : {}),
       'bulk.yaml': channelYaml('bulk', `  maxFrameBytes: 16777216\nacceptance:\n  messageTypes: [ORU^R01]\ndestinations:\n  - name: archive\n    type: file\n    directory: \${DIR}/out/bulk\n    fileName: \${MSH-10}.hl7\n`),
     },
     { ansKitDir: ANS_KIT_DIR, logger },
@@ -126,6 +140,7 @@ export async function startConsoleScenario(opts: ScenarioOptions = {}): Promise<
       await console.stop(1000);
       await te.stop();
       await lis.peer.close();
+      await pfi?.close();
     },
   };
 }

@@ -20,7 +20,12 @@ const LTW_SAMPLE = decode(readFileSync(join(repoRootOf(__dirname), 'samples', 'o
 /** The sample result as another lab file of another order (`n` 1..99). */
 function resultOf(n: number): string {
   const nn = String(n).padStart(2, '0');
-  return LTW_SAMPLE.replace('|SMP-ORU-0001|', `|SHOT-ORU-00${nn}|`).replace(/LAB-0001/g, `LAB-01${nn}`).replace(/CMD-0001/g, `CMD-01${nn}`);
+  // Two biologists (test RPPS) validate the files in turn (OBR-32): the indicators per RPPS.
+  const biologist = n % 2 ? '10101234567&BIOLOGISTE-UN&Anne' : '10107654321&BIOLOGISTE-DEUX&Paul';
+  return LTW_SAMPLE.replace('|SMP-ORU-0001|', `|SHOT-ORU-00${nn}|`)
+    .replace(/LAB-0001/g, `LAB-01${nn}`)
+    .replace(/CMD-0001/g, `CMD-01${nn}`)
+    .replace(/^(OBR\|.*\|F)$/m, `$1|||||||${biologist}&&&&&&RPPS&1.2.250.1.71.4.2.1&ISO`);
 }
 
 async function traffic(s: ConsoleScenario): Promise<string> {
@@ -38,8 +43,44 @@ async function traffic(s: ConsoleScenario): Promise<string> {
     return true;
   }, 180_000, 500);
   if (!settled) throw new Error('the screenshot traffic did not settle within 3 minutes');
+  await receipts(s);
   await s.te.engine.pauseChannel('bulk');
   return (await store.searchMessages({ controlId: 'SHOT-ORU-0001', limit: 1 }))[0]!.id;
+}
+
+const INS = '248092A20345642'; // the sample's test INS
+
+/** A PFI business acknowledgement (ANS CDA-in-HL7v2 volet) of version 1 of a lab file. */
+function zam(kind: 'Z01' | 'Z02', n: number, fillerOrder: string, ok: boolean, address = ''): string {
+  const obx =
+    kind === 'Z01'
+      ? [`OBX|1|CWE|ACK_RECEPTION_DMP^Accusé de réception DMP^AckMetierZAM|${fillerOrder}.v1|${ok ? 'Y' : 'N'}^^expandedYes-NoIndicator||||||F`]
+      : [`OBX|1|CWE|ACK_RECEPTION_MSS^Accusé de réception MSSanté^AckMetierZAM|${fillerOrder}.v1|${ok ? 'Y' : 'N'}^^expandedYes-NoIndicator||||||F`, `OBX|2|XTN|DESTINATAIRE_MSS^Destinataire MSSanté^AckMetierZAM||^^X.400^${address}||||||F`];
+  return [
+    `MSH|^~\\&|PFI|CHU-DEMO|SIL-LABO|LABO-DEMO|20261207100000||ZAM^${kind}^ZAM_Z01|ZAM-${kind}-${n}|P|2.6|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2`,
+    'EVN||20261207100000',
+    ...obx,
+    ...(ok ? [] : ['ERR|||207^Application internal error^messageErrorCondition|E|DMPClosed^DMP fermé^DMPERRORCODE']),
+  ].join('\r') + '\r';
+}
+
+/**
+ * Once the PFI took every version, what it says it did: filed in the DMP (the last file refused:
+ * the patient's DMP is closed), mailed to the prescriber, and to the patient for half of them.
+ */
+async function receipts(s: ConsoleScenario): Promise<void> {
+  const store = s.te.engine.messageStore;
+  const sent = await waitFor(async () => (await store.findVersionDeliveries({ state: 'sent', limit: 100 })).filter((d) => d.target === 'pfi').length >= FILES, 180_000, 500);
+  if (!sent) throw new Error('the PFI did not get every version within 3 minutes');
+  let n = 0;
+  for (let f = 1; f <= FILES; f++) {
+    const filler = `LAB-01${String(f).padStart(2, '0')}`;
+    await s.send('receipts', zam('Z01', ++n, filler, f < FILES));
+    await s.send('receipts', zam('Z02', ++n, filler, true, 'prescripteur.medecin@test.mssante.fr'));
+    if (f <= FILES / 2) await s.send('receipts', zam('Z02', ++n, filler, true, `${INS}@patient.mssante.fr`));
+  }
+  const recorded = await waitFor(async () => (await store.findVersionDeliveries({ limit: 1000 })).filter((d) => d.target.startsWith('pfi>')).length >= n, 60_000, 500);
+  if (!recorded) throw new Error('the receipts were not recorded within a minute');
 }
 
 async function shoot(page: Page, url: string, file: string, fullPage: boolean): Promise<void> {
@@ -58,7 +99,7 @@ async function logIn(page: Page, s: ConsoleScenario, role: Role): Promise<void> 
 async function main(): Promise<void> {
   const outDir = resolve(process.argv[2] ?? 'docs/screenshots');
   mkdirSync(outDir, { recursive: true });
-  const s = await startConsoleScenario({ eaiDown: true });
+  const s = await startConsoleScenario({ eaiDown: true, pfi: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const messageId = await traffic(s);

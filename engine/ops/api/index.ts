@@ -5,7 +5,8 @@
 import type { ConsoleRoutes } from '../context';
 import { actionRoutes } from './actions';
 import { deliveryRoutes } from './deliveries';
+import { indicatorRoutes } from './indicators';
 import { messageRoutes } from './messages';
 import { reportRoutes } from './reports';
 
-export const API_ROUTES: readonly ConsoleRoutes[] = [messageRoutes, reportRoutes, deliveryRoutes, actionRoutes];
+export const API_ROUTES: readonly ConsoleRoutes[] = [messageRoutes, reportRoutes, deliveryRoutes, actionRoutes, indicatorRoutes];

@@ -4,12 +4,13 @@
  */
 import type { ConsoleRoutes } from '../context';
 import { adminPageRoutes } from './pages/admin';
+import { indicatorsPageRoutes } from './pages/indicators';
 import { messageRoutes } from './pages/message';
 import { messagesRoutes } from './pages/messages';
 import { overviewRoutes } from './pages/overview';
 import { reportRoutes } from './pages/report';
 
-export const WEB_ROUTES: readonly ConsoleRoutes[] = [overviewRoutes, messagesRoutes, messageRoutes, reportRoutes];
+export const WEB_ROUTES: readonly ConsoleRoutes[] = [overviewRoutes, messagesRoutes, messageRoutes, reportRoutes, indicatorsPageRoutes];
 
 /** The admin pages (audit log, users): platform route modules, they read the console store. */
 export const ADMIN_PAGE_ROUTES = [adminPageRoutes] as const;
