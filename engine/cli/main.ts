@@ -15,6 +15,7 @@ import { publishCommand, releaseCommand, reportCommand } from './report-commands
 import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-commands';
 import { xdmCommand } from './xdm-command';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
+import { retentionCommand } from './retention-command';
 
 const program = new Command();
 program.name('passerelle').description('Passerelle integration engine for French medical biology');
@@ -314,6 +315,15 @@ program
   .option('--json', 'print the statistics as JSON')
   .action(async (kitDir: string, opts: { cache?: string; json?: boolean }) => {
     process.exitCode = await schematronCompileCommand(kitDir, opts);
+  });
+
+program
+  .command('retention')
+  .description("one retention pass now (channel files' `retention`), or with --dry-run the report documents it would archive and purge")
+  .option('--dry-run', 'only say which report documents would be archived and purged')
+  .option('-c, --channels <dir>', 'channel files directory (env PASSERELLE_CHANNELS, default channels)')
+  .action(async (opts: { dryRun?: boolean; channels?: string }) => {
+    process.exitCode = await retentionCommand(opts);
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -457,6 +457,43 @@ export const channelSchema = z.strictObject({
     })
     .prefault({}),
   dedupe: z.strictObject({ windowMinutes: z.number().min(0).default(1440) }).prefault({}),
+  /**
+   * What is kept of the channel's messages and documents, and for how long (docs/channels.md
+   * `retention`; engine/channels/retention.ts). A message waiting, retrying, dead-lettered or
+   * refused is never trimmed nor deleted by age (refusals have their own quota).
+   */
+  retention: z
+    .strictObject({
+      /**
+       * everything: a message keeps its raw bytes and contents until it is deleted. metadata: once
+       * done, filtered or discarded, the raw message is cut to `excerptBytes` and its contents
+       * removed. content-after-delivery: once every delivery succeeded (done), raw message and
+       * contents removed. State, ACK, deliveries and search keys stay in every mode.
+       */
+      storage: z.enum(['everything', 'metadata', 'content-after-delivery']).default('everything'),
+      /** Days a finished message keeps its content before it is trimmed (metadata, content-after-delivery). */
+      contentDays: z.number().min(0).default(0),
+      /** Bytes of the raw message kept in metadata mode. */
+      excerptBytes: z.number().int().min(0).default(1024),
+      /** Done, filtered and discarded messages received and last changed this many days ago are deleted; absent: kept. */
+      messagesDays: z.number().positive().optional(),
+      /**
+       * Report documents of the channel's reports destinations (SGL.DOC.20): archived once the
+       * patient has had no activity for `archiveAfterYears`, purged (files and store rows) after
+       * `purgeAfterYears`. Absent: never archived nor purged (`passerelle retention` reports
+       * what would be).
+       */
+      documents: z
+        .strictObject({
+          archiveAfterYears: z.number().positive().default(5),
+          purgeAfterYears: z.number().positive().default(20),
+          /** Where archived report folders go; default `<directory>/archive` of each reports destination. */
+          archiveDirectory: z.string().optional(),
+        })
+        .refine((d) => d.purgeAfterYears > d.archiveAfterYears, { message: 'purgeAfterYears must be more than archiveAfterYears', path: ['purgeAfterYears'] })
+        .optional(),
+    })
+    .prefault({}),
   ordering: z
     .strictObject({
       /** placer-order: ORC-2 / OBR-2 then patient; patient: PID-3 first repetition; none: one line per partition by arrival. */

@@ -43,7 +43,9 @@ import type {
   VersionDeliveryStats,
   VersionFacts,
 } from './types';
-import { TERMINAL_STATES } from './types';
+import { RETENTION_NOTE, TERMINAL_STATES } from './types';
+import type { ReportActivity, ReportCursor, RetentionCandidate, RetentionState, TrimRequest } from './types';
+import { PATIENTS_MARK, checkRetentionStates, checkTrim, patientIdsOf, retentionCandidateOf, trimPlan, type RetentionDbRow } from './retention-common';
 import { GroupCommit, type ItemOutcome } from './group-commit';
 import { groupQuery, groupResults, literalSafe, lockKey, type PgIntakeItem } from './pg-intake-group';
 import {
@@ -116,6 +118,7 @@ export class PgStore implements MessageStore {
   private readonly t: {
     messages: string; contents: string; deliveries: string; open: string; counters: string; reports: string; versions: string; orders: string; orderRefs: string; vd: string;
     keys: string; failures: string; vdCounts: string;
+    reportPatients: string; patientActivity: string; reportArchive: string; marks: string;
   };
   private forceSyncCommit = false;
   private readonly group = new GroupCommit<PgIntakeItem, ReceiveResult>((items) => this.commitGroup(items), {
@@ -135,7 +138,8 @@ export class PgStore implements MessageStore {
     this.schema = schema;
     const q = `"${schema}"`;
     this.t = { messages: `${q}.messages`, contents: `${q}.contents`, deliveries: `${q}.deliveries`, open: `${q}.open_deliveries`, counters: `${q}.counters`, reports: `${q}.reports`, versions: `${q}.report_versions`, orders: `${q}.orders`, orderRefs: `${q}.order_refs`, vd: `${q}.version_deliveries`,
-      keys: `${q}.message_keys`, failures: `${q}.delivery_failures`, vdCounts: `${q}.version_delivery_counts` };
+      keys: `${q}.message_keys`, failures: `${q}.delivery_failures`, vdCounts: `${q}.version_delivery_counts`,
+      reportPatients: `${q}.report_patients`, patientActivity: `${q}.patient_activity`, reportArchive: `${q}.report_archive`, marks: `${q}.retention_marks` };
     const config: PoolConfig = {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -364,6 +368,14 @@ export class PgStore implements MessageStore {
     if (!hadCounts) {
       await c.query(`INSERT INTO ${vdCounts} (kind, state, n) SELECT split_part(target, ':', 1), state, count(*) FROM ${vd} GROUP BY 1, 2`);
     }
+    // Retention (see the SQLite store's RETENTION_SCHEMA).
+    const { reports, reportPatients, patientActivity, reportArchive, marks } = this.t;
+    await c.query(`CREATE INDEX IF NOT EXISTS reports_updated ON ${reports} (updated_at, lab, filler_order)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${reportPatients} (lab TEXT NOT NULL, filler_order TEXT NOT NULL, patient TEXT NOT NULL, PRIMARY KEY (lab, filler_order, patient))`);
+    await c.query(`CREATE INDEX IF NOT EXISTS report_patients_patient ON ${reportPatients} (patient)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${patientActivity} (patient TEXT NOT NULL PRIMARY KEY, last_at TIMESTAMPTZ NOT NULL)`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${reportArchive} (lab TEXT NOT NULL, filler_order TEXT NOT NULL, archived_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (lab, filler_order))`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${marks} (name TEXT NOT NULL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, lab TEXT NOT NULL, filler_order TEXT NOT NULL)`);
   }
 
   async close(): Promise<void> {
@@ -1082,6 +1094,143 @@ export class PgStore implements MessageStore {
       [name],
     );
     return Number(r.rows[0]!.value);
+  }
+
+  async retentionCandidates(channel: string, states: readonly RetentionState[], afterSeq: number, limit: number): Promise<RetentionCandidate[]> {
+    checkRetentionStates(states);
+    checkLimit(limit);
+    this.checkReady();
+    const { messages, contents } = this.t;
+    // Each state's line from the cursor (messages_by_state), merged by seq.
+    const lines = states.map((_, i) => `(SELECT seq FROM ${messages} WHERE channel = $1 AND state = $${i + 4} AND seq > $2 ORDER BY seq LIMIT $3)`).join(' UNION ALL ');
+    const r = await this.pool.query<RetentionDbRow>(
+      `SELECT m.seq, m.id, m.state, m.received_at, m.updated_at, octet_length(m.raw) AS raw_bytes,
+              EXISTS (SELECT 1 FROM ${contents} c WHERE c.message_id = m.id AND c.name <> '${RETENTION_NOTE}') AS has_contents
+         FROM ${messages} m WHERE m.seq IN (SELECT seq FROM (${lines}) l ORDER BY seq LIMIT $3) ORDER BY m.seq`,
+      [channel, afterSeq, limit, ...states],
+    );
+    return r.rows.map(retentionCandidateOf);
+  }
+
+  async deleteMessages(ids: readonly string[], states: readonly RetentionState[], olderThan: Date): Promise<number> {
+    checkRetentionStates(states);
+    if (Number.isNaN(olderThan.getTime())) throw new TypeError('deleteMessages: olderThan must be a valid Date');
+    this.checkReady();
+    if (ids.length === 0) return 0;
+    const { messages, open } = this.t;
+    // The conditions are checked again in the delete itself: a message reprocessed since it was read stays.
+    const r = await this.pool.query(
+      `DELETE FROM ${messages} m WHERE m.id = ANY($1::text[]) AND m.state = ANY($2::text[]) AND m.received_at < $3 AND m.updated_at < $3
+          AND NOT EXISTS (SELECT 1 FROM ${open} o WHERE o.message_id = m.id)`,
+      [[...ids], [...states], olderThan],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async trimMessages(ids: readonly string[], how: TrimRequest): Promise<number> {
+    checkTrim(how);
+    this.checkReady();
+    if (ids.length === 0) return 0;
+    const { messages, contents } = this.t;
+    const at = new Date().toISOString();
+    return this.inTransaction(async (c) => {
+      const rows = await c.query<{ id: string; raw: Buffer }>(
+        `SELECT id, raw FROM ${messages} WHERE id = ANY($1::text[]) AND state = ANY($2::text[]) AND updated_at < $3 ORDER BY seq FOR UPDATE`,
+        [[...ids], [...how.states], how.olderThan],
+      );
+      let n = 0;
+      for (const row of rows.rows) {
+        const names = (await c.query<{ name: string; data: Buffer | null }>(
+          `SELECT name, CASE WHEN name = $2 THEN data END AS data FROM ${contents} WHERE message_id = $1 ORDER BY name`,
+          [row.id, RETENTION_NOTE],
+        )).rows;
+        const plan = trimPlan(row.raw, names.map((x) => x.name), how, at, names.find((x) => x.name === RETENTION_NOTE)?.data ?? undefined);
+        if (!plan) continue;
+        await c.query(`UPDATE ${messages} SET raw = $2 WHERE id = $1`, [row.id, plan.raw]);
+        await c.query(`DELETE FROM ${contents} WHERE message_id = $1 AND name <> $2`, [row.id, RETENTION_NOTE]);
+        await c.query(
+          `INSERT INTO ${contents} (message_id, name, data) VALUES ($1, $2, $3) ON CONFLICT (message_id, name) DO UPDATE SET data = EXCLUDED.data`,
+          [row.id, RETENTION_NOTE, plan.note],
+        );
+        n++;
+      }
+      return n;
+    });
+  }
+
+  async refreshPatientActivity(limit: number): Promise<number> {
+    checkLimit(limit);
+    this.checkReady();
+    const { reports, reportPatients, patientActivity, marks } = this.t;
+    return this.inTransaction(async (c) => {
+      // One refresher at a time across processes; another one finds the work done.
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`passerelle.retention.patients:${this.schema}`]);
+      const mark = (await c.query<{ at: Date; lab: string; filler_order: string }>(`SELECT at, lab, filler_order FROM ${marks} WHERE name = $1`, [PATIENTS_MARK])).rows[0];
+      const rows = (await c.query<{ lab: string; filler_order: string; updated_at: Date; patient: object | null }>(
+        `SELECT lab, filler_order, updated_at, (state::jsonb) -> 'patient' AS patient FROM ${reports}
+          WHERE (updated_at, lab, filler_order) > ($1, $2, $3) ORDER BY updated_at, lab, filler_order LIMIT $4`,
+        [mark?.at ?? new Date(-1), mark?.lab ?? '', mark?.filler_order ?? '', limit],
+      )).rows;
+      for (const r of rows) {
+        const ids = patientIdsOf(r.patient);
+        await c.query(`DELETE FROM ${reportPatients} WHERE lab = $1 AND filler_order = $2`, [r.lab, r.filler_order]);
+        if (ids.length === 0) continue;
+        await c.query(`INSERT INTO ${reportPatients} (lab, filler_order, patient) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, [r.lab, r.filler_order, ids]);
+        await c.query(
+          `INSERT INTO ${patientActivity} AS a (patient, last_at) SELECT unnest($1::text[]), $2
+           ON CONFLICT (patient) DO UPDATE SET last_at = greatest(a.last_at, EXCLUDED.last_at)`,
+          [ids, r.updated_at],
+        );
+      }
+      const last = rows[rows.length - 1];
+      if (last) {
+        await c.query(
+          `INSERT INTO ${marks} (name, at, lab, filler_order) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (name) DO UPDATE SET at = EXCLUDED.at, lab = EXCLUDED.lab, filler_order = EXCLUDED.filler_order`,
+          [PATIENTS_MARK, last.updated_at, last.lab, last.filler_order],
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  async inactiveReports(before: Date, which: 'unarchived' | 'any', after: ReportCursor | undefined, limit: number): Promise<{ reports: ReportActivity[]; next: ReportCursor | undefined }> {
+    checkLimit(limit);
+    this.checkReady();
+    const { reports, reportPatients, patientActivity, reportArchive, versions } = this.t;
+    const rows = (await this.pool.query<{ lab: string; filler_order: string; updated_at: Date; last: Date; versions: string; archived_at: Date | null }>(
+      `SELECT r.lab, r.filler_order, r.updated_at,
+              greatest(r.updated_at, (SELECT max(pa.last_at) FROM ${reportPatients} rp JOIN ${patientActivity} pa ON pa.patient = rp.patient
+                                       WHERE rp.lab = r.lab AND rp.filler_order = r.filler_order)) AS last,
+              (SELECT count(*) FROM ${versions} v WHERE v.lab = r.lab AND v.filler_order = r.filler_order) AS versions,
+              (SELECT a.archived_at FROM ${reportArchive} a WHERE a.lab = r.lab AND a.filler_order = r.filler_order) AS archived_at
+         FROM ${reports} r
+        WHERE r.updated_at < $1 AND (r.updated_at, r.lab, r.filler_order) > ($2, $3, $4)
+        ORDER BY r.updated_at, r.lab, r.filler_order LIMIT $5`,
+      [before, after?.updatedAt ?? new Date(-1), after?.lab ?? '', after?.fillerOrder ?? '', limit],
+    )).rows;
+    const all = rows.map((r): ReportActivity => ({ lab: r.lab, fillerOrder: r.filler_order, updatedAt: r.updated_at, lastActivity: r.last, versions: Number(r.versions), archivedAt: r.archived_at }));
+    const last = all[all.length - 1];
+    return {
+      reports: all.filter((r) => r.lastActivity.getTime() < before.getTime() && (which === 'any' || r.archivedAt === null)),
+      next: rows.length === limit && last ? { updatedAt: last.updatedAt, lab: last.lab, fillerOrder: last.fillerOrder } : undefined,
+    };
+  }
+
+  async markReportArchived(lab: string, fillerOrder: string, at: Date): Promise<void> {
+    this.checkReady();
+    await this.pool.query(
+      `INSERT INTO ${this.t.reportArchive} (lab, filler_order, archived_at) VALUES ($1, $2, $3) ON CONFLICT (lab, filler_order) DO UPDATE SET archived_at = EXCLUDED.archived_at`,
+      [lab, fillerOrder, at],
+    );
+  }
+
+  async purgeReport(lab: string, fillerOrder: string): Promise<void> {
+    this.checkReady();
+    const { vd, versions, reportPatients, reportArchive, reports } = this.t;
+    await this.inTransaction(async (c) => {
+      for (const table of [vd, versions, reportPatients, reportArchive, reports]) await c.query(`DELETE FROM ${table} WHERE lab = $1 AND filler_order = $2`, [lab, fillerOrder]);
+    });
   }
 
   async putVersionDelivery(d: Omit<StoredVersionDelivery, 'updatedAt'>): Promise<void> {

@@ -50,7 +50,13 @@ import type {
   MessageQuery,
   VersionDeliveryStats,
   VersionFacts,
+  ReportActivity,
+  ReportCursor,
+  RetentionCandidate,
+  RetentionState,
+  TrimRequest,
 } from './types';
+import { RETENTION_NOTE } from './types';
 import { GroupCommit, type ItemOutcome } from './group-commit';
 import { ACTIVITY_BUCKET_MS, SqliteIntakeWriter, packKeys, type IntakeRow, type RejectedRow, type RowOutcome } from './sqlite-intake';
 import { SqliteDedupeReader } from './sqlite-dedupe-reader';
@@ -97,9 +103,11 @@ import {
   VD_STATES_SQL,
   indicatorRowOf,
   windowCounts,
+  sqlList,
   type IndicatorDbRow,
 } from './common';
 import { guardStoreErrors } from './transient';
+import { PATIENTS_MARK, checkRetentionStates, checkTrim, patientIdsOf, retentionCandidateOf, trimPlan } from './retention-common';
 
 /** receive() codes its own failures (PSL_STORE_UNAVAILABLE); init/close run at start and stop. */
 const UNGUARDED = ['receive', 'init', 'close'];
@@ -418,6 +426,40 @@ INSERT INTO destination_counts (channel, destination, dead)
 INSERT INTO version_delivery_counts (kind, state, n) SELECT ${VD_KIND('v')}, v.state, count(*) FROM version_deliveries v GROUP BY 1, 2;
 `;
 
+/**
+ * Retention (engine/channels/retention.ts). Document retention (SGL.DOC.20) needs a patient's
+ * last activity across their reports: report_patients holds each report's patient identifiers
+ * (`ins:<oid>:<matricule>`, `local:<authority>:<id>`), read from the reports changed since the
+ * last pass (reports_updated, the mark in retention_marks), and patient_activity the latest
+ * change seen per identifier. report_archive notes the reports whose documents were archived.
+ */
+const RETENTION_SCHEMA = `
+CREATE INDEX IF NOT EXISTS reports_updated ON reports (updated_at, lab, filler_order);
+CREATE TABLE IF NOT EXISTS report_patients (
+  lab          TEXT NOT NULL,
+  filler_order TEXT NOT NULL,
+  patient      TEXT NOT NULL,
+  PRIMARY KEY (lab, filler_order, patient)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS report_patients_patient ON report_patients (patient);
+CREATE TABLE IF NOT EXISTS patient_activity (
+  patient TEXT    NOT NULL PRIMARY KEY,
+  last_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_archive (
+  lab          TEXT    NOT NULL,
+  filler_order TEXT    NOT NULL,
+  archived_at  INTEGER NOT NULL,
+  PRIMARY KEY (lab, filler_order)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retention_marks (
+  name         TEXT    NOT NULL PRIMARY KEY,
+  at           INTEGER NOT NULL,
+  lab          TEXT    NOT NULL,
+  filler_order TEXT    NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** Columns added to report_versions after its first release: the facts the indicators count by. */
 const REPORT_VERSION_FACTS: [string, string][] = [
   ['finess', 'TEXT'],
@@ -633,6 +675,48 @@ function prepareStatements(db: Database.Database) {
     vdLastInState: db.prepare<[string, number], VersionDeliveryRow>(
       'SELECT * FROM version_deliveries INDEXED BY version_deliveries_queued WHERE state = ? ORDER BY updated_at DESC LIMIT ?',
     ),
+    retentionLine: db.prepare<[string, string, number, number], RetentionRow>(
+      `SELECT m.seq, m.id, m.state, m.received_at, m.updated_at, length(m.raw) AS raw_bytes,
+              EXISTS (SELECT 1 FROM contents c WHERE c.message_id = m.id AND c.name <> '${RETENTION_NOTE}') AS has_contents
+         FROM messages m INDEXED BY messages_by_state WHERE m.channel = ? AND m.state = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`,
+    ),
+    trimRead: db.prepare<[string], { raw: Buffer; state: string; updated_at: number }>('SELECT raw, state, updated_at FROM messages WHERE id = ?'),
+    trimRaw: db.prepare<[Buffer, string]>('UPDATE messages SET raw = ? WHERE id = ?'),
+    contentNames: db.prepare<[string], { name: string }>('SELECT name FROM contents WHERE message_id = ? ORDER BY name'),
+    contentsDrop: db.prepare<[string, string]>('DELETE FROM contents WHERE message_id = ? AND name <> ?'),
+    reportsChanged: db.prepare<[number, string, string, number], { lab: string; filler_order: string; updated_at: number; patient: string | null }>(
+      `SELECT lab, filler_order, updated_at, json_extract(state, '$.patient') AS patient FROM reports INDEXED BY reports_updated
+        WHERE (updated_at, lab, filler_order) > (?, ?, ?) ORDER BY updated_at, lab, filler_order LIMIT ?`,
+    ),
+    markGet: db.prepare<[string], { at: number; lab: string; filler_order: string }>('SELECT at, lab, filler_order FROM retention_marks WHERE name = ?'),
+    markSet: db.prepare<[string, number, string, string]>(
+      'INSERT INTO retention_marks (name, at, lab, filler_order) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at, lab = excluded.lab, filler_order = excluded.filler_order',
+    ),
+    reportPatientsDrop: db.prepare<[string, string]>('DELETE FROM report_patients WHERE lab = ? AND filler_order = ?'),
+    reportPatientAdd: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO report_patients (lab, filler_order, patient) VALUES (?, ?, ?)'),
+    patientSeen: db.prepare<[string, number]>(
+      'INSERT INTO patient_activity (patient, last_at) VALUES (?, ?) ON CONFLICT (patient) DO UPDATE SET last_at = max(last_at, excluded.last_at)',
+    ),
+    oldReports: db.prepare<{ before: number; at: number; lab: string; filler: string; limit: number }, { lab: string; filler_order: string; updated_at: number; last: number; versions: number; archived_at: number | null }>(
+      `SELECT r.lab, r.filler_order, r.updated_at,
+              max(r.updated_at, coalesce((SELECT max(pa.last_at) FROM report_patients rp JOIN patient_activity pa ON pa.patient = rp.patient
+                                           WHERE rp.lab = r.lab AND rp.filler_order = r.filler_order), 0)) AS last,
+              (SELECT count(*) FROM report_versions v WHERE v.lab = r.lab AND v.filler_order = r.filler_order) AS versions,
+              (SELECT a.archived_at FROM report_archive a WHERE a.lab = r.lab AND a.filler_order = r.filler_order) AS archived_at
+         FROM reports r INDEXED BY reports_updated
+        WHERE r.updated_at < @before AND (r.updated_at, r.lab, r.filler_order) > (@at, @lab, @filler)
+        ORDER BY r.updated_at, r.lab, r.filler_order LIMIT @limit`,
+    ),
+    archiveMark: db.prepare<[string, string, number]>(
+      'INSERT INTO report_archive (lab, filler_order, archived_at) VALUES (?, ?, ?) ON CONFLICT (lab, filler_order) DO UPDATE SET archived_at = excluded.archived_at',
+    ),
+    purgeStatements: [
+      'DELETE FROM version_deliveries WHERE lab = ? AND filler_order = ?',
+      'DELETE FROM report_versions WHERE lab = ? AND filler_order = ?',
+      'DELETE FROM report_patients WHERE lab = ? AND filler_order = ?',
+      'DELETE FROM report_archive WHERE lab = ? AND filler_order = ?',
+      'DELETE FROM reports WHERE lab = ? AND filler_order = ?',
+    ].map((sql) => db.prepare<[string, string]>(sql)),
     // Every state named, so version_deliveries_queued (state, updated_at) serves each as one range.
     indicatorRows: db.prepare<[number, number], IndicatorDbRow>(
       `SELECT d.lab, d.filler_order, d.version, d.target, d.state, d.updated_at, v.finess, v.rpps, v.ins_qualified, v.status
@@ -703,6 +787,16 @@ function prepareStatements(db: Database.Database) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+interface RetentionRow {
+  seq: number;
+  id: string;
+  state: MessageState;
+  received_at: number;
+  updated_at: number;
+  raw_bytes: number;
+  has_contents: number;
+}
 
 export class SqliteStore implements MessageStore {
   private readonly opts: Required<SqliteStoreOptions>;
@@ -780,6 +874,7 @@ export class SqliteStore implements MessageStore {
       db.exec(CONSOLE_TABLES);
       db.exec(CONSOLE_TRIGGERS);
       if (!hadConsole) db.exec(CONSOLE_BACKFILL);
+      db.exec(RETENTION_SCHEMA);
       const have = new Set(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('report_versions')`).all().map((c) => c.name));
       for (const [name, type] of REPORT_VERSION_FACTS) if (!have.has(name)) db.exec(`ALTER TABLE report_versions ADD COLUMN ${name} ${type}`);
     }).immediate();
@@ -1345,6 +1440,94 @@ export class SqliteStore implements MessageStore {
 
   async nextSequence(name: string): Promise<number> {
     return this.statements().sequenceNext.get(SEQUENCE_CHANNEL, name)!.value;
+  }
+
+  async retentionCandidates(channel: string, states: readonly RetentionState[], afterSeq: number, limit: number): Promise<RetentionCandidate[]> {
+    checkRetentionStates(states);
+    checkLimit(limit);
+    const st = this.statements();
+    // Each state's line from the cursor, merged: the first `limit` by seq are exact.
+    const rows = states.flatMap((state) => st.retentionLine.all(channel, state, afterSeq, limit)).sort((a, b) => a.seq - b.seq).slice(0, limit);
+    return rows.map(retentionCandidateOf);
+  }
+
+  async deleteMessages(ids: readonly string[], states: readonly RetentionState[], olderThan: Date): Promise<number> {
+    checkRetentionStates(states);
+    if (ids.length === 0) return 0;
+    const t = olderThan.getTime();
+    if (Number.isNaN(t)) throw new TypeError('deleteMessages: olderThan must be a valid Date');
+    this.statements();
+    // The conditions are checked again in the delete itself: a message reprocessed since it was read stays.
+    const sql = `DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND state IN (${sqlList(states)})
+                   AND received_at < ? AND updated_at < ?
+                   AND NOT EXISTS (SELECT 1 FROM open_deliveries o WHERE o.message_id = messages.id)`;
+    return this.db!.transaction(() => this.db!.prepare(sql).run(JSON.stringify(ids), t, t).changes).immediate();
+  }
+
+  async trimMessages(ids: readonly string[], how: TrimRequest): Promise<number> {
+    checkTrim(how);
+    const st = this.statements();
+    const t = how.olderThan.getTime();
+    const at = new Date().toISOString();
+    return this.db!.transaction(() => {
+      let n = 0;
+      for (const id of ids) {
+        const row = st.trimRead.get(id);
+        if (!row || !(how.states as readonly string[]).includes(row.state) || row.updated_at >= t) continue;
+        const names = st.contentNames.all(id).map((c) => c.name);
+        const plan = trimPlan(row.raw, names, how, at, st.getContent.get(id, RETENTION_NOTE)?.data);
+        if (!plan) continue;
+        st.trimRaw.run(plan.raw, id);
+        st.contentsDrop.run(id, RETENTION_NOTE);
+        st.putContent.run(id, RETENTION_NOTE, plan.note);
+        n++;
+      }
+      return n;
+    }).immediate();
+  }
+
+  async refreshPatientActivity(limit: number): Promise<number> {
+    checkLimit(limit);
+    const st = this.statements();
+    return this.db!.transaction(() => {
+      const mark = st.markGet.get(PATIENTS_MARK) ?? { at: -1, lab: '', filler_order: '' };
+      const rows = st.reportsChanged.all(mark.at, mark.lab, mark.filler_order, limit);
+      for (const r of rows) {
+        st.reportPatientsDrop.run(r.lab, r.filler_order);
+        for (const p of patientIdsOf(r.patient)) {
+          st.reportPatientAdd.run(r.lab, r.filler_order, p);
+          st.patientSeen.run(p, r.updated_at);
+        }
+      }
+      const last = rows[rows.length - 1];
+      if (last) st.markSet.run(PATIENTS_MARK, last.updated_at, last.lab, last.filler_order);
+      return rows.length;
+    }).immediate();
+  }
+
+  async inactiveReports(before: Date, which: 'unarchived' | 'any', after: ReportCursor | undefined, limit: number): Promise<{ reports: ReportActivity[]; next: ReportCursor | undefined }> {
+    checkLimit(limit);
+    const rows = this.statements().oldReports.all({ before: before.getTime(), at: after ? after.updatedAt.getTime() : -1, lab: after?.lab ?? '', filler: after?.fillerOrder ?? '', limit });
+    const all = rows.map((r): ReportActivity => ({
+      lab: r.lab, fillerOrder: r.filler_order, updatedAt: new Date(r.updated_at), lastActivity: new Date(r.last), versions: r.versions,
+      archivedAt: r.archived_at === null ? null : new Date(r.archived_at),
+    }));
+    const last = all[all.length - 1];
+    return {
+      reports: all.filter((r) => r.lastActivity.getTime() < before.getTime() && (which === 'any' || r.archivedAt === null)),
+      next: rows.length === limit && last ? { updatedAt: last.updatedAt, lab: last.lab, fillerOrder: last.fillerOrder } : undefined,
+    };
+  }
+
+  async markReportArchived(lab: string, fillerOrder: string, at: Date): Promise<void> {
+    this.statements().archiveMark.run(lab, fillerOrder, at.getTime());
+  }
+
+  async purgeReport(lab: string, fillerOrder: string): Promise<void> {
+    const st = this.statements();
+    this.db!.transaction(() => {
+      for (const s of st.purgeStatements) s.run(lab, fillerOrder);
+    }).immediate();
   }
 
   private statements(): Statements {

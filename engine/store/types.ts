@@ -270,6 +270,72 @@ export interface IndicatorRow extends VersionFacts {
   status?: StoredReportVersion['status'];
 }
 
+/** Terminal states retention may remove or trim (never received, processing, routed, refused or dead: see RETENTION_STATES). */
+export type RetentionState = 'done' | 'filtered' | 'discarded';
+/**
+ * States retention may act on: delivered, filtered out on purpose, or closed by an operator.
+ * A message waiting, retrying, dead-lettered or refused is never touched (refusals have their
+ * own quota); the stores refuse any other state.
+ */
+export const RETENTION_STATES: readonly RetentionState[] = ['done', 'filtered', 'discarded'];
+
+/** A message as a retention pass sees it (no payload). */
+export interface RetentionCandidate {
+  id: string;
+  seq: number;
+  state: MessageState;
+  receivedAt: Date;
+  updatedAt: Date;
+  /** Bytes of raw message stored now (0 once removed). */
+  rawBytes: number;
+  /** Contents (e.g. `transformed`) still stored, the retention note aside. */
+  hasContents: boolean;
+}
+
+/**
+ * How a message's payload is trimmed (channel `retention.storage`): `metadata` keeps the first
+ * `excerptBytes` of the raw message; `content-after-delivery` keeps none. Both remove its
+ * contents, and note what was there in the contents entry RETENTION_NOTE.
+ */
+export interface TrimRequest {
+  mode: 'metadata' | 'content-after-delivery';
+  excerptBytes: number;
+  states: readonly RetentionState[];
+  /** Only messages last updated before this (terminal for that long). */
+  olderThan: Date;
+}
+
+/** Contents entry written when a message's payload is trimmed: JSON `RetentionNote`. */
+export const RETENTION_NOTE = '#retention';
+export interface RetentionNote {
+  mode: TrimRequest['mode'];
+  /** Size and SHA-256 of the raw message before trimming; bytes of it kept. */
+  rawBytes: number;
+  sha256: string;
+  keptBytes: number;
+  /** Names of the contents removed. */
+  contents: string[];
+  /** ISO time. */
+  at: string;
+}
+
+/** Where a walk of reports by last change stopped (the last report it read). */
+export interface ReportCursor {
+  updatedAt: Date;
+  lab: string;
+  fillerOrder: string;
+}
+
+/** A report as document retention (SGL.DOC.20) sees it. */
+export interface ReportActivity extends ReportCursor {
+  /** The latest activity of its patient (any report sharing an INS or local id with it), or of the report itself. */
+  lastActivity: Date;
+  /** Versions published. */
+  versions: number;
+  /** When its documents were archived; null when not. */
+  archivedAt: Date | null;
+}
+
 export interface RefusalStats {
   /** Refused messages the store holds for the channel. */
   count: number;
@@ -354,7 +420,11 @@ export interface MessageStore {
   /** Messages of a channel in a state, newest first (operators' view). */
   list(channel: string, state: MessageState | undefined, limit: number): Promise<StoredMessage[]>;
   counts(channel: string): Promise<StoreCounts>;
-  /** Deletes terminal messages older than the date; returns how many. Chunked internally. */
+  /**
+   * Deletes terminal messages older than the date; returns how many. Chunked internally. Every
+   * terminal state goes, dead and refused included: channel retention uses `deleteMessages`,
+   * which never deletes those.
+   */
   prune(olderThan: Date): Promise<number>;
   /**
    * Keeps the channel's refused messages within `quota`, deleting the oldest first, and adds
@@ -414,4 +484,38 @@ export interface MessageStore {
   orderKeyOf(ref: string): Promise<string | undefined>;
   /** The next value of a named sequence (1, 2, …); a number handed out is never handed out again. */
   nextSequence(name: string): Promise<number>;
+
+  // Retention (channel `retention`, engine/channels/retention.ts). Every call is one bounded
+  // page or one short transaction: the pass pauses between them.
+
+  /** A page of a channel's messages in `states` with seq > afterSeq, by seq (no payloads). */
+  retentionCandidates(channel: string, states: readonly RetentionState[], afterSeq: number, limit: number): Promise<RetentionCandidate[]>;
+  /**
+   * Deletes these messages (contents, deliveries, keys with them) in one transaction, each only
+   * if it is still in one of `states`, was received and last updated before `olderThan`, and
+   * has no open delivery. Returns how many were deleted.
+   */
+  deleteMessages(ids: readonly string[], states: readonly RetentionState[], olderThan: Date): Promise<number>;
+  /**
+   * Trims the payload of these messages (TrimRequest), each only if it is still in one of
+   * `states` and was last updated before `olderThan`; writes RETENTION_NOTE. Returns how many
+   * were trimmed (a message already trimmed is not counted again).
+   */
+  trimMessages(ids: readonly string[], how: TrimRequest): Promise<number>;
+  /**
+   * Reads the patient identifiers (INS, local ids) of up to `limit` reports changed since the
+   * last call, so that a patient's last activity is known across their reports. Returns how many
+   * reports it read (0: up to date).
+   */
+  refreshPatientActivity(limit: number): Promise<number>;
+  /**
+   * One page of the reports last changed before `before`, oldest change first, after the
+   * cursor: at most `limit` read, those whose patient's last activity is also before `before`
+   * returned (`unarchived`: not archived yet). `next` is where to go on; undefined at the end.
+   */
+  inactiveReports(before: Date, which: 'unarchived' | 'any', after: ReportCursor | undefined, limit: number): Promise<{ reports: ReportActivity[]; next: ReportCursor | undefined }>;
+  /** Notes that a report's documents were archived (moved out of the live folder). */
+  markReportArchived(lab: string, fillerOrder: string, at: Date): Promise<void>;
+  /** Deletes a report with its versions, their deliveries and what retention kept of it (SGL.DOC.20 purge). */
+  purgeReport(lab: string, fillerOrder: string): Promise<void>;
 }
