@@ -46,7 +46,7 @@ ${actions(d, operator)}
 ${d.deliveries.length === 0
   ? html`<p class="muted">No delivery recorded (not routed yet, filtered or refused).</p>`
   : html`<table class="grid" id="deliveries"><thead><tr><th>Destination</th><th>State</th><th>Attempts</th><th>Detail</th><th>Updated</th></tr></thead><tbody>${d.deliveries.map(
-      (x) => html`<tr data-destination="${x.destination}"><td>${x.destination}</td><td>${badge(x.state)}</td><td class="num">${x.attempts}</td><td class="reason">${x.detail ?? ''}</td><td class="nowrap">${isoMinute(new Date(x.updatedAt))}</td></tr>`,
+      (x) => html`<tr data-destination="${x.destination}"><td>${x.destination}</td><td>${badge(x.state)}</td><td class="num">${x.attempts}</td><td class="${x.state === 'delivered' ? 'small' : 'reason'}">${x.detail ?? ''}</td><td class="nowrap">${isoMinute(new Date(x.updatedAt))}</td></tr>`,
     )}</tbody></table>`}
 </div>`;
 }

@@ -36,7 +36,7 @@ ${rows.length === 0
   ? html`<p class="muted">No delivery of any version yet.</p>`
   : html`<table class="grid"><thead><tr><th>Version</th><th>Recipient</th><th>State</th><th>Detail</th><th>Updated</th><th></th></tr></thead><tbody>${rows.map(
       (d) => html`<tr class="${d.target.includes('>') ? 'receipt' : ''}"><td>v${d.version}</td><td>${shownTarget(d.target, identity)}</td><td>${badge(d.state)}</td>
-  <td class="reason">${truncate(d.detail ? shownTarget(d.detail, identity) : '', 300)}</td><td class="nowrap">${isoMinute(new Date(d.updatedAt))}</td><td>${deliveryActions(r, d, operator)}</td></tr>`,
+  <td class="${['dead', 'failed', 'held'].includes(d.state) ? 'reason' : 'small'}">${truncate(d.detail ? shownTarget(d.detail, identity) : '', 300)}</td><td class="nowrap">${isoMinute(new Date(d.updatedAt))}</td><td>${deliveryActions(r, d, operator)}</td></tr>`,
     )}</tbody></table>`}
 </div>`;
 }
