@@ -1446,6 +1446,7 @@ export class SqliteStore implements MessageStore {
     checkRetentionStates(states);
     checkLimit(limit);
     const st = this.statements();
+    this.pruneActivity(Date.now()); // also when no console reads the stats
     // Each state's line from the cursor, merged: the first `limit` by seq are exact.
     const rows = states.flatMap((state) => st.retentionLine.all(channel, state, afterSeq, limit)).sort((a, b) => a.seq - b.seq).slice(0, limit);
     return rows.map(retentionCandidateOf);
