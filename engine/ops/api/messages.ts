@@ -84,6 +84,8 @@ export interface MessageDetail {
   message: MessageSummary & { sender: string; orderingKey: string; charset: string; reasonFull: string | null };
   ack: string;
   deliveries: (Omit<DeliveryRecord, 'updatedAt'> & { updatedAt: string })[];
+  /** Destinations of its channel with no delivery recorded yet (routed, waiting behind a failing destination's gate). */
+  notAttempted: string[];
   keys: (MessageKey & { masked: boolean })[];
   reports: { lab: string; fillerOrder: string }[];
   segments: { count: number; page: number };
@@ -96,16 +98,23 @@ export function maskKey(k: MessageKey, identity: boolean): MessageKey & { masked
   return { kind: k.kind, value: maskTail(k.value), masked: true };
 }
 
-export type MessageFacts = Pick<MessageDetail, 'message' | 'deliveries'>;
+export type MessageFacts = Pick<MessageDetail, 'message' | 'deliveries' | 'notAttempted'>;
 
 /** A message's state, reason and deliveries: no payload, no identity (what a refresh after an action needs). */
 export async function messageFacts(ctx: ConsoleContext, req: FastifyRequest, id: string): Promise<MessageFacts> {
   const stored = await ctx.store.get(id);
   if (!stored) throw notFound(`message ${id}`);
-  const deliveries = await ctx.store.deliveries(id);
+  return factsOf(ctx, stored, await ctx.store.deliveries(id), seesIdentity(req));
+}
+
+function factsOf(ctx: ConsoleContext, stored: StoredMessage, deliveries: DeliveryRecord[], identity: boolean): MessageFacts {
+  // Routed (some destination recorded, or the state says so): the others have not been tried yet.
+  const routed = stored.state === 'routed' || deliveries.length > 0;
+  const destinations = ctx.engine.channelStatuses().find((c) => c.name === stored.channel)?.destinations ?? [];
   return {
-    message: { ...summary(stored), sender: stored.sender, orderingKey: shownKey(stored.orderingKey, seesIdentity(req)), charset: stored.charset, reasonFull: stored.reason },
+    message: { ...summary(stored), sender: stored.sender, orderingKey: shownKey(stored.orderingKey, identity), charset: stored.charset, reasonFull: stored.reason },
     deliveries: deliveries.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })),
+    notAttempted: routed ? destinations.map((d) => d.name).filter((n) => !deliveries.some((d) => d.destination === n)) : [],
   };
 }
 
@@ -128,9 +137,8 @@ export async function messageDetail(ctx: ConsoleContext, req: FastifyRequest, id
     }
   }
   return {
-    message: { ...summary(stored), sender: stored.sender, orderingKey: shownKey(stored.orderingKey, identity), charset: stored.charset, reasonFull: stored.reason },
+    ...factsOf(ctx, stored, deliveries, identity),
     ack: decodeStored(stored.ack, stored.charset),
-    deliveries: deliveries.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })),
     keys: keys.map((k) => maskKey(k, identity)),
     reports,
     segments: { count: loaded.message ? segmentCount(loaded.message) : 0, page: SEGMENT_PAGE },

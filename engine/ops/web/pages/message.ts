@@ -43,10 +43,12 @@ function stateRegion(d: MessageFacts, operator: boolean): Html {
 </div>
 ${actions(d, operator)}
 <h2>Deliveries</h2>
-${d.deliveries.length === 0
+${d.deliveries.length + d.notAttempted.length === 0
   ? html`<p class="muted">No delivery recorded (not routed yet, filtered or refused).</p>`
   : html`<table class="grid" id="deliveries"><thead><tr><th>Destination</th><th>State</th><th>Attempts</th><th>Detail</th><th>Updated</th></tr></thead><tbody>${d.deliveries.map(
       (x) => html`<tr data-destination="${x.destination}"><td>${x.destination}</td><td>${badge(x.state)}</td><td class="num">${x.attempts}</td><td class="${x.state === 'delivered' ? 'small' : 'reason'}">${x.detail ?? ''}</td><td class="nowrap">${isoMinute(new Date(x.updatedAt))}</td></tr>`,
+    )}${d.notAttempted.map(
+      (n) => html`<tr data-destination="${n}"><td>${n}</td><td>${badge('waiting')}</td><td class="num">0</td><td class="muted small">not tried yet (in its line, or held at the gate of a failing destination: see the overview)</td><td></td></tr>`,
     )}</tbody></table>`}
 </div>`;
 }
