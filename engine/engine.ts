@@ -14,6 +14,7 @@ import { PasserelleError, errorCodeOf } from './errors';
 import type { ChannelStatus, EngineControl, StageJobs } from './engine-control';
 import type { OrderedQueue } from './queue';
 import { waitAtMost } from './runtime/deadline';
+import { RetentionRunner } from './channels/retention';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -38,6 +39,7 @@ export class Engine implements EngineControl {
   private validationPool?: ValidationPool;
   private renderPool?: RenderPool;
   private stopping = false;
+  private retention?: RetentionRunner;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -59,6 +61,11 @@ export class Engine implements EngineControl {
     this.ansKit = this.openKit(loaded);
     for (const ch of loaded) if (ch.config.enabled) await this.runChannel(ch);
     if (cfg.watchChannels) this.watchChannels();
+    // Housekeeping runs where the queues are consumed (a listener-only process keeps to intake).
+    if (cfg.role !== 'listener') {
+      this.retention = new RetentionRunner({ store: this.store, channels: () => [...this.channels.values()].map((c) => c.loaded.config), logger: this.logger });
+      this.retention.start();
+    }
     this.logger.info('engine started', { role: cfg.role, count: this.channels.size, pid: process.pid });
   }
 
@@ -324,6 +331,7 @@ export class Engine implements EngineControl {
     this.channels.clear();
     // Terminating the pools fails renders still in flight with a transient error: their jobs are retried later.
     await Promise.allSettled([this.validationPool?.close(), this.renderPool?.close()]);
+    await waitAtMost(this.retention?.stop(), left());
     await this.store?.close();
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid, ms: this.config.drainDeadlineMs - left() });

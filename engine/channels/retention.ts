@@ -33,7 +33,8 @@ const SAMPLE = 100;
 
 export interface RetentionOptions {
   store: MessageStore;
-  channels: readonly Readonly<ChannelConfig>[];
+  /** The channels' settings; a function when they change (the engine's reloads). */
+  channels: readonly Readonly<ChannelConfig>[] | (() => readonly Readonly<ChannelConfig>[]);
   logger: Logger;
   /** Between the start of two passes. Default 1 h. */
   intervalMs?: number;
@@ -113,6 +114,10 @@ export class RetentionRunner {
     this.now = o.now ?? (() => new Date());
   }
 
+  private channels(): readonly Readonly<ChannelConfig>[] {
+    return typeof this.o.channels === 'function' ? this.o.channels() : this.o.channels;
+  }
+
   /** A pass soon after the start, then one every interval (one at a time). */
   start(firstDelayMs = 60_000): void {
     if (this.timer || this.stopped) return;
@@ -147,13 +152,13 @@ export class RetentionRunner {
 
   /** What the document rules would archive and purge now (nothing changed). */
   async documentsDryRun(): Promise<DocumentsReport> {
-    const rules = documentRules(this.o.channels, true)!;
+    const rules = documentRules(this.channels(), true)!;
     return this.documents(rules, true);
   }
 
   private async pass(): Promise<RetentionReport> {
     const messages: ChannelRetentionReport[] = [];
-    for (const c of this.o.channels) {
+    for (const c of this.channels()) {
       if (this.stopped) break;
       const r: ChannelRetentionReport = { channel: c.name, trimmed: 0, deleted: 0 };
       // Deleted first: no need to trim what goes anyway.
@@ -162,7 +167,7 @@ export class RetentionRunner {
       if (r.trimmed > 0 || r.deleted > 0) this.o.logger.info('retention: messages trimmed and deleted', { channel: c.name, trimmed: r.trimmed, deleted: r.deleted });
       messages.push(r);
     }
-    const rules = documentRules(this.o.channels);
+    const rules = documentRules(this.channels());
     const documents = rules && !this.stopped ? await this.documents(rules, false) : undefined;
     if (documents && (documents.archive.count > 0 || documents.purge.count > 0)) {
       this.o.logger.info('retention: report documents archived and purged', { archived: documents.archive.count, purged: documents.purge.count });
