@@ -130,6 +130,7 @@ const noEngine: EngineControl = {
   reprocess: async () => [],
   reportPublisher: () => undefined,
   stageJobs: async () => undefined,
+  versionLines: () => [],
 };
 
 export async function benchConsole(): Promise<void> {

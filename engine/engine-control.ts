@@ -4,6 +4,7 @@
  */
 
 import type { ReportPublisher } from './documents/report-publisher';
+import type { VersionLine } from './delivery/version-line';
 
 /** A channel as operators see it in this process. */
 export interface ChannelStatus {
@@ -54,6 +55,11 @@ export interface EngineControl {
    * the channel has none or does not run here.
    */
   reportPublisher(channel: string): Pick<ReportPublisher, 'publish'> | undefined;
+  /**
+   * The report-version delivery lines running here (engine/delivery/version-actions.ts): a
+   * delivery queued again goes on its line at once instead of at the next scan.
+   */
+  versionLines(): readonly Pick<VersionLine, 'owns' | 'enqueue'>[];
   /** Job counts per stage from Redis; undefined when the channel does not run here. */
   stageJobs(channel: string): Promise<StageJobs[] | undefined>;
 }

@@ -171,6 +171,10 @@ export class Engine implements EngineControl {
     return this.channels.get(channel)?.runtime.reportPublisher();
   }
 
+  versionLines(): ReturnType<EngineControl['versionLines']> {
+    return [...this.channels.values()].flatMap(({ runtime }) => runtime.versionLines());
+  }
+
   async stageJobs(channel: string): Promise<StageJobs[] | undefined> {
     const runtime = this.channels.get(channel)?.runtime;
     if (!runtime) return undefined;

@@ -118,6 +118,11 @@ export class Channel {
     return undefined;
   }
 
+  /** The report-version delivery lines of the channel's reports destinations (operators' resend). */
+  versionLines(): ReturnType<ReportsDestination['deliveryLines']> {
+    return this.destinations.flatMap((d) => (d instanceof ReportsDestination ? d.deliveryLines() : []));
+  }
+
   /** The listening port (useful when the channel file says port 0). */
   get port(): number | undefined {
     return this.boundPort;

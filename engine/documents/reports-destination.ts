@@ -41,6 +41,11 @@ export class ReportsDestination implements Destination {
 
   /** The delivery lines of report versions (DMP, PFI, MSSanté), each on its own queue and breaker. */
   private readonly lines: VersionLine[] = [];
+
+  /** Its delivery lines, to put a delivery an operator queued again on its line at once. */
+  deliveryLines(): readonly Pick<VersionLine, 'owns' | 'enqueue'>[] {
+    return this.lines;
+  }
   /** Builds the DMP line's requests off the main thread. */
   private builder?: BuildPool;
 

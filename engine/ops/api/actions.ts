@@ -104,7 +104,7 @@ export const actionRoutes: ConsoleRoutes = (app: FastifyInstance, ctx: ConsoleCo
 
   app.post('/api/deliveries/resend', OPERATOR, json(async (req: FastifyRequest<{ Body: unknown }>) => {
     const ref = deliveryRef(req.body);
-    return audited(ctx, req, 'delivery.resend', `${ref.lab}/${ref.fillerOrder}/v${ref.version}/${ref.target}`, () => resendVersionDelivery({ store: ctx.store }, ref, actorOf(req)));
+    return audited(ctx, req, 'delivery.resend', `${ref.lab}/${ref.fillerOrder}/v${ref.version}/${ref.target}`, () => resendVersionDelivery({ store: ctx.store, lines: ctx.engine.versionLines() }, ref, actorOf(req)));
   }));
 
   app.post('/api/deliveries/cancel', OPERATOR, json(async (req: FastifyRequest<{ Body: unknown }>) => {
