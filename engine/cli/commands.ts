@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hl7Error, Message, decode, encode, splitBatch } from '../hl7';
+import { Hl7Error, Message, decode, encode, segmentLeaves, splitBatch } from '../hl7';
 import { MllpClient } from '../mllp';
 import { loadChannelDir, ChannelConfigError } from '../config/load-channels';
 
@@ -68,30 +68,9 @@ export function parseCommand(file: string): number {
     seen.set(seg.name, n);
     const segRef = n > 1 ? `${seg.name}[${n}]` : seg.name;
     out(`${segRef}`);
-    for (let f = 1; f <= seg.fieldCount(); f++) {
-      const raw = seg.getRaw(String(f));
-      if (raw === '') continue;
-      const base = `${segRef}-${f}`;
-      if (seg.name === 'MSH' && f <= 2) {
-        out(`  ${base} = ${raw}`);
-        continue;
-      }
-      const reps = raw.split(d.repetition);
-      reps.forEach((rep, r) => {
-        const comps = rep.split(d.component);
-        comps.forEach((comp, c) => {
-          const subs = comp.split(d.subcomponent);
-          subs.forEach((sub, s) => {
-            if (sub === '') return;
-            let p = base;
-            if (reps.length > 1) p += `[${r + 1}]`;
-            if (comps.length > 1 || subs.length > 1) p += `.${c + 1}`;
-            if (subs.length > 1) p += `.${s + 1}`;
-            const value = msg.get(`${base}[${r + 1}].${c + 1}.${s + 1}`);
-            out(`  ${p} = ${value.length > 200 ? value.slice(0, 200) + `… (${value.length} chars)` : value}`);
-          });
-        });
-      });
+    for (const v of segmentLeaves(seg, segRef, segRef, d)) {
+      const value = v.literal ? v.wire : msg.get(v.path);
+      out(`  ${v.label} = ${value.length > 200 ? value.slice(0, 200) + `… (${value.length} chars)` : value}`);
     }
   }
   return 0;

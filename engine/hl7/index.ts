@@ -13,6 +13,8 @@ export { parseFieldPath, parsePath } from './path';
 export type { Hl7Path } from './path';
 export { Message } from './message';
 export type { Segment } from './message';
+export { segmentLeaves } from './leaves';
+export type { ValueLeaf } from './leaves';
 export { splitBatch } from './batch';
 export type { BatchSplit } from './batch';
 export { composite, generateControlId, hl7Timestamp, MessageBuilder } from './builder';

@@ -5,9 +5,6 @@
  * discarded one is closed for good — its open deliveries too, even one in flight when it was
  * discarded — and the store treats it as final.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { channelSchema } from '../../engine/config/channel-schema';
 import { Pipeline } from '../../engine/channels/pipeline';
@@ -16,10 +13,10 @@ import type { Destination, OutboundMessage } from '../../engine/delivery';
 import { PasserelleError } from '../../engine/errors';
 import type { Message } from '../../engine/hl7';
 import { silentLogger } from '../../engine/runtime/logger';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import type { MessageStore, StoredMessage } from '../../engine/store/types';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import type { SqliteStore } from '../../engine/store/sqlite';
+import type { PgStore } from '../../engine/store/postgres';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -214,17 +211,5 @@ function suite(name: string, open: () => Promise<{ store: Store; destroy(): Prom
   });
 }
 
-suite('SQLite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-mactions-'));
-  const store = new SqliteStore({ path: path.join(dir, 's.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PostgreSQL', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return { store, destroy: () => dropTestSchema(url, schema) };
-});
+suite('SQLite', () => openSqliteTestStore('psl-mactions-'));
+suite('PostgreSQL', openPgTestStore);

@@ -4,17 +4,14 @@
  * refusal is a coded error and leaves the row as it was; each action leaves who and when in the
  * row's detail; a row queued again is sent by its line, in its place.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { cancelVersionDelivery, parseVersionDeliveryId, resendVersionDelivery, versionDeliveryId } from '../../engine/delivery/version-actions';
 import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery } from '../../engine/delivery/version-line';
 import { silentLogger } from '../../engine/runtime/logger';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import type { StoredVersionDelivery } from '../../engine/store/types';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import type { SqliteStore } from '../../engine/store/sqlite';
+import type { PgStore } from '../../engine/store/postgres';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 import { REDIS, deletePrefix, freshPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -206,17 +203,5 @@ function suite(name: string, open: () => Promise<{ store: Store; destroy(): Prom
   });
 }
 
-suite('SQLite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-vactions-'));
-  const store = new SqliteStore({ path: path.join(dir, 's.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PostgreSQL', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return { store, destroy: () => dropTestSchema(url, schema) };
-});
+suite('SQLite', () => openSqliteTestStore('psl-vactions-'));
+suite('PostgreSQL', openPgTestStore);

@@ -6,15 +6,10 @@
  * indicatorRows and counted. Expected figures are worked out by hand below, on SQLite and on
  * PostgreSQL.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import type { MessageStore, StoredVersionDelivery } from '../../engine/store/types';
 import { indicatorsCsv, loadIndicators, type IndicatorCounts, type IndicatorGroup } from '../../engine/reports/indicators';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 
 const FINESS = '1120459876';
 const A = '10000000001'; // first biologist's RPPS
@@ -127,17 +122,5 @@ function suite(name: string, open: () => Promise<{ store: MessageStore; destroy(
   });
 }
 
-suite('SqliteStore', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-indicators-'));
-  const store = new SqliteStore({ path: path.join(dir, 'store.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PgStore', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return { store, destroy: () => dropTestSchema(url, schema) };
-});
+suite('SqliteStore', () => openSqliteTestStore('psl-indicators-'));
+suite('PgStore', openPgTestStore);

@@ -18,14 +18,14 @@ import { publishReportNow } from '../../engine/documents/publish-now';
 import { parkedItemId, releaseParkedResult, releaseParkedSubOrder } from '../../engine/reports/parked-actions';
 import { reportFromJson, type ReportState } from '../../engine/reports';
 import type { OrderState } from '../../engine/orders';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import { AnsKit } from '../../engine/validation';
 import { silentLogger } from '../../engine/runtime/logger';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { CREA, GLU, ltwResults } from '../support/sample-channels';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import type { SqliteStore } from '../../engine/store/sqlite';
+import type { PgStore } from '../../engine/store/postgres';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 
 jest.setTimeout(300_000);
 
@@ -246,17 +246,5 @@ function suite(name: string, open: () => Promise<{ store: Store; destroy(): Prom
   });
 }
 
-suite('SQLite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-parked-store-'));
-  const store = new SqliteStore({ path: path.join(dir, 's.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PostgreSQL', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return { store, destroy: () => dropTestSchema(url, schema) };
-});
+suite('SQLite', () => openSqliteTestStore('psl-parked-store-'));
+suite('PostgreSQL', openPgTestStore);

@@ -12,14 +12,14 @@ import { Message } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { ReportBook, reportFromJson, splitByReport } from '../../engine/reports';
 import { openReportsPublisher, publishReportNow, reportsDestinationOf } from '../../engine/documents/publish-now';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import { AnsKit } from '../../engine/validation';
 import { silentLogger } from '../../engine/runtime/logger';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 import { LAB_PROFILE_FILE } from '../support/lab-profile';
 import { CREA, GLU, ltwResults } from '../support/sample-channels';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import type { SqliteStore } from '../../engine/store/sqlite';
+import type { PgStore } from '../../engine/store/postgres';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 import { REDIS, deletePrefix, freePort, freshPrefix } from '../support/redis';
 
 jest.setTimeout(300_000);
@@ -91,17 +91,5 @@ function suite(name: string, open: () => Promise<{ store: Store; destroy(): Prom
   });
 }
 
-suite('SQLite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-publish-now-store-'));
-  const store = new SqliteStore({ path: path.join(dir, 's.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PostgreSQL', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return { store, destroy: () => dropTestSchema(url, schema) };
-});
+suite('SQLite', () => openSqliteTestStore('psl-publish-now-store-'));
+suite('PostgreSQL', openPgTestStore);

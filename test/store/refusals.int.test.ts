@@ -2,13 +2,8 @@
  * Refused messages are kept within a per-channel quota on both stores: the oldest go first,
  * what went is counted, other channels and other states are untouched.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { SqliteStore } from '../../engine/store/sqlite';
-import { PgStore } from '../../engine/store/postgres';
 import type { InboundMessage, MessageStore } from '../../engine/store/types';
-import { dropTestSchema, testPgUrl, testSchemaName } from '../support/pg';
+import { openPgTestStore, openSqliteTestStore } from '../support/test-stores';
 
 const refused = (channel: string, i: number, bytes = 100): InboundMessage => ({
   channel,
@@ -60,22 +55,5 @@ function suite(name: string, open: () => Promise<{ store: MessageStore; destroy(
   });
 }
 
-suite('SqliteStore', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-refusals-'));
-  const store = new SqliteStore({ path: path.join(dir, 's.db') });
-  await store.init();
-  return { store, destroy: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-});
-
-suite('PgStore', async () => {
-  const url = await testPgUrl();
-  const schema = testSchemaName();
-  const store = new PgStore({ connectionString: url, schema, poolSize: 3 });
-  await store.init();
-  return {
-    store,
-    destroy: async () => {
-      await dropTestSchema(url, schema);
-    },
-  };
-});
+suite('SqliteStore', () => openSqliteTestStore('psl-refusals-'));
+suite('PgStore', openPgTestStore);

@@ -4,7 +4,7 @@
  * base64 PDF is a few KB of page, and its long fields are fetched on demand (`fieldValue`).
  * Segments that carry the patient's identity are masked for viewers.
  */
-import { Message, decode, type Charset } from '../../hl7';
+import { Message, decode, segmentLeaves, type Charset } from '../../hl7';
 import type { MessageStore, StoredMessage } from '../../store/types';
 import { MASK, maskTail, notFound } from './common';
 
@@ -95,33 +95,15 @@ export function segmentViews(msg: Message, from: number, count: number, identity
     const masked = !identity && IDENTITY_SEGMENTS.has(name);
     const shortRef = ref.endsWith('[1]') ? name : ref;
     const leaves: FieldLeaf[] = [];
-    for (let f = 1; f <= seg.fieldCount(); f++) {
-      const wire = seg.getRaw(String(f));
-      if (wire === '') continue;
-      const base = `${ref}-${f}`;
-      if (name === 'MSH' && f <= 2) {
-        leaves.push(leaf(`${base}`, `${shortRef}-${f}`, wire, false));
+    for (const v of segmentLeaves(seg, ref, shortRef, d)) {
+      if (v.literal) {
+        leaves.push(leaf(v.path, v.label, v.wire, false));
         continue;
       }
-      const reps = wire.split(d.repetition);
-      reps.forEach((rep, r) => {
-        const comps = rep.split(d.component);
-        comps.forEach((comp, c) => {
-          const subs = comp.split(d.subcomponent);
-          subs.forEach((sub, s) => {
-            if (sub === '') return;
-            let label = `${shortRef}-${f}`;
-            if (reps.length > 1) label += `[${r + 1}]`;
-            if (comps.length > 1 || subs.length > 1) label += `.${c + 1}`;
-            if (subs.length > 1) label += `.${s + 1}`;
-            const path = `${base}[${r + 1}].${c + 1}.${s + 1}`;
-            // Long wire values are base64 or text blocks: unescaping them inline would cost the whole value.
-            const value = sub.length > VIEW_CHARS ? sub : msg.get(path);
-            const hide = masked && !(name === 'PID' && f === 1);
-            leaves.push(hide ? maskedLeaf(path, label, value, name === 'PID' && f === 3 && c === 0) : leaf(path, label, value, false));
-          });
-        });
-      });
+      // Long wire values are base64 or text blocks: unescaping them inline would cost the whole value.
+      const value = v.wire.length > VIEW_CHARS ? v.wire : msg.get(v.path);
+      const hide = masked && !(name === 'PID' && v.field === 1);
+      leaves.push(hide ? maskedLeaf(v.path, v.label, value, name === 'PID' && v.field === 3 && v.component === 0) : leaf(v.path, v.label, value, false));
     }
     out.push({
       index: i,
