@@ -22,6 +22,10 @@ COPY --from=build /app/dist dist
 COPY package.json ./
 COPY channels channels
 COPY mappings mappings
-EXPOSE 2575 2576 2577
+# The console listens on every interface inside the container (publish it on the host's loopback,
+# as docker-compose.yml does, or behind a TLS proxy); its first admin password is written to
+# /app/var/console/initial-admin-password (README "Quick start").
+ENV PASSERELLE_HTTP_ADDR=0.0.0.0:8080
+EXPOSE 2575 2576 2577 2579 8080
 USER node
 CMD ["node", "dist/engine/cli/main.js", "start", "--channels", "channels"]
