@@ -24,7 +24,7 @@
  */
 import type { Delimiters, Message, Segment } from '../hl7';
 import { PasserelleError } from '../errors';
-import { chapterFor, loadChapterMap, loadUnitMap, type ChapterMap, type UnitMap } from './mappings';
+import { chapterFor, examChapter, loadChapterMap, loadTranscoding, loadUnitMap, transcodeCode, type ChapterMap, type Transcoding, type UnitMap } from './mappings';
 import { codesOf, readAddress, readMssante, readNdl, readResultCode, readTelecom, readTs, readXcn, readXon, repetitions } from './hl7-fields';
 import type { QualifyOptions } from './ins';
 import { groupIsolates } from './isolates';
@@ -38,6 +38,11 @@ export interface ReportOptions {
   chapters?: ChapterMap;
   /** Unit map; default mappings/units.yaml (loaded once). */
   units?: UnitMap;
+  /**
+   * The lab's catalogue and LOINC transcoding: local codes without a LOINC in the message get the
+   * lab's one, a request its exam's chapter. Default mappings/catalogue.yaml + loinc.yaml (loaded once).
+   */
+  transcoding?: Transcoding;
   /** INS decision options (production channels refuse test/demo OIDs). */
   ins?: QualifyOptions;
   /**
@@ -50,13 +55,15 @@ export interface ReportOptions {
 
 let defaultChapters: ChapterMap | undefined;
 let defaultUnits: UnitMap | undefined;
+let defaultTranscoding: Transcoding | undefined;
 
 /** Builds the lab report of one ORU^R01 or OUL^R22. Throws PasserelleError PSL_REPORT_* / PSL_CONFIG_INVALID. */
 export function reportFromMessage(msg: Message, options: ReportOptions = {}): Report {
   try {
     const chapters = options.chapters ?? (defaultChapters ??= loadChapterMap());
     const units = options.units ?? (defaultUnits ??= loadUnitMap());
-    return new Builder(msg, chapters, units, options.ins ?? {}, options.withdrawalsOnly ?? false).build();
+    const transcoding = options.transcoding ?? (defaultTranscoding ??= loadTranscoding());
+    return new Builder(msg, chapters, units, transcoding, options.ins ?? {}, options.withdrawalsOnly ?? false).build();
   } catch (e) {
     if (e instanceof PasserelleError) throw e;
     const why = e instanceof Error ? e.message : String(e);
@@ -129,6 +136,7 @@ class Builder {
     private readonly msg: Message,
     private readonly chapters: ChapterMap,
     private readonly units: UnitMap,
+    private readonly transcoding: Transcoding,
     private readonly insOptions: QualifyOptions,
     private readonly withdrawalsOnly: boolean,
   ) {
@@ -226,7 +234,7 @@ class Builder {
     const n = this.requests.length + 1;
     const request: Request = {
       id: `o${n}`,
-      code: readResultCode(seg, '4'),
+      code: transcodeCode(readResultCode(seg, '4'), this.transcoding.loinc.exams),
       chapter: { code: '' }, // decided in finish(), when the results are known
       specimens: [...this.groupSpecimens],
       results: [],
@@ -314,7 +322,7 @@ class Builder {
     if (r) cur.request.results.push(r);
     else {
       const w = readWithdrawal(seg, cur.obr);
-      if (w) (cur.request.withdrawn ??= []).push(w);
+      if (w) (cur.request.withdrawn ??= []).push({ ...w, code: transcodeCode(w.code, this.transcoding.loinc.analyses) });
     }
     // A withdrawn result (D/W) is dropped, and its comments with it.
     this.attach = r ? { to: 'result', result: r } : { to: 'nowhere' };
@@ -342,6 +350,7 @@ class Builder {
   private result(seg: Segment, state: RequestState | undefined, where: { segment: 'OBX'; sequence: number; field: number }): Result | undefined {
     const r = readResult(seg, state?.obr, { id: `r${this.resultSeq + 1}`, units: this.units, delimiters: this.d, where });
     if (!r) return undefined;
+    r.code = transcodeCode(r.code, this.transcoding.loinc.analyses);
     this.resultSeq++;
     if (r.autoValidated) this.autoValidated = true;
     return r;
@@ -440,7 +449,8 @@ class Builder {
   private finish(state: RequestState): Request {
     const { request, obr } = state;
     const resultCodes = request.results.flatMap((r) => codesOf(r.code));
-    request.chapter = chapterFor(this.chapters, codesOf(request.code), obr.get('24').trim(), resultCodes);
+    // The lab's catalogue places its exams first; the chapter map's rules decide the rest.
+    request.chapter = examChapter(this.transcoding, this.chapters, request.code.local?.code) ?? chapterFor(this.chapters, codesOf(request.code), obr.get('24').trim(), resultCodes);
     request.status = requestStatus(obr.get('25')) ?? derivedStatus(request.results);
     const collectedAt = readTs(obr, '7') ?? earliest(request.specimens.map((s) => s.collectedAt));
     if (collectedAt) request.collectedAt = collectedAt;

@@ -7,8 +7,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ChannelConfigError, type ConfigProblem, loadYamlFile } from '../config/yaml-file';
-import type { Coded } from './report';
+import type { Coded, ResultCode } from './report';
 import { LOINC_OID } from './hl7-fields';
+import { loadCatalogue } from '../catalogue/catalogue-file';
+import { loadLoincMap } from '../catalogue/loinc-file';
+import type { Catalogue, LoincAssignment, LoincMap } from '../catalogue/types';
 
 /** Chapter choice for a request (see chapterFor for the order of the rules). */
 export interface ChapterMap {
@@ -22,11 +25,17 @@ export interface ChapterMap {
   readonly codes: ReadonlyMap<string, string>;
 }
 
+/** The lab's catalogue and its LOINC transcoding (engine/catalogue), as the report builder uses them. */
+export interface Transcoding {
+  readonly catalogue: Catalogue;
+  readonly loinc: LoincMap;
+}
+
 /** Unit as sent (OBX-6) → UCUM. */
 export type UnitMap = ReadonlyMap<string, string>;
 
 /** The default files: mappings/ at the repository root, from engine/lab or dist/engine/lab. */
-export function defaultMappingFile(name: 'lab-chapters.yaml' | 'units.yaml'): string {
+export function defaultMappingFile(name: 'lab-chapters.yaml' | 'units.yaml' | 'catalogue.yaml' | 'loinc.yaml'): string {
   const candidates = [resolve(__dirname, '../../mappings', name), resolve(__dirname, '../../../mappings', name)];
   return candidates.find((f) => existsSync(f)) ?? candidates[0];
 }
@@ -129,4 +138,40 @@ export function ucumFor(units: UnitMap, unitText: string, declaredSystem: string
   }
   // `mmol/l` and `mmol/L` agree, so `MMOL/L` is safe; `g/L` and `G/L` do not, so `g/L` spelled otherwise is not.
   return caseBlind.size === 1 ? [...caseBlind][0] : undefined;
+}
+
+/** Loads a catalogue and its transcoding; default mappings/catalogue.yaml and mappings/loinc.yaml. */
+export function loadTranscoding(catalogueFile: string = defaultMappingFile('catalogue.yaml'), loincFile: string = defaultMappingFile('loinc.yaml')): Transcoding {
+  return { catalogue: loadCatalogue(catalogueFile), loinc: loadLoincMap(loincFile) };
+}
+
+/**
+ * A result or request code with the lab's LOINC filled in: when the sender gave no LOINC and the
+ * local code is in `table`, its LOINC (with the transcoding's label as display, else the text as
+ * sent) joins the local code, which stays (the CDA carries it as the translation). A LOINC sent
+ * in the message is kept even when the lab's table says otherwise: the sender knows which method
+ * and unit produced that value, one local code may stand for several (GLY in g/L or mmol/L), and
+ * changing the code of a validated result is not ours to do.
+ */
+export function transcodeCode(code: ResultCode, table: ReadonlyMap<string, LoincAssignment>): ResultCode {
+  if (code.loinc || !code.local?.code) return code;
+  const hit = table.get(code.local.code);
+  if (!hit) return code;
+  const loinc: Coded = { code: hit.loinc, system: LOINC_OID, systemName: 'LN' };
+  const display = hit.label || code.local.display || code.text;
+  if (display) loinc.display = display;
+  return { ...code, loinc };
+}
+
+/**
+ * The chapter the catalogue gives a request: its OBR-4 local code is an exam of the catalogue
+ * whose chapter has a LOINC in the transcoding. Only a chapter the chapter map lists is used (they
+ * are the specialty codes the CR-BIO schematron accepts); otherwise undefined and chapterFor's rules decide.
+ */
+export function examChapter(t: Transcoding, map: ChapterMap, examCode: string | undefined): Coded | undefined {
+  if (!examCode) return undefined;
+  const exam = t.catalogue.exams.find((e) => e.code === examCode);
+  const hit = exam?.chapter !== undefined ? t.loinc.chapters.get(exam.chapter) : undefined;
+  if (!hit || !map.chapters.has(hit.loinc)) return undefined;
+  return { code: hit.loinc, display: map.chapters.get(hit.loinc), system: LOINC_OID, systemName: 'LN' };
 }

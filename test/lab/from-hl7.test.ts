@@ -239,7 +239,8 @@ test('non-qualified identity (PID-32 PROV): INS received but not for documents; 
   expect(r.patient.identifiers.map((i) => i.id)).toEqual(['LAB-101001']);
   expect(r.completeness).toBe('partial');
   expect(byCode(r, '2284-8')).toMatchObject({ status: 'pending', value: { type: 'none' } });
-  expect(r.requests[0].chapter.code).toBe('26436-6'); // nothing maps: default chapter
+  // B12FOL: the lab's catalogue puts the exam in BIOCH, whose LOINC chapter is 18719-5 (mappings/catalogue.yaml, loinc.yaml)
+  expect(r.requests[0].chapter.code).toBe('18719-5');
 });
 
 test('OUL^R22: specimen-led groups, ORC after OBR, specimen observations, PRT copy with MSSanté', () => {
