@@ -81,10 +81,11 @@ interface Proposal {
 }
 
 /** Where each kind's columns are (0-based), and how many a line needs. */
+// A line as short as the export's (no LOINC columns at all) is an untranscoded line; shorter is not this kind of file.
 const LAYOUT: Record<ImportKind, { columns: number; min: number; loinc: number; kind: LoincKind }> = {
-  LOINC_4: { columns: LOINC_4_COLUMNS.length, min: 5, loinc: 4, kind: 'chapters' },
-  LOINC_5: { columns: LOINC_5_COLUMNS.length, min: 10, loinc: 9, kind: 'exams' },
-  LOINC_6: { columns: LOINC_6_COLUMNS.length, min: 13, loinc: 12, kind: 'analyses' },
+  LOINC_4: { columns: LOINC_4_COLUMNS.length, min: 4, loinc: 4, kind: 'chapters' },
+  LOINC_5: { columns: LOINC_5_COLUMNS.length, min: 9, loinc: 9, kind: 'exams' },
+  LOINC_6: { columns: LOINC_6_COLUMNS.length, min: 12, loinc: 12, kind: 'analyses' },
 };
 
 const norm = (s: string): string => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').trim().toLowerCase();
@@ -132,6 +133,7 @@ export function importLoincFiles(inputs: readonly ImportInput[], opts: ImportOpt
     };
 
     const layout = LAYOUT[kind];
+    if (rows.length > 0 && rows.every((r) => r.cells.length <= layout.min)) at(undefined, 'warning', `no line has the LOINC columns of a ${kind} file: nothing to import from it`);
     for (const row of rows) {
       const c = row.cells.map((v) => v.trim());
       if (c.length < layout.min) {
@@ -139,7 +141,7 @@ export function importLoincFiles(inputs: readonly ImportInput[], opts: ImportOpt
         continue;
       }
       if (kind === 'LOINC_4') {
-        const [ch, , sub, , chLoinc, chLabel = '', subLoinc = '', subLabel = ''] = c;
+        const [ch, , sub, , chLoinc = '', chLabel = '', subLoinc = '', subLabel = ''] = c;
         if (ch === '') {
           if (chLoinc !== '' || subLoinc !== '') at(row.line, 'warning', 'no chapter code: line skipped');
           continue;
@@ -158,7 +160,7 @@ export function importLoincFiles(inputs: readonly ImportInput[], opts: ImportOpt
       const local = c[0];
       const known = kind === 'LOINC_5' ? exams : analyses;
       const what = kind === 'LOINC_5' ? 'exam' : 'analysis';
-      if (c[layout.loinc] === '') continue;
+      if ((c[layout.loinc] ?? '') === '') continue;
       if (!known.has(local)) {
         at(row.line, 'warning', `${what} ${local || '(no code)'} is not in the catalogue: line skipped`);
         continue;
