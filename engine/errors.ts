@@ -129,6 +129,9 @@ export const ERROR_CATALOGUE = {
   PSL_SUBORDER_NOT_PARKED: { retry: 'permanent', summary: "the report's order has no sub-order of that number whose results are parked (released or dropped already, or none)" },
   PSL_PUBLISH_NO_DESTINATION: { retry: 'permanent', summary: 'no reports destination (in the channel named) to render the version with' },
   PSL_PUBLISH_DESTINATION_AMBIGUOUS: { retry: 'permanent', summary: 'several channels have a reports destination: name the channel' },
+  // RPPS / MSSanté directory (engine/directory)
+  PSL_DIRECTORY_FORMAT: { retry: 'permanent', summary: 'a directory extraction (PS_LibreAcces_Personne_activite, Extraction_Correspondance_MSSante) lacks a required column or cannot be read; the previous directory stays' },
+  PSL_DIRECTORY_LOAD_FAILED: { retry: 'transient', summary: 'a directory load (download, unzip or store) failed; the previous directory stays and the next period tries again' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,8 +1,9 @@
 /**
  * The MessageStore calls both stores pass on to their parts, listed once: SqliteStore and
  * PgStore keep their lifecycle and the intake path, and give this class their parts (messages,
- * search, stats, retention, reports), each in its dialect's files (sqlite-*.ts, pg-*.ts).
+ * search, stats, retention, reports, directory), each in its dialect's files (sqlite-*.ts, pg-*.ts).
  */
+import type { DirectoryBatch, DirectoryKind, DirectoryLoad, DirectoryLoadCounts, DirectoryLookup } from './directory-types';
 import type { ChannelStats, DeliveryRecord, DeliveryState, IndicatorRow, MessageKey, MessageQuery, MessageState, MessageStore, OpenDelivery, RefusalQuota, RefusalStats, RepairPage, ReportActivity, ReportCursor, RetentionCandidate, RetentionState, StoreCounts, StoredMessage, StoredOrder, StoredReport, StoredReportVersion, StoredVersionDelivery, TrimRequest, VersionDeliveryStats, VersionFacts } from './types';
 
 export abstract class PartedStore {
@@ -10,6 +11,7 @@ export abstract class PartedStore {
   protected abstract readonly search: Pick<MessageStore, 'messageKeys' | 'searchMessages'>;
   protected abstract readonly stats: Pick<MessageStore, 'channelStats' | 'versionDeliveryStats' | 'indicatorRows'>;
   protected abstract readonly retention: Pick<MessageStore, 'prune' | 'pruneRefusals' | 'refusalStats' | 'retentionCandidates' | 'deleteMessages' | 'trimMessages' | 'refreshPatientActivity' | 'inactiveReports' | 'markReportArchived' | 'purgeReport'>;
+  protected abstract readonly directory: Pick<MessageStore, 'directoryBeginLoad' | 'directoryPutBatch' | 'directoryFinishLoad' | 'directoryFailLoad' | 'directoryLoads' | 'directoryLookup' | 'directoryLease' | 'directoryReleaseLease'>;
   protected abstract readonly reports: Pick<MessageStore, 'getReport' | 'reportsByFillerOrder' | 'putReport' | 'reserveReportVersion' | 'markReportVersionWritten' | 'releaseReportVersion' | 'reportVersions' | 'putVersionDelivery' | 'versionDeliveries' | 'findVersionDeliveries' | 'queuedVersionDeliveries' | 'getOrder' | 'putOrder' | 'linkOrder' | 'orderKeyOf' | 'nextSequence'>;
 
   // Messages, their contents and deliveries: *-messages.ts.
@@ -208,5 +210,39 @@ export abstract class PartedStore {
 
   nextSequence(name: string): Promise<number> {
     return this.reports.nextSequence(name);
+  }
+
+  // The RPPS / MSSanté directory: *-directory.ts.
+
+  directoryBeginLoad(kind: DirectoryKind, file: string): Promise<number> {
+    return this.directory.directoryBeginLoad(kind, file);
+  }
+
+  directoryPutBatch(loadId: number, batch: DirectoryBatch): Promise<void> {
+    return this.directory.directoryPutBatch(loadId, batch);
+  }
+
+  directoryFinishLoad(loadId: number, counts: DirectoryLoadCounts): Promise<DirectoryLoad> {
+    return this.directory.directoryFinishLoad(loadId, counts);
+  }
+
+  directoryFailLoad(loadId: number, error: string, counts: DirectoryLoadCounts): Promise<void> {
+    return this.directory.directoryFailLoad(loadId, error, counts);
+  }
+
+  directoryLoads(limit: number): Promise<DirectoryLoad[]> {
+    return this.directory.directoryLoads(limit);
+  }
+
+  directoryLookup(id: string): Promise<DirectoryLookup> {
+    return this.directory.directoryLookup(id);
+  }
+
+  directoryLease(holder: string, ttlMs: number): Promise<boolean> {
+    return this.directory.directoryLease(holder, ttlMs);
+  }
+
+  directoryReleaseLease(holder: string): Promise<void> {
+    return this.directory.directoryReleaseLease(holder);
   }
 }

@@ -6,6 +6,7 @@ import type { PoolClient } from 'pg';
 import { TERMINAL_STATES } from './types';
 import { INBOUND_SQL, TERMINAL_SQL } from './common';
 import type { PgTables } from './pg-context';
+import { applyDirectorySchema } from './pg-directory';
 
 export async function applySchema(c: PoolClient, schema: string, t: PgTables): Promise<void> {
   const { messages, contents, deliveries, open } = t;
@@ -224,4 +225,6 @@ async function applyConsoleSchema(c: PoolClient, schema: string, t: PgTables): P
   await c.query(`CREATE TABLE IF NOT EXISTS ${patientActivity} (patient TEXT NOT NULL PRIMARY KEY, last_at TIMESTAMPTZ NOT NULL)`);
   await c.query(`CREATE TABLE IF NOT EXISTS ${reportArchive} (lab TEXT NOT NULL, filler_order TEXT NOT NULL, archived_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (lab, filler_order))`);
   await c.query(`CREATE TABLE IF NOT EXISTS ${marks} (name TEXT NOT NULL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, lab TEXT NOT NULL, filler_order TEXT NOT NULL)`);
+  // The RPPS / MSSanté directory (pg-directory.ts).
+  await applyDirectorySchema(c, schema);
 }

@@ -20,7 +20,7 @@
  *
  * This file holds the store's lifecycle and its intake; every other call goes to a part,
  * sharing the pool and the table names (pg-context.ts): pg-messages.ts, pg-search.ts,
- * pg-stats.ts, pg-retention.ts, pg-reports.ts; the tables are in pg-schema.ts.
+ * pg-stats.ts, pg-retention.ts, pg-reports.ts, pg-directory.ts; the tables are in pg-schema.ts.
  */
 import { PartedStore } from './parted-store';
 import { DatabaseError, Pool, type PoolClient, type PoolConfig } from 'pg';
@@ -36,6 +36,7 @@ import { PgSearch } from './pg-search';
 import { PgStats } from './pg-stats';
 import { PgRetention } from './pg-retention';
 import { PgReports } from './pg-reports';
+import { PgDirectory } from './pg-directory';
 
 /** receive() codes its own failures (PSL_STORE_UNAVAILABLE); init/close run at start and stop. */
 const UNGUARDED = ['receive', 'init', 'close'];
@@ -70,6 +71,7 @@ export class PgStore extends PartedStore implements MessageStore {
   protected readonly stats: PgStats;
   protected readonly retention: PgRetention;
   protected readonly reports: PgReports;
+  protected readonly directory: PgDirectory;
 
   constructor(options: PgStoreOptions) {
     super();
@@ -95,6 +97,7 @@ export class PgStore extends PartedStore implements MessageStore {
     this.stats = new PgStats(pg, this.messages);
     this.retention = new PgRetention(pg);
     this.reports = new PgReports(pg);
+    this.directory = new PgDirectory(pg);
     // Faults that pass (lost connection, busy, closing) surface as PSL_STORE_TRANSIENT, retried.
     return guardStoreErrors(this, UNGUARDED);
   }

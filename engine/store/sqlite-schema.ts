@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { INBOUND_SQL, TERMINAL_SQL } from './common';
 import { ACTIVITY_BUCKET_MS } from './sqlite-intake';
+import { DIRECTORY_SCHEMA } from './sqlite-directory';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -327,6 +328,7 @@ export function applySchema(db: Database.Database): void {
     db.exec(CONSOLE_TRIGGERS);
     if (!hadConsole) db.exec(CONSOLE_BACKFILL);
     db.exec(RETENTION_SCHEMA);
+    db.exec(DIRECTORY_SCHEMA);
     const have = new Set(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('report_versions')`).all().map((c) => c.name));
     for (const [name, type] of REPORT_VERSION_FACTS) if (!have.has(name)) db.exec(`ALTER TABLE report_versions ADD COLUMN ${name} ${type}`);
   }).immediate();

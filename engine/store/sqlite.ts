@@ -25,7 +25,7 @@
  *
  * This file holds the store's lifecycle and its intake; every other call goes to a part, over
  * the connection and statements init() prepared (sqlite-handle.ts): sqlite-messages.ts,
- * sqlite-search.ts, sqlite-stats.ts, sqlite-retention.ts, sqlite-reports.ts; the tables are in
+ * sqlite-search.ts, sqlite-stats.ts, sqlite-retention.ts, sqlite-reports.ts, sqlite-directory.ts; the tables are in
  * sqlite-schema.ts.
  */
 import { PartedStore } from './parted-store';
@@ -49,6 +49,7 @@ import { SqliteSearch } from './sqlite-search';
 import { SqliteStats } from './sqlite-stats';
 import { SqliteRetention } from './sqlite-retention';
 import { SqliteReports } from './sqlite-reports';
+import { SqliteDirectory } from './sqlite-directory';
 
 /** receive() codes its own failures (PSL_STORE_UNAVAILABLE); init/close run at start and stop. */
 const UNGUARDED = ['receive', 'init', 'close'];
@@ -117,6 +118,7 @@ export class SqliteStore extends PartedStore implements MessageStore {
   protected readonly stats = new SqliteStats(() => this.handle(), this.messages);
   protected readonly retention = new SqliteRetention(() => this.handle(), this.stats);
   protected readonly reports = new SqliteReports(() => this.handle());
+  protected readonly directory = new SqliteDirectory(() => this.handle().db);
 
   constructor(options: SqliteStoreOptions) {
     super();

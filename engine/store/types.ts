@@ -2,6 +2,8 @@
  * The message store is the source of truth (see docs/design.md, "Intake guarantee").
  * Redis/BullMQ only carries message ids; everything needed to redo work lives here.
  */
+import type { DirectoryBatch, DirectoryKind, DirectoryLoad, DirectoryLoadCounts, DirectoryLookup } from './directory-types';
+export type * from './directory-types';
 
 /** Life of a message. Terminal states: done, filtered, refused, dead, discarded. */
 export type MessageState =
@@ -518,4 +520,28 @@ export interface MessageStore {
   markReportArchived(lab: string, fillerOrder: string, at: Date): Promise<void>;
   /** Deletes a report with its versions, their deliveries and what retention kept of it (SGL.DOC.20 purge). */
   purgeReport(lab: string, fillerOrder: string): Promise<void>;
+
+  // RPPS / MSSanté directory (engine/directory; *-directory.ts). A load writes into a generation
+  // of its own, invisible until directoryFinishLoad switches to it in one transaction.
+
+  /** Opens a load of `kind` read from `file`; drops the rows of loads that never finished. Returns its id. */
+  directoryBeginLoad(kind: DirectoryKind, file: string): Promise<number>;
+  /** Writes one batch of the load's rows in one transaction (repeats of a key are kept once). */
+  directoryPutBatch(loadId: number, batch: DirectoryBatch): Promise<void>;
+  /**
+   * Makes the load the current directory of its kind, in one transaction. Persons: whoever the
+   * previous load listed and this one does not is kept, flagged inactive since now (or since
+   * when they first went). The previous generation's rows are deleted afterwards.
+   */
+  directoryFinishLoad(loadId: number, counts: DirectoryLoadCounts): Promise<DirectoryLoad>;
+  /** Records the load as failed with why and drops its rows: the current directory stays. */
+  directoryFailLoad(loadId: number, error: string, counts: DirectoryLoadCounts): Promise<void>;
+  /** The latest loads, newest first. */
+  directoryLoads(limit: number): Promise<DirectoryLoad[]>;
+  /** What the current directory says of a professional: RPPS (11 digits), national id (8 + RPPS) or ADELI. */
+  directoryLookup(id: string): Promise<DirectoryLookup>;
+  /** Takes (or renews) the one directory loader lease for `ttlMs`; false while another holder has it. */
+  directoryLease(holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back (only if `holder` has it). */
+  directoryReleaseLease(holder: string): Promise<void>;
 }
