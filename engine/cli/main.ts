@@ -16,6 +16,7 @@ import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-comma
 import { xdmCommand } from './xdm-command';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 import { retentionCommand } from './retention-command';
+import { loincExportCommand, loincImportCommand, loincSetCommand, type LoincImportOptions } from './loinc-command';
 
 const program = new Command();
 program.name('passerelle').description('Passerelle integration engine for French medical biology');
@@ -324,6 +325,43 @@ program
   .option('-c, --channels <dir>', 'channel files directory (env PASSERELLE_CHANNELS, default channels)')
   .action(async (opts: { dryRun?: boolean; channels?: string }) => {
     process.exitCode = await retentionCommand(opts);
+  });
+
+const loinc = program.command('loinc').description('the LOINC transcoding of the lab catalogue: DSR LOINC CSV files (docs/catalogue.md)');
+loinc
+  .command('export')
+  .description('write LOINC_1/2/3 (chapters, orderable exams, result analyses) for the transcoding provider')
+  .option('--catalogue <file>', 'catalogue (default mappings/catalogue.yaml)')
+  .option('--out <dir>', 'output directory', '.')
+  .option('--date <AAAAMMJJ>', 'date in the file names (default today)')
+  .action((opts: { catalogue?: string; out?: string; date?: string }) => {
+    process.exitCode = loincExportCommand(opts);
+  });
+loinc
+  .command('import')
+  .description("merge the provider's LOINC_4/5/6 files into the transcoding; prints the report, exit 1 when refused (nothing written)")
+  .argument('<files...>', 'LOINC_4_…, LOINC_5_…, LOINC_6_… CSV files')
+  .option('--catalogue <file>', 'catalogue (default mappings/catalogue.yaml)')
+  .option('--loinc <file>', 'transcoding to update (default mappings/loinc.yaml)')
+  .option('--value-set <file>', '"circuit de la biologie" value set: FHIR ValueSet JSON or CSV (env PASSERELLE_LOINC_VALUE_SET)')
+  .option('--kind <kind>', 'LOINC_4 | LOINC_5 | LOINC_6 when the file names do not say it')
+  .option('--date <date>', 'import date for the created/modified dates (default today)')
+  .option('--dry-run', 'print the report, write nothing')
+  .action((files: string[], opts: LoincImportOptions) => {
+    process.exitCode = loincImportCommand(files, opts);
+  });
+loinc
+  .command('set')
+  .description('give one local code its LOINC by hand (dates kept as an import keeps them)')
+  .argument('<kind>', 'chapter | sub-chapter | exam | analysis')
+  .argument('<local>', 'local code (a sub-chapter as <chapter>/<sub-chapter>)')
+  .argument('<loinc>', 'LOINC code')
+  .option('--label <text>', 'LOINC label (French)')
+  .option('--catalogue <file>', 'catalogue (default mappings/catalogue.yaml)')
+  .option('--loinc <file>', 'transcoding to update (default mappings/loinc.yaml)')
+  .option('--date <date>', 'date of the change (default today)')
+  .action((kind: string, local: string, code: string, opts: { label?: string; catalogue?: string; loinc?: string; date?: string }) => {
+    process.exitCode = loincSetCommand(kind, local, code, opts);
   });
 
 program.parseAsync(process.argv).catch((e) => {
