@@ -20,6 +20,10 @@ export const LOINC_SYSTEM = 'http://loinc.org';
  */
 export const ASSIGNMENT_DATES_URL = 'urn:passerelle:fhir:extension:loinc-assignment-dates';
 
+/** LOINC's terms of use ask for this notice on any resource that carries LOINC codes (hl7.org/fhir/loinc.html). */
+export const LOINC_COPYRIGHT =
+  'This resource includes LOINC® codes (http://loinc.org), copyright © Regenstrief Institute, Inc. and the LOINC Committee, used under the LOINC license (http://loinc.org/license).';
+
 /** SNOMED CT "Synonym" designation use, the usual way to mark a synonym in CodeSystem.concept.designation. */
 export const SYNONYM_USE = { system: 'http://snomed.info/sct', code: '900000000000013009', display: 'Synonym' } as const;
 
@@ -156,6 +160,7 @@ export interface ConceptMap {
   status: string;
   date?: string;
   publisher?: string;
+  copyright?: string;
   sourceCanonical?: string;
   targetUri?: string;
   group?: ConceptMapGroup[];

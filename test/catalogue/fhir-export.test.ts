@@ -83,6 +83,8 @@ test('the ValueSets take the whole exams / analyses CodeSystems', () => {
 
 test('the ConceptMap has one group per kind to http://loinc.org, equivalent targets with their dates', () => {
   const cm = byUrl(`${BASE}/ConceptMap/loinc`) as ConceptMap;
+  expect(cm.targetUri).toBe('http://loinc.org/vs');
+  expect(cm.copyright).toMatch(/LOINC.*Regenstrief/);
   expect(cm.group?.map((g) => [g.source, g.target, g.element.length])).toEqual([
     [`${BASE}/CodeSystem/chapters`, 'http://loinc.org', 1],
     [`${BASE}/CodeSystem/sub-chapters`, 'http://loinc.org', 1],
