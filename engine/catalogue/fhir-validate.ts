@@ -161,6 +161,27 @@ function checkBindings(value: unknown, typeName: string, root: string, path: str
   }
 }
 
+type OutcomeIssue = { severity?: string; expression?: string[]; details?: { text?: string }; diagnostics?: string };
+
+/** Medplum's issues for one resource, their paths put under `at` (`Bundle.entry[2].resource`). */
+function medplumIssues(r: Record<string, unknown> & { resourceType: string }, at: string): FhirIssue[] {
+  let list: OutcomeIssue[];
+  try {
+    list = validateResource(r as never) as OutcomeIssue[];
+  } catch (err) {
+    if (!(err instanceof OperationOutcomeError)) return [{ severity: 'error', path: at, message: err instanceof Error ? err.message : String(err) }];
+    list = (err.outcome.issue ?? []) as OutcomeIssue[];
+  }
+  return list.map((i) => {
+    const path = i.expression?.[0] ?? r.resourceType;
+    return {
+      severity: i.severity === 'error' || i.severity === 'fatal' ? 'error' : 'warning',
+      path: path === r.resourceType || path.startsWith(`${r.resourceType}.`) ? at + path.slice(r.resourceType.length) : path,
+      message: i.details?.text ?? i.diagnostics ?? 'invalid',
+    };
+  });
+}
+
 /**
  * Every problem FHIR R4 finds in `resource` (errors and warnings), never throwing for an invalid
  * one. A resource is valid when no issue has severity error.
@@ -171,26 +192,25 @@ export function validateFhir(resource: unknown): FhirIssue[] {
   }
   const r = resource as Record<string, unknown>;
   if (typeof r.resourceType !== 'string') return [{ severity: 'error', path: '(root)', message: 'no resourceType' }];
+  const typed = r as Record<string, unknown> & { resourceType: string };
   const terminology = definitions();
-  const issues: FhirIssue[] = [];
-  const fromOutcome = (list: { severity?: string; expression?: string[]; details?: { text?: string }; diagnostics?: string }[]): void => {
-    for (const i of list) {
-      issues.push({
-        severity: i.severity === 'error' || i.severity === 'fatal' ? 'error' : 'warning',
-        path: i.expression?.[0] ?? r.resourceType as string,
-        message: i.details?.text ?? i.diagnostics ?? 'invalid',
-      });
-    }
-  };
-  try {
-    fromOutcome(validateResource(r as never));
-  } catch (err) {
-    if (!(err instanceof OperationOutcomeError)) {
-      return [{ severity: 'error', path: r.resourceType, message: err instanceof Error ? err.message : String(err) }];
-    }
-    fromOutcome(err.outcome.issue ?? []);
+  const issues = medplumIssues(typed, typed.resourceType);
+  // Medplum checks the elements of a Bundle's resources but not their resource-level invariants
+  // (csd-1: unique codes): each entry is validated on its own too, issues already seen dropped.
+  if (typed.resourceType === 'Bundle' && Array.isArray(r.entry)) {
+    const seen = new Set(issues.map((i) => `${i.path}\n${i.message}`));
+    r.entry.forEach((e: unknown, n: number) => {
+      const inner = (e as { resource?: unknown } | null)?.resource as (Record<string, unknown> & { resourceType: string }) | undefined;
+      if (!inner || typeof inner !== 'object' || typeof inner.resourceType !== 'string') return;
+      for (const i of medplumIssues(inner, `Bundle.entry[${n}].resource`)) {
+        const key = `${i.path}\n${i.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        issues.push(i);
+      }
+    });
   }
-  checkBindings(r, r.resourceType, r.resourceType, r.resourceType, terminology, issues);
+  checkBindings(r, typed.resourceType, typed.resourceType, typed.resourceType, terminology, issues);
   return issues;
 }
 

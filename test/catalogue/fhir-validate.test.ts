@@ -22,6 +22,10 @@ test('structure, cardinality and invariants come from medplum with their paths',
   expect(formatIssues(cmd1)).toMatch(/ConceptMap\.group\[0\]\.element\[0\]\.target\[0\]: Constraint cmd-1 not met/);
   expect(formatIssues(errorsOf(validateFhir(cs({ concept: [{ code: 'A' }, { code: 'A' }] }))))).toMatch(/csd-1/);
   expect(formatIssues(errorsOf(validateFhir(cs({ date: '07/12/2026' }))))).toMatch(/CodeSystem\.date: Invalid dateTime format/);
+  // In a Bundle too, with the entry's path, and each issue once.
+  const inBundle = errorsOf(validateFhir({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: cs({ concept: [{ code: 'A' }, { code: 'A' }] }) }, { resource: { resourceType: 'ConceptMap' } }] }));
+  expect(inBundle.map((i) => i.path)).toEqual(['Bundle.entry[1].resource.status', 'Bundle.entry[0].resource']);
+  expect(inBundle[1].message).toMatch(/csd-1/);
 });
 
 test('codes outside a required binding are errors: in the resource, a datatype, a repeated element, a Bundle entry', () => {
