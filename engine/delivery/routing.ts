@@ -10,7 +10,8 @@
  *
  * The recipients are read off the same report the documents print (DOC.07), once the
  * correspondents file filled the addresses the message left out. Someone the report names
- * without an MSSanté address is listed as not mailed, with why, never silently dropped.
+ * without an MSSanté address is listed as not mailed, with why, never silently dropped; one the
+ * RPPS directory does not know (or no longer lists) is flagged, mailed or not.
  */
 import type { Professional, Report, SharingChoices } from '../lab';
 
@@ -39,6 +40,8 @@ export interface Routing {
   mail: MailRecipient[];
   /** Named by the report but not mailed: `who` has no patient data (RPPS, role), `why` says what is missing. */
   notMailed: { who: string; why: string }[];
+  /** Mailed (the message gave the address) though the RPPS directory doubts them: unknown or inactive RPPS. */
+  flagged: { who: string; why: string }[];
 }
 
 export function routeVersion(report: Report, o: RoutingOptions, sharing: SharingChoices = report.sharing ?? {}): Routing {
@@ -53,15 +56,17 @@ export function routeVersion(report: Report, o: RoutingOptions, sharing: Sharing
 
   const mail: MailRecipient[] = [];
   const notMailed: Routing['notMailed'] = [];
+  const flagged: Routing['flagged'] = [];
   if (o.mssProfessionals && sharing.mssProfessionals !== false) {
     const seen = new Set<string>();
     const add = (p: Professional | undefined, role: 'prescriber' | 'copy'): void => {
       if (!p) return;
       const who = `${role}${p.id ? ` ${p.id}` : ''}`;
       if (!p.mssante) {
-        notMailed.push({ who, why: 'no MSSanté address (neither in the message nor in the correspondents file)' });
+        notMailed.push({ who, why: p.directoryNote ? `${p.directoryNote}: no MSSanté address` : 'no MSSanté address (neither in the message nor in the correspondents file)' });
         return;
       }
+      if (p.directoryNote) flagged.push({ who, why: p.directoryNote });
       const address = p.mssante.toLowerCase();
       if (seen.has(address)) return;
       seen.add(address);
@@ -79,5 +84,5 @@ export function routeVersion(report: Report, o: RoutingOptions, sharing: Sharing
     else if (o.invisibleToPatient) notMailed.push({ who: 'patient', why: 'the version is invisible to the patient' });
     else mail.push({ address: `${ins.matricule}@${PATIENT_MAIL_DOMAIN}`, audience: 'patient', role: 'patient' });
   }
-  return { dmp, mail, notMailed };
+  return { dmp, mail, notMailed, flagged };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadLabProfile } from '../config/lab-profile';
 import { loadCorrespondents } from '../config/correspondents';
+import { hasDirectory } from '../directory/resolver';
 import type { ReportsDestinationConfig } from '../config/channel-schema';
 import type { ReportsDestinationOptions } from './reports-destination';
 
@@ -27,5 +28,7 @@ export function reportsDestinationOptions(
     dmp: d.dmp,
     deliveryThreads: d.deliveryThreads,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
+    // The RPPS directory loaded in the store (engine/directory), after the correspondents file.
+    rppsDirectory: hasDirectory(deps.store) ? deps.store : undefined,
   };
 }

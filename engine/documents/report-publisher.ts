@@ -27,7 +27,8 @@ import { OrderBook, activeTests, placerStatusLine, setStatus, type OrderState, t
 import type { MessageStore, StoredReportVersion } from '../store';
 import { versionFacts } from '../reports/indicators';
 import type { PublishedVersionEvent } from '../delivery/version-line';
-import { withCorrespondents, type Correspondents } from '../config/correspondents';
+import type { Correspondents } from '../config/correspondents';
+import { resolveCorrespondents, type DirectoryLookupStore } from '../directory/resolver';
 import type { AnsKit, ValidationPool } from '../validation';
 import type { Logger } from '../runtime/logger';
 
@@ -60,6 +61,8 @@ export interface ReportPublisherOptions {
   versionLeaseMs?: number;
   /** The lab's correspondents (RPPS → MSSanté address): fills the addresses the messages left out. */
   correspondents?: Correspondents;
+  /** The RPPS directory in the store, asked after the correspondents file (engine/directory/resolver.ts). */
+  rppsDirectory?: DirectoryLookupStore;
   /**
    * Where written versions go next (engine/delivery): `record` runs before the version is
    * marked written (its delivery rows exist before anyone can see the version), `enqueue` after.
@@ -240,7 +243,7 @@ export class ReportPublisher {
       return `report ${fillerOrder}: v${version} deletes v${deletes}`;
     }
     const replaces = last && last.status !== 'deleted' ? last.version : undefined;
-    const report = withCorrespondents(made, this.o.correspondents);
+    const report = await resolveCorrespondents(made, this.o.correspondents, this.o.rppsDirectory);
     try {
       await this.render(folder, state, report, version, replaces);
     } catch (e) {

@@ -59,7 +59,7 @@ export class ReportsDestination implements Destination {
       if ((o.deliveryThreads ?? 1) > 0) this.builder = new BuildPool(o.deliveryThreads ?? 1);
       this.lines.push(new DmpDelivery({ ...this.lineDeps('dmp'), config: o.dmp, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('dmp'), builder: this.builder, logger: o.logger }));
     }
-    if (o.pfi?.enabled) this.lines.push(new PfiDelivery({ ...this.lineDeps('pfi'), config: o.pfi, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('pfi'), correspondents: o.correspondents, logger: o.logger }));
+    if (o.pfi?.enabled) this.lines.push(new PfiDelivery({ ...this.lineDeps('pfi'), config: o.pfi, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('pfi'), correspondents: o.correspondents, rppsDirectory: o.rppsDirectory, logger: o.logger }));
     if (o.mss?.enabled) {
       this.lines.push(
         new MssDelivery({ ...this.lineDeps('mss'), config: o.mss, store: o.store, lab: o.lab, folderOf, validator: this.releaseValidator('mss'), invisibleToPatient: o.visibility?.invisibleToPatient, logger: o.logger }),

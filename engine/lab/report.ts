@@ -94,6 +94,8 @@ export interface Professional {
   prefix?: string;
   /** MSSanté address when known (from the message or the channel's directory). */
   mssante?: string;
+  /** What the RPPS directory doubts of this professional (RPPS unknown, inactive): routing flags it (engine/directory/resolver.ts). */
+  directoryNote?: string;
   telecom?: string[];
   address?: Address;
 }

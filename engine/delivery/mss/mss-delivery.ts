@@ -91,6 +91,8 @@ export class MssDelivery extends VersionLine {
     return [
       ...routing.mail.map((r) => ({ target: targetOf(r), state: 'queued' as const, detail: null })),
       ...routing.notMailed.map((n) => ({ target: `${MSS_KIND}:(${n.who})`, state: 'held' as const, detail: `not mailed: ${n.why}` })),
+      // Mailed all the same (the message gave the address): a row the operator sees, apart from the mail's.
+      ...routing.flagged.map((n) => ({ target: `${MSS_KIND}:(${n.who})`, state: 'held' as const, detail: `mailed, but ${n.why}` })),
     ];
   }
 

@@ -12,7 +12,8 @@ import type { PfiConfig } from '../../config/channel-schema';
 import type { ValidationPool } from '../../validation';
 import { reportFromJson, reportOf } from '../../reports';
 import { fullCheck } from '../../documents/release-check';
-import { withCorrespondents, type Correspondents } from '../../config/correspondents';
+import type { Correspondents } from '../../config/correspondents';
+import { resolveCorrespondents, type DirectoryLookupStore } from '../../directory/resolver';
 import { PasserelleError } from '../../errors';
 import { lineClient } from '../outbound-line';
 import type { MllpDestination } from '../mllp-destination';
@@ -29,6 +30,8 @@ export interface PfiDeliveryOptions extends Omit<VersionLineOptions, 'retry'> {
   folderOf: (fillerOrder: string) => string;
   /** The lab's correspondents: the same addresses as the documents print. */
   correspondents?: Correspondents;
+  /** The RPPS directory, asked after the correspondents file. */
+  rppsDirectory?: DirectoryLookupStore;
   /** Runs the full ANS set. */
   validator: Pick<ValidationPool, 'validate'>;
 }
@@ -72,7 +75,7 @@ export class PfiDelivery extends VersionLine {
     }
     const stored = await this.o.store.getReport(lab, fillerOrder);
     if (!stored) throw new PasserelleError('PSL_MESSAGE_MISSING', `report ${fillerOrder} is not in the store`);
-    const report = withCorrespondents(reportOf(reportFromJson(stored.state)), this.o.correspondents);
+    const report = await resolveCorrespondents(reportOf(reportFromJson(stored.state)), this.o.correspondents, this.o.rppsDirectory);
     const c = this.o.config;
     const message = buildPfiMessage({
       action,
