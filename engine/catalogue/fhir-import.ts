@@ -16,7 +16,7 @@
 import type { ImportChange, ImportProblem, ImportReport } from './csv-import';
 import { catalogueFromCodeSystems, kindOfSystemUrl } from './fhir-catalogue';
 import { ASSIGNMENT_DATES_URL, type CodeSystem, type ConceptMap, type ConceptMapTarget, KIND_SLUG, LOINC_SYSTEM } from './fhir-model';
-import { errorsOf, validateFhir } from './fhir-validate';
+import { validateFhir } from './fhir-validate';
 import { assign, copyLoincMap, emptyLoincMap } from './loinc-file';
 import { loincCodeProblem } from './loinc-code';
 import type { Catalogue, LoincAssignment, LoincKind, LoincMap } from './types';
@@ -89,8 +89,8 @@ export function importCatalogueFhir(input: string | Buffer | object, opts: FhirI
     return report;
   }
   const issues = validateFhir(json);
-  for (const i of errorsOf(issues)) at('blocking', i.path, `not valid FHIR R4: ${i.message}`);
-  if (problems.length) return report;
+  for (const i of issues) at(i.severity === 'error' ? 'blocking' : 'warning', i.path, `${i.severity === 'error' ? 'not valid' : 'warning from'} FHIR R4: ${i.message}`);
+  if (problems.some((p) => p.severity === 'blocking')) return report;
 
   const resources: { resourceType: string }[] =
     json.resourceType === 'Bundle' ? ((json.entry as { resource?: { resourceType: string } }[] | undefined) ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : [json as never];
@@ -109,7 +109,7 @@ export function importCatalogueFhir(input: string | Buffer | object, opts: FhirI
     exams: new Set(catalogue.exams.map((e) => e.code)),
     analyses: new Set(catalogue.analyses.map((a) => a.code)),
   };
-  if (!known) at('warning', opts.file, 'no catalogue to check the local codes against: all were taken');
+  if (!known) at('warning', '(catalogue)', 'none given and the input has no complete CodeSystems: local codes taken unchecked');
 
   const proposals: Record<LoincKind, Map<string, Proposal[]>> = { chapters: new Map(), subChapters: new Map(), exams: new Map(), analyses: new Map() };
   let elements = 0;

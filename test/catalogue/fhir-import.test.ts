@@ -125,3 +125,10 @@ test('a malformed LOINC code, bad dates or a source that is not a catalogue Code
   elsewhere.group![0].source = 'http://provider.example/codes';
   expect(blocking(importCatalogueFhir(elsewhere, { file: 'm.json', day }))[0]).toMatch(/^ConceptMap group\[0\]: source http:\/\/provider.example\/codes is not a catalogue CodeSystem/);
 });
+
+test('a ConceptMap alone and no catalogue: imported, with a warning that local codes were not checked', () => {
+  const r = importCatalogueFhir(conceptMap([{ code: 'ANY', target: [{ code: '718-7', equivalence: 'equal' }] }]), { file: 'm.json', day });
+  expect(r.accepted).toBe(true);
+  expect(warnings(r)).toEqual(['(catalogue): none given and the input has no complete CodeSystems: local codes taken unchecked']);
+  expect(plain(r.map).analyses).toEqual({ ANY: { loinc: '718-7', created: day, modified: day } });
+});
