@@ -15,6 +15,8 @@ import type { ChannelStatus, EngineControl, StageJobs } from './engine-control';
 import type { OrderedQueue } from './queue';
 import { waitAtMost } from './runtime/deadline';
 import { RetentionRunner } from './channels/retention';
+import { directoryRunnerFor } from './directory/from-config';
+import type { DirectoryRunner } from './directory/runner';
 
 /**
  * The composition root: store + Redis + channels. Reloads changed channel files without
@@ -40,6 +42,7 @@ export class Engine implements EngineControl {
   private renderPool?: RenderPool;
   private stopping = false;
   private retention?: RetentionRunner;
+  private directory?: DirectoryRunner;
 
   constructor(readonly config: EngineConfig, private readonly logger: Logger) {}
 
@@ -65,6 +68,9 @@ export class Engine implements EngineControl {
     if (cfg.role !== 'listener') {
       this.retention = new RetentionRunner({ store: this.store, channels: () => [...this.channels.values()].map((c) => c.loaded.config), logger: this.logger });
       this.retention.start();
+      // The RPPS directory's automatic load (SGL.ANN.01/.04), when a source is set.
+      this.directory = directoryRunnerFor(cfg, this.store, this.logger);
+      this.directory?.start();
     }
     this.logger.info('engine started', { role: cfg.role, count: this.channels.size, pid: process.pid });
   }
@@ -336,6 +342,7 @@ export class Engine implements EngineControl {
     // Terminating the pools fails renders still in flight with a transient error: their jobs are retried later.
     await Promise.allSettled([this.validationPool?.close(), this.renderPool?.close()]);
     await waitAtMost(this.retention?.stop(), left());
+    await waitAtMost(this.directory?.stop(), left());
     await this.store?.close();
     await this.embedded?.stop();
     this.logger.info('engine stopped', { pid: process.pid, ms: this.config.drainDeadlineMs - left() });

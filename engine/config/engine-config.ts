@@ -3,6 +3,19 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PasserelleError } from '../errors';
 
+const directorySource = z
+  .string()
+  .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || v.startsWith('https://'), 'a file path or an https:// URL')
+  .default('');
+
+/** `24h`, `90m`, `3600s`, `500ms`, `0` → ms; anything else is left for the schema to refuse. */
+function durationMs(v: string | undefined): unknown {
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+  if (!m) return v;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+}
+
 /**
  * Process-wide settings, from environment variables (and CLI flags that override them).
  * Validated once, frozen; every default is in `engineConfigSchema`.
@@ -57,6 +70,17 @@ export const engineConfigSchema = z.strictObject({
   renderMemoryMb: z.number().int().min(64).max(16384).default(512),
   /** Prepared Schematron rule sets, keyed by a hash of the kit; outside the repository. Env PASSERELLE_CACHE_DIR. */
   cacheDir: z.string().default(join(homedir(), '.cache', 'passerelle', 'schematron')),
+  /**
+   * RPPS directory (docs/directory.md): where PS_LibreAcces_Personne_activite and
+   * Extraction_Correspondance_MSSante are loaded from, a file (.txt / .zip) or an https:// URL;
+   * empty: not loaded automatically. Env PASSERELLE_DIRECTORY_PERSONS, PASSERELLE_DIRECTORY_MSSANTE.
+   */
+  directoryPersons: directorySource,
+  directoryMssante: directorySource,
+  /** Period of the automatic directory load, ms (0: off). Env PASSERELLE_DIRECTORY_EVERY: `24h`, `90m`, `3600s`, `0`. */
+  directoryEveryMs: z.number().int().min(0).default(86_400_000),
+  /** Extra trusted root (PEM file) for https directory sources: the IGC-Santé root. Env PASSERELLE_DIRECTORY_CA. */
+  directoryCaFile: z.string().default(''),
 });
 
 export type EngineConfig = Readonly<z.infer<typeof engineConfigSchema>>;
@@ -83,6 +107,10 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     renderThreads: env.PASSERELLE_RENDER_THREADS === undefined ? undefined : Number(env.PASSERELLE_RENDER_THREADS),
     renderMemoryMb: env.PASSERELLE_RENDER_MEMORY_MB === undefined ? undefined : Number(env.PASSERELLE_RENDER_MEMORY_MB),
     recoveryIntervalMs: env.PASSERELLE_RECOVERY_MS === undefined ? undefined : Number(env.PASSERELLE_RECOVERY_MS),
+    directoryPersons: env.PASSERELLE_DIRECTORY_PERSONS,
+    directoryMssante: env.PASSERELLE_DIRECTORY_MSSANTE,
+    directoryEveryMs: durationMs(env.PASSERELLE_DIRECTORY_EVERY),
+    directoryCaFile: env.PASSERELLE_DIRECTORY_CA,
   };
   const merged = { ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v !== undefined)), ...overrides };
   const parsed = engineConfigSchema.safeParse(merged);
