@@ -16,6 +16,7 @@ import { cancelCommand, deliveriesCommand, retryCommand } from './delivery-comma
 import { xdmCommand } from './xdm-command';
 import { kitCommand, renderCommand, schematronCompileCommand, validateCommand } from './document-commands';
 import { retentionCommand } from './retention-command';
+import { directoryFindCommand, directoryLoadCommand, directoryLoadsCommand } from './directory-command';
 import { loincExportCommand, loincImportCommand, loincSetCommand, type LoincImportOptions } from './loinc-command';
 
 const program = new Command();
@@ -325,6 +326,33 @@ program
   .option('-c, --channels <dir>', 'channel files directory (env PASSERELLE_CHANNELS, default channels)')
   .action(async (opts: { dryRun?: boolean; channels?: string }) => {
     process.exitCode = await retentionCommand(opts);
+  });
+
+const directory = program.command('directory').description('the RPPS / MSSanté directory of annuaire.sante.fr (docs/directory.md)');
+directory
+  .command('load')
+  .description('load an extraction (.txt or .zip) now: PS_LibreAcces_Personne_activite or Extraction_Correspondance_MSSante')
+  .argument('<file>')
+  .option('--kind <kind>', 'persons | mssante when neither the file name nor the header says it')
+  .option('--store <url>', 'sqlite:<path> or postgres://… (env PASSERELLE_STORE)')
+  .action(async (file: string, opts: { kind?: string; store?: string }) => {
+    process.exitCode = await directoryLoadCommand(file, opts);
+  });
+directory
+  .command('find')
+  .description('what the loaded directory says of a professional: names, activities, MSSanté mailboxes, active or not')
+  .argument('<rpps>', 'RPPS (11 digits) or national id (8 + RPPS)')
+  .option('--store <url>', 'sqlite:<path> or postgres://… (env PASSERELLE_STORE)')
+  .action(async (rpps: string, opts: { store?: string }) => {
+    process.exitCode = await directoryFindCommand(rpps, opts);
+  });
+directory
+  .command('loads')
+  .description('the latest directory loads')
+  .option('--limit <n>', 'how many', '10')
+  .option('--store <url>', 'sqlite:<path> or postgres://… (env PASSERELLE_STORE)')
+  .action(async (opts: { store?: string; limit?: string }) => {
+    process.exitCode = await directoryLoadsCommand(opts);
   });
 
 const loinc = program.command('loinc').description('the LOINC transcoding of the lab catalogue: DSR LOINC CSV files (docs/catalogue.md)');
