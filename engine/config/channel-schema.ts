@@ -267,6 +267,9 @@ const reportsDestination = z.strictObject({
   visibility: crbioDestination.shape.visibility,
   /** The lab's correspondents file (RPPS → name, MSSanté address; engine/config/correspondents.ts): fills the addresses messages leave out. */
   correspondents: z.string().optional(),
+  /** The lab's exam catalogue and LOINC transcoding (docs/catalogue.md); default mappings/catalogue.yaml and mappings/loinc.yaml. */
+  catalogue: z.string().optional(),
+  loinc: z.string().optional(),
   /** Each version (and deletion) to the hospital's integration platform as ORU^R01 (ANS CDA-in-HL7v2 volet), once it passed the full ANS set. */
   pfi: z
     .strictObject({

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadLabProfile } from '../config/lab-profile';
 import { loadCorrespondents } from '../config/correspondents';
 import { hasDirectory } from '../directory/resolver';
+import { loadTranscoding } from '../lab/mappings';
 import type { ReportsDestinationConfig } from '../config/channel-schema';
 import type { ReportsDestinationOptions } from './reports-destination';
 
@@ -28,6 +29,8 @@ export function reportsDestinationOptions(
     dmp: d.dmp,
     deliveryThreads: d.deliveryThreads,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
+    // Only when the channel names its own files; otherwise reportFromMessage's defaults (loaded once).
+    transcoding: d.catalogue || d.loinc ? loadTranscoding(d.catalogue && resolve(d.catalogue), d.loinc && resolve(d.loinc)) : undefined,
     // The RPPS directory loaded in the store (engine/directory), after the correspondents file.
     rppsDirectory: hasDirectory(deps.store) ? deps.store : undefined,
   };
