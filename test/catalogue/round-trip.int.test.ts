@@ -126,8 +126,14 @@ test('through the CLI: loinc export, a refused import leaves the file alone, the
   expect(refused.stdout).toContain(`${clash}:2: analyses VS: several LOINC codes on different lines`);
   expect(readFileSync(loincFile, 'utf8')).toBe(empty);
 
-  const dry = await cli('loinc', 'import', ...files, '--loinc', loincFile, '--date', DAY, '--dry-run');
+  // With a value set (small test file): codes outside it are warnings naming their line, the import goes on.
+  const valueSet = join(__dirname, 'fixtures/circuit-biologie.json');
+  const dry = await cli('loinc', 'import', ...files, '--loinc', loincFile, '--date', DAY, '--dry-run', '--value-set', valueSet);
   expect(dry.code).toBe(0);
+  expect(dry.stdout).toMatch(/LOINC_6_transcodage_demandes_20261207\.csv:\d+: analysis HB: LOINC 718-7 is not in the "circuit de la biologie" value set \(imported\)/);
+  expect(dry.stdout).toMatch(/LOINC_5_transcodage_demandes_20261207\.csv:\d+: exam NFS: LOINC 58410-2 is not in the "circuit de la biologie" value set/);
+  expect(dry.stdout).toContain(`checked against the "circuit de la biologie" value set ${valueSet}`);
+  expect(dry.stdout).toContain(`dry run: ${loincFile} not written`);
   expect(readFileSync(loincFile, 'utf8')).toBe(empty);
 
   const ok = await cli('loinc', 'import', ...files, '--loinc', loincFile, '--date', DAY);
