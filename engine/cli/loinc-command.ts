@@ -1,14 +1,17 @@
 /**
  * `passerelle loinc export | import | set` (engine/catalogue, docs/catalogue.md): the DSR LOINC
  * CSV files for the transcoding provider (SGL.LOI.01–03), their return merged into
- * mappings/loinc.yaml (SGL.LOI.04–07, 09), and one code set by hand (SGL.LOI.08).
+ * mappings/loinc.yaml (SGL.LOI.04–07, 09), and one code set by hand (SGL.LOI.08); the same
+ * export and import as FHIR resources with --fhir / a .json file (SGL.LOI.10, docs/catalogue-fhir.md).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PasserelleError } from '../errors';
 import { loadCatalogue } from '../catalogue/catalogue-file';
 import { exportCatalogue } from '../catalogue/csv-export';
-import { formatImportReport, importLoincFiles, type ImportKind } from '../catalogue/csv-import';
+import { formatImportReport, importLoincFiles, type ImportKind, type ImportReport } from '../catalogue/csv-import';
+import { exportCatalogueFhir } from '../catalogue/fhir-export';
+import { importCatalogueFhir } from '../catalogue/fhir-import';
 import { assign, copyLoincMap, isoDay, loadLoincMap, writeLoincMap } from '../catalogue/loinc-file';
 import { loincCodeProblem } from '../catalogue/loinc-code';
 import { loadValueSet } from '../catalogue/value-set';
@@ -31,11 +34,24 @@ function dayOption(date: string | undefined): string {
   return d;
 }
 
-export function loincExportCommand(opts: { catalogue?: string; out?: string; date?: string }): number {
+export function loincExportCommand(opts: { catalogue?: string; loinc?: string; out?: string; date?: string; fhir?: boolean; fhirBase?: string; publisher?: string }): number {
   const catalogue = loadCatalogue(opts.catalogue ?? defaultMappingFile('catalogue.yaml'));
   const dir = opts.out ?? '.';
   mkdirSync(dir, { recursive: true });
-  for (const f of exportCatalogue(catalogue, dayOption(opts.date).replace(/-/g, ''))) {
+  const day = dayOption(opts.date);
+  if (opts.fhir) {
+    // SGL.LOI.10: one Bundle with the catalogue and its transcoding (docs/catalogue-fhir.md).
+    const bundle = exportCatalogueFhir(catalogue, loadLoincMap(opts.loinc ?? defaultMappingFile('loinc.yaml')), {
+      ...(opts.fhirBase ? { base: opts.fhirBase } : {}),
+      ...(opts.publisher ? { publisher: opts.publisher } : {}),
+      ...(opts.date ? { now: new Date(`${day}T12:00:00Z`) } : {}),
+    });
+    const path = join(dir, `catalogue_fhir_${day.replace(/-/g, '')}.json`);
+    writeFileSync(path, JSON.stringify(bundle, null, 2) + '\n', 'utf8');
+    out(path);
+    return 0;
+  }
+  for (const f of exportCatalogue(catalogue, day.replace(/-/g, ''))) {
     const path = join(dir, f.name);
     writeFileSync(path, f.text, 'utf8');
     out(path);
@@ -66,12 +82,11 @@ export function loincImportCommand(files: string[], opts: LoincImportOptions): n
       throw bad(`${file}: cannot read: ${(e as Error).message}`);
     }
   });
-  const report = importLoincFiles(inputs, {
-    catalogue,
-    current: loadLoincMap(loincFile),
-    ...(valueSetFile ? { valueSet: loadValueSet(valueSetFile) } : {}),
-    day: dayOption(opts.date),
-  });
+  const common = { catalogue, current: loadLoincMap(loincFile), ...(valueSetFile ? { valueSet: loadValueSet(valueSetFile) } : {}), day: dayOption(opts.date) };
+  // A FHIR Bundle / ConceptMap (SGL.LOI.10) is one change of its own, not mixed with CSV files.
+  const json = inputs.filter((i) => /\.json$/i.test(i.file));
+  if (json.length > 0 && inputs.length > 1) throw bad('a FHIR file (.json) is imported alone, not with other files');
+  const report: ImportReport = json.length === 1 ? importCatalogueFhir(json[0].bytes, { ...common, file: json[0].file }) : importLoincFiles(inputs, common);
   out(formatImportReport(report));
   if (!report.accepted) return 1;
   if (opts.dryRun) out(`dry run: ${loincFile} not written`);

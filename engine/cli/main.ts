@@ -358,17 +358,21 @@ directory
 const loinc = program.command('loinc').description('the LOINC transcoding of the lab catalogue: DSR LOINC CSV files (docs/catalogue.md)');
 loinc
   .command('export')
-  .description('write LOINC_1/2/3 (chapters, orderable exams, result analyses) for the transcoding provider')
+  .description('write LOINC_1/2/3 (chapters, orderable exams, result analyses) for the transcoding provider, or with --fhir one FHIR Bundle')
   .option('--catalogue <file>', 'catalogue (default mappings/catalogue.yaml)')
   .option('--out <dir>', 'output directory', '.')
   .option('--date <AAAAMMJJ>', 'date in the file names (default today)')
-  .action((opts: { catalogue?: string; out?: string; date?: string }) => {
+  .option('--fhir', 'catalogue_fhir_<AAAAMMJJ>.json: CodeSystems, ValueSets and the ConceptMap to LOINC (SGL.LOI.10)')
+  .option('--fhir-base <url>', 'base of the canonical URLs (https://labo.example.fr/fhir)')
+  .option('--publisher <name>', "the lab's name in the FHIR resources")
+  .option('--loinc <file>', 'transcoding for the FHIR ConceptMap (default mappings/loinc.yaml)')
+  .action((opts: { catalogue?: string; loinc?: string; out?: string; date?: string; fhir?: boolean; fhirBase?: string; publisher?: string }) => {
     process.exitCode = loincExportCommand(opts);
   });
 loinc
   .command('import')
   .description("merge the provider's LOINC_4/5/6 files into the transcoding; prints the report, exit 1 when refused (nothing written)")
-  .argument('<files...>', 'LOINC_4_…, LOINC_5_…, LOINC_6_… CSV files')
+  .argument('<files...>', 'LOINC_4_…, LOINC_5_…, LOINC_6_… CSV files, or one FHIR Bundle / ConceptMap (.json)')
   .option('--catalogue <file>', 'catalogue (default mappings/catalogue.yaml)')
   .option('--loinc <file>', 'transcoding to update (default mappings/loinc.yaml)')
   .option('--value-set <file>', '"circuit de la biologie" value set: FHIR ValueSet JSON or CSV (env PASSERELLE_LOINC_VALUE_SET)')

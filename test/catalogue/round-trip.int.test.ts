@@ -157,3 +157,25 @@ test('through the CLI: loinc export, a refused import leaves the file alone, the
   writeFileSync(loincFile, readFileSync(loincFile, 'utf8').replace(/^ {2}"TPHA".*\n/m, ''));
   await expectCleanCrBio(loincFile);
 });
+
+test('through the CLI, FHIR (SGL.LOI.10): loinc export --fhir, then the Bundle imported into an empty transcoding gives the same file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psl-loinc-fhir-'));
+  const exp = await cli('loinc', 'export', '--fhir', '--fhir-base', 'https://labo.example.fr/fhir', '--out', dir, '--date', '20261207');
+  expect(exp).toMatchObject({ code: 0, stderr: '' });
+  const bundleFile = join(dir, 'catalogue_fhir_20261207.json');
+  expect(exp.stdout.trim()).toBe(bundleFile);
+  expect(JSON.parse(readFileSync(bundleFile, 'utf8'))).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+
+  const loincFile = join(dir, 'loinc.yaml');
+  writeLoincMap(loincFile, emptyLoincMap());
+  const imp = await cli('loinc', 'import', bundleFile, '--loinc', loincFile, '--date', '2026-12-20');
+  expect(imp.stdout).toContain('LOINC import 2026-12-20: imported');
+  expect(imp.code).toBe(0);
+  // the dates travel in the Bundle: the file is the one exported from, byte for byte
+  expect(readFileSync(loincFile, 'utf8')).toBe(readFileSync(defaultMappingFile('loinc.yaml'), 'utf8'));
+
+  writeFileSync(join(dir, 'LOINC_6_x.csv'), formatCsv([[...LOINC_6_COLUMNS]]));
+  const mixed = await cli('loinc', 'import', bundleFile, join(dir, 'LOINC_6_x.csv'), '--loinc', loincFile);
+  expect(mixed.code).toBe(2);
+  expect(mixed.stderr).toContain('a FHIR file (.json) is imported alone');
+});
