@@ -9,13 +9,14 @@ import path from 'node:path';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { DirectoryRunner } from '../../engine/directory/runner';
-import { directorySources } from '../../engine/directory/from-config';
+import { directoryRunnerFor, directorySources } from '../../engine/directory/from-config';
 import { engineConfigFromEnv } from '../../engine/config/engine-config';
 import type { SqliteStore } from '../../engine/store';
 import { makePki, type TestPki } from '../support/pki';
 import { capturingLogger } from '../support/log-capture';
 import { openSqliteTestStore, type TestStore } from '../support/test-stores';
-import { PERSONS_FILE, PERSON_HEADER, header, personLine, writeZip } from './extraction-files';
+import { MSSANTE_FILE, MSSANTE_HEADER, PERSONS_FILE, PERSON_HEADER, header, mailboxLine, personLine, writeExtraction, writeZip } from './extraction-files';
+import { waitFor } from '../support/wait';
 
 let pki: TestPki;
 let server: https.Server;
@@ -104,4 +105,18 @@ test('engine settings: sources, period, refusals', () => {
   expect(directorySources(engineConfigFromEnv({}))).toEqual([]);
   expect(() => engineConfigFromEnv({ PASSERELLE_DIRECTORY_EVERY: 'daily' })).toThrow(/PSL_CONFIG_INVALID|directoryEveryMs/);
   expect(() => engineConfigFromEnv({ PASSERELLE_DIRECTORY_PERSONS: 'http://example.test/x' })).toThrow(/directoryPersons: a file path or an https:\/\/ URL/);
+});
+
+test('in the engine: a runner only with a source; started, it loads a file source, then stops', async () => {
+  const { logger } = capturingLogger();
+  expect(directoryRunnerFor(engineConfigFromEnv({}), t.store, logger)).toBeUndefined();
+  expect(directoryRunnerFor(engineConfigFromEnv({ PASSERELLE_DIRECTORY_MSSANTE: 'x.txt', PASSERELLE_DIRECTORY_EVERY: '0' }), t.store, logger)).toBeUndefined();
+  const file = writeExtraction(dir, MSSANTE_FILE, [header(MSSANTE_HEADER), mailboxLine({ type: 'PER', address: 'jean.dupont@test.mssante.fr', rpps: '10003456789' })]);
+  const r = directoryRunnerFor(engineConfigFromEnv({ PASSERELLE_DIRECTORY_MSSANTE: file, PASSERELLE_DIRECTORY_EVERY: '1h', PASSERELLE_VAR: dir }), t.store, logger)!;
+  r.start(10);
+  try {
+    expect(await waitFor(async () => (await t.store.directoryLookup('10003456789')).mailboxes.length === 1, 10_000)).toBe(true);
+  } finally {
+    await r.stop();
+  }
 });
