@@ -160,7 +160,7 @@ export function transcodeCode(code: ResultCode, table: ReadonlyMap<string, Loinc
   const loinc: Coded = { code: hit.loinc, system: LOINC_OID, systemName: 'LN' };
   const display = hit.label || code.local.display || code.text;
   if (display) loinc.display = display;
-  return { ...code, loinc };
+  return { ...code, loinc, transcoded: true };
 }
 
 /**

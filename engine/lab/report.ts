@@ -24,6 +24,12 @@ export interface ResultCode {
   local?: Coded;
   /** Text as sent (OBX-3.2, or the first display available). */
   text: string;
+  /**
+   * `loinc` came from the lab's transcoding (mappings/loinc.yaml), not from the message. The
+   * observation's identity (engine/reports/accumulate.ts) ignores such a code, so a transcoding
+   * changed while a report is open does not turn the next correction into a new observation.
+   */
+  transcoded?: true;
 }
 
 /** RNIV identity status as carried by PID-32 (table 0445, French values). */

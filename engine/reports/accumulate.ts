@@ -40,10 +40,14 @@ export type ApplyOutcome =
   /** The message names another patient than the report's: nothing applied. */
   | { kind: 'identity-mismatch'; detail: string };
 
-/** `<LOINC>|<local code>^<system>|<OBX-4>`: what makes two OBX the same observation. */
+/**
+ * `<LOINC>|<local code>^<system>|<OBX-4>`: what makes two OBX the same observation. Only the
+ * codes the sender sent count: a LOINC the lab's transcoding added is left out.
+ */
 export function observationKey(code: ResultCode, subId?: string): string {
   const local = code.local ? `${code.local.code}^${code.local.systemName ?? ''}` : '';
-  return `${code.loinc?.code ?? ''}|${local}|${subId ?? ''}`;
+  const loinc = code.transcoded ? '' : (code.loinc?.code ?? '');
+  return `${loinc}|${local}|${subId ?? ''}`;
 }
 
 function requestKey(r: Request): string {

@@ -39,6 +39,7 @@ test('default transcoding: VS gets 4537-7 with its local code kept; TPHA (not tr
     loinc: { code: '4537-7', display: 'Vitesse de sédimentation', system: '2.16.840.1.113883.6.1', systemName: 'LN' },
     local: { code: 'VS', display: 'Vitesse de sédimentation', systemName: 'L' },
     text: 'Vitesse de sédimentation',
+    transcoded: true,
   });
   expect(byLocal(r, 'TPHA').code.loinc).toBeUndefined();
   expect(r.requests[0].chapter).toMatchObject({ code: '18719-5', display: 'Biochimie' });

@@ -1,6 +1,6 @@
 import { Message } from '../../engine/hl7';
 import { PasserelleError } from '../../engine/errors';
-import { reportFromMessage } from '../../engine/lab';
+import { reportFromMessage, type Transcoding } from '../../engine/lab';
 import type { Result, ResultValue } from '../../engine/lab';
 import { applyUpdate, pendingObservations, splitByReport, type ApplyOutcome, type ReportState, type ReportUpdate } from '../../engine/reports';
 
@@ -80,6 +80,24 @@ describe('a report across messages', () => {
     expect(crea.history.map((h) => [num(h.result.value), h.messageId, h.endedBy])).toEqual([['9.8', 'M1', 'correction']]);
     expect(out.state.revision).toBe(2);
     expect(out.state.messages).toEqual(['M1', 'M2']);
+  });
+
+  test("a LOINC the lab's transcoding gave is not part of the observation: a correction after the transcoding changed replaces the value", () => {
+    const transcoding = (loinc: string): Transcoding => ({
+      catalogue: { chapters: [], exams: [], analyses: [] },
+      loinc: { chapters: new Map(), subChapters: new Map(), exams: new Map(), analyses: new Map([['VS', { loinc, created: '2026-12-01', modified: '2026-12-01' }]]) },
+    });
+    const upd = (m: Message, t: Transcoding): ReportUpdate => splitByReport(reportFromMessage(m, { transcoding: t }), m.controlId, 'LABO-DEMO').updates[0]!;
+    const v1 = oru('T1', [{ code: 'VS^Vitesse de sédimentation^L', value: '12', status: 'F' }]);
+    const v2 = oru('T2', [{ code: 'VS^Vitesse de sédimentation^L', value: '14', status: 'C' }], { obr25: 'C' });
+    const first = applied(applyUpdate(undefined, upd(v1, transcoding('4537-7'))));
+    expect(first.state.observations[0]!.current!.code.loinc?.code).toBe('4537-7');
+    // The provider's next file changed VS's LOINC (30341-2: ESR by another method) before the correction came.
+    const out = applied(applyUpdate(first.state, upd(v2, transcoding('30341-2'))));
+    expect(out.state.observations).toHaveLength(1);
+    expect(out.changes).toContainEqual({ kind: 'updated', key: '|VS^L|', endedBy: 'correction' });
+    expect(num(out.state.observations[0]!.current!.value)).toBe('14');
+    expect(out.state.observations[0]!.current!.code.loinc?.code).toBe('30341-2');
   });
 
   test('partial then final: pending and preliminary results are completed by the later snapshot', () => {
