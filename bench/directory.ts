@@ -19,24 +19,11 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { SqliteStore } from '../engine/store';
 import { loadDirectoryFile } from '../engine/directory/loader';
+import { PERSON_HEADER as HEADER } from '../engine/directory/extraction-columns';
 import { RssSampler } from './rss-sampler';
 
 const LINES = Number(process.env.BENCH_DIRECTORY_LINES ?? 2_000_000);
 const ROOT = resolve(__dirname, '..', '..', 'var', 'bench', 'directory');
-
-const HEADER = [
-  "Type d'identifiant PP", 'Identifiant PP', 'Identification nationale PP', "Code civilité d'exercice", "Libellé civilité d'exercice", 'Code civilité', 'Libellé civilité',
-  "Nom d'exercice", "Prénom d'exercice", 'Code profession', 'Libellé profession', 'Code catégorie professionnelle', 'Libellé catégorie professionnelle',
-  'Code type savoir-faire', 'Libellé type savoir-faire', 'Code savoir-faire', 'Libellé savoir-faire', 'Code mode exercice', 'Libellé mode exercice',
-  'Numéro SIRET site', 'Numéro SIREN site', 'Numéro FINESS site', 'Numéro FINESS établissement juridique', 'Identifiant technique de la structure',
-  'Raison sociale site', 'Enseigne commerciale site', 'Complément destinataire (coord. structure)', 'Complément point géographique (coord. structure)',
-  'Numéro Voie (coord. structure)', 'Indice répétition voie (coord. structure)', 'Code type de voie (coord. structure)', 'Libellé type de voie (coord. structure)',
-  'Libellé Voie (coord. structure)', 'Mention distribution (coord. structure)', 'Bureau cedex (coord. structure)', 'Code postal (coord. structure)',
-  'Code commune (coord. structure)', 'Libellé commune (coord. structure)', 'Code pays (coord. structure)', 'Libellé pays (coord. structure)',
-  'Téléphone (coord. structure)', 'Téléphone 2 (coord. structure)', 'Télécopie (coord. structure)', 'Adresse e-mail (coord. structure)',
-  'Code Département (structure)', 'Libellé Département (structure)', 'Ancien identifiant de la structure', "Autorité d'enregistrement",
-  "Code secteur d'activité", "Libellé secteur d'activité", 'Code section tableau pharmaciens', 'Libellé section tableau pharmaciens',
-];
 
 /** Line i, of person p; `second`: their second activity (a hospital). */
 function line(i: number, p: number, second: boolean): string {

@@ -19,6 +19,7 @@ import path from 'node:path';
 import type { ChannelConfig } from '../config/channel-schema';
 import type { MessageStore, ReportActivity, ReportCursor, RetentionCandidate, RetentionState } from '../store/types';
 import type { Logger } from '../runtime/logger';
+import { Periodic } from '../runtime/periodic';
 import { safeName } from '../documents/report-publisher';
 
 const DAY = 86_400_000;
@@ -102,7 +103,10 @@ export class RetentionRunner {
   private readonly batch: number;
   private readonly pauseMs: number;
   private readonly now: () => Date;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodic = new Periodic(
+    () => this.runOnce(),
+    (e) => this.o.logger.warn('retention pass failed', { error: (e as Error).message, code: 'PSL_STORE_TRANSIENT' }),
+  );
   private running: Promise<RetentionReport> | undefined;
   private stopped = false;
   /** Per channel: seq up to which finished messages were looked at for trimming, and when that pass began from 0. */
@@ -120,25 +124,14 @@ export class RetentionRunner {
 
   /** A pass soon after the start, then one every interval (one at a time). */
   start(firstDelayMs = 60_000): void {
-    if (this.timer || this.stopped) return;
-    const tick = (delay: number): void => {
-      this.timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((e) => this.o.logger.warn('retention pass failed', { error: (e as Error).message, code: 'PSL_STORE_TRANSIENT' }))
-          .finally(() => {
-            if (!this.stopped) tick(this.o.intervalMs ?? DEFAULT_INTERVAL_MS);
-          });
-      }, delay);
-      this.timer.unref();
-    };
-    tick(firstDelayMs);
+    if (this.stopped) return;
+    this.periodic.start(firstDelayMs, this.o.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
 
   /** No new pass; the one running stops at its next batch. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.periodic.stop();
     await this.running?.catch(() => undefined);
   }
 

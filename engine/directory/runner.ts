@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryKind, MessageStore } from '../store';
 import type { Logger } from '../runtime/logger';
+import { Periodic } from '../runtime/periodic';
 import { errorCodeOf } from '../errors';
 import { loadDirectoryFile, type LoadResult } from './loader';
 import { downloadExtraction } from './download';
@@ -40,8 +41,10 @@ export interface DirectoryRunnerOptions {
 export type RunOutcome = { kind: DirectoryKind; outcome: 'loaded'; result: LoadResult } | { kind: DirectoryKind; outcome: 'skipped' | 'failed'; why: string };
 
 export class DirectoryRunner {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic = new Periodic(
+    () => this.runOnce(),
+    (e) => this.o.logger.error('directory pass failed', { code: errorCodeOf(e), error: (e as Error).message }),
+  );
   private stopped = false;
   private readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -49,26 +52,13 @@ export class DirectoryRunner {
 
   /** A pass soon after the start, then one every period. */
   start(firstDelayMs = 30_000): void {
-    if (this.timer || this.stopped || this.o.sources.length === 0 || this.o.everyMs <= 0) return;
-    const tick = (delay: number): void => {
-      this.timer = setTimeout(() => {
-        this.running = this.runOnce()
-          .catch((e) => this.o.logger.error('directory pass failed', { code: errorCodeOf(e), error: (e as Error).message }))
-          .finally(() => {
-            this.running = undefined;
-            if (!this.stopped) tick(this.o.everyMs);
-          });
-      }, delay);
-      this.timer.unref();
-    };
-    tick(firstDelayMs);
+    if (this.stopped || this.o.sources.length === 0 || this.o.everyMs <= 0) return;
+    this.periodic.start(firstDelayMs, this.o.everyMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.periodic.stop();
   }
 
   /** Each source once, if due and if the lease is ours. */
