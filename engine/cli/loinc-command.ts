@@ -92,7 +92,7 @@ export function loincImportCommand(files: string[], opts: LoincImportOptions): n
   if (opts.dryRun) out(`dry run: ${loincFile} not written`);
   else {
     writeLoincMap(loincFile, report.map);
-    out(`written: ${loincFile}`);
+    out(`written: ${loincFile} (a running engine applies it from its next result message)`);
   }
   return 0;
 }

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { loadLabProfile } from '../config/lab-profile';
 import { loadCorrespondents } from '../config/correspondents';
 import { hasDirectory } from '../directory/resolver';
-import { loadTranscoding } from '../lab/mappings';
+import { TranscodingFiles } from '../lab/transcoding-files';
+import { errorCodeOf } from '../errors';
 import type { ReportsDestinationConfig } from '../config/channel-schema';
 import type { ReportsDestinationOptions } from './reports-destination';
 
@@ -29,8 +30,13 @@ export function reportsDestinationOptions(
     dmp: d.dmp,
     deliveryThreads: d.deliveryThreads,
     correspondents: d.correspondents ? loadCorrespondents(resolve(d.correspondents)) : undefined,
-    // Only when the channel names its own files; otherwise reportFromMessage's defaults (loaded once).
-    transcoding: d.catalogue || d.loinc ? loadTranscoding(d.catalogue && resolve(d.catalogue), d.loinc && resolve(d.loinc)) : undefined,
+    // The channel's own files, else mappings/catalogue.yaml + loinc.yaml; re-read when they change.
+    transcoding: new TranscodingFiles(d.catalogue && resolve(d.catalogue), d.loinc && resolve(d.loinc), {
+      onReload: (e) =>
+        e
+          ? deps.logger.error('LOINC transcoding files changed but are refused; the previous transcoding stays in force', { destination: d.name, code: errorCodeOf(e), error: e.message })
+          : deps.logger.info('LOINC transcoding files changed: reloaded', { destination: d.name }),
+    }),
     // The RPPS directory loaded in the store (engine/directory), after the correspondents file.
     rppsDirectory: hasDirectory(deps.store) ? deps.store : undefined,
   };

@@ -17,6 +17,7 @@ import type { Message } from '../hl7';
 import { reportFromMessage, type Report } from '../lab';
 import type { CrBioVersion, DocumentProfile, LabProfile, RenderOptions } from '../lab/profile';
 import type { Transcoding } from '../lab/mappings';
+import { TranscodingFiles } from '../lab/transcoding-files';
 import { kitUnavailable, renderDocumentSet, type DocumentSet } from './document-set';
 import { reportVersionIds } from '../cda/ids';
 import type { RenderPool } from './render-pool';
@@ -62,8 +63,8 @@ export interface ReportPublisherOptions {
   versionLeaseMs?: number;
   /** The lab's correspondents (RPPS → MSSanté address): fills the addresses the messages left out. */
   correspondents?: Correspondents;
-  /** The lab's catalogue and LOINC transcoding (default mappings/catalogue.yaml + loinc.yaml). */
-  transcoding?: Transcoding;
+  /** The lab's catalogue and LOINC transcoding (default mappings/catalogue.yaml + loinc.yaml), or its files re-read when they change. */
+  transcoding?: Transcoding | TranscodingFiles;
   /** The RPPS directory in the store, asked after the correspondents file (engine/directory/resolver.ts). */
   rppsDirectory?: DirectoryLookupStore;
   /**
@@ -93,7 +94,7 @@ export class ReportPublisher {
 
   /** Applies one result message to its reports and publishes what changed; returns a summary. */
   async handle(message: Message, messageId: string): Promise<string> {
-    const { updates, unkeyed } = splitByReport(reportFromMessage(message, { withdrawalsOnly: true, transcoding: this.o.transcoding }), messageId, this.o.defaultLab, this.o.ownFillers);
+    const { updates, unkeyed } = splitByReport(reportFromMessage(message, { withdrawalsOnly: true, transcoding: this.o.transcoding instanceof TranscodingFiles ? this.o.transcoding.get() : this.o.transcoding }), messageId, this.o.defaultLab, this.o.ownFillers);
     if (updates.length === 0) {
       throw new PasserelleError('PSL_REPORT_NO_FILLER_ORDER', `${unkeyed.length} request(s) without OBR-3 / ORC-3: no report to update`);
     }
