@@ -98,8 +98,8 @@ export interface CodeSystemConcept {
   concept?: CodeSystemConcept[];
 }
 
-export interface CodeSystem {
-  resourceType: 'CodeSystem';
+/** The metadata every FHIR canonical resource we write carries (R4 "CanonicalResource" pattern). */
+export interface CanonicalResource {
   id?: string;
   url?: string;
   version?: string;
@@ -108,6 +108,10 @@ export interface CodeSystem {
   status: string;
   date?: string;
   publisher?: string;
+}
+
+export interface CodeSystem extends CanonicalResource {
+  resourceType: 'CodeSystem';
   language?: string;
   caseSensitive?: boolean;
   valueSet?: string;
@@ -117,16 +121,8 @@ export interface CodeSystem {
   concept?: CodeSystemConcept[];
 }
 
-export interface ValueSet {
+export interface ValueSet extends CanonicalResource {
   resourceType: 'ValueSet';
-  id?: string;
-  url?: string;
-  version?: string;
-  name?: string;
-  title?: string;
-  status: string;
-  date?: string;
-  publisher?: string;
   compose?: { include: { system?: string; concept?: { code: string; display?: string }[] }[] };
 }
 
@@ -150,16 +146,8 @@ export interface ConceptMapGroup {
   element: ConceptMapElement[];
 }
 
-export interface ConceptMap {
+export interface ConceptMap extends CanonicalResource {
   resourceType: 'ConceptMap';
-  id?: string;
-  url?: string;
-  version?: string;
-  name?: string;
-  title?: string;
-  status: string;
-  date?: string;
-  publisher?: string;
   copyright?: string;
   sourceCanonical?: string;
   targetUri?: string;

@@ -2,32 +2,18 @@
  * mappings/catalogue.yaml and mappings/loinc.yaml: loading, the file:line problems, the check
  * digit, and the deterministic, atomic writing of the transcoding (SGL.LOI.08/09).
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PasserelleError } from '../../engine/errors';
+import { dirname, join } from 'node:path';
 import { loadCatalogue } from '../../engine/catalogue/catalogue-file';
 import { assign, emptyLoincMap, formatLoincMap, loadLoincMap, writeLoincMap } from '../../engine/catalogue/loinc-file';
 import { isLoincCode, loincCheckDigit, loincCodeProblem } from '../../engine/catalogue/loinc-code';
 import { defaultMappingFile } from '../../engine/lab/mappings';
 import type { LoincAssignment } from '../../engine/catalogue/types';
+import { configErrorMessage, fileWriter } from '../support/config-files';
 
-const dir = mkdtempSync(join(tmpdir(), 'psl-catalogue-'));
-const file = (name: string, text: string): string => {
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-};
-const messageOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PasserelleError);
-    expect((e as PasserelleError).code).toBe('PSL_CONFIG_INVALID');
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-};
+const file = fileWriter('psl-catalogue-');
+const messageOf = configErrorMessage;
 
 test('LOINC check digit (mod 10): known codes pass, a wrong digit is named with the right one', () => {
   for (const c of ['1988-5', '4537-7', '18719-5', '2951-2', '718-7', '57021-8', '14682-9', '20-8', '28-1', '630-4', '101792-0']) expect(isLoincCode(c)).toBe(true);
@@ -78,7 +64,7 @@ test('catalogue schema problems (missing label, unknown key) and an unreadable f
   const msg = messageOf(() => loadCatalogue(f));
   expect(msg).toMatch(new RegExp(`${f}:2:\\d+: exams.0.label: `));
   expect(msg).toContain(`${f}:4:13: exams.0: Unrecognized key: "colour"`);
-  expect(messageOf(() => loadCatalogue(join(dir, 'missing.yaml')))).toMatch(/missing\.yaml:1:1: cannot read/);
+  expect(messageOf(() => loadCatalogue(join(dirname(file('present.yaml', '')), 'missing.yaml')))).toMatch(/missing\.yaml:1:1: cannot read/);
 });
 
 test('transcoding problems: bad check digit, dates out of order or malformed', () => {

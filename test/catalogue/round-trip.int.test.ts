@@ -4,11 +4,9 @@
  * still passes the official ANS schematrons (full set, zero errors and warnings). Once in
  * process, once through the compiled CLI (`npm run build` first).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Message, decode } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { defaultMappingFile, loadTranscoding } from '../../engine/lab/mappings';
@@ -23,11 +21,11 @@ import { AnsKit, formatReport } from '../../engine/validation';
 import { ANS_KIT_DIR } from '../support/ans-kit';
 import { TEST_LAB_PROFILE } from '../support/lab-profile';
 import { FAKE_PDF } from '../cda/fixtures';
+import { runCli, type CliResult } from '../support/cli';
 
 jest.setTimeout(600_000);
 
 const repo = resolve(__dirname, '../..');
-const CLI = join(repo, 'dist/engine/cli/main.js');
 const SAMPLE = join(repo, 'samples/oru-r01_sn-values.hl7');
 const DAY = '2026-12-07';
 
@@ -92,16 +90,7 @@ test('in process: export → provider edit → import → CR-BIO with the new co
   await expectCleanCrBio(loincFile);
 });
 
-const run = promisify(execFile);
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: repo });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 test('through the CLI: loinc export, a refused import leaves the file alone, the good one is written and used', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'psl-loinc-cli-'));

@@ -1,23 +1,11 @@
 /** The `passerelle` command as a user runs it (compiled CLI in a child process). */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { startTestEngine, channelYaml, type TestEngine } from '../support/engine-harness';
+import { runCli, type CliResult } from '../support/cli';
 
-const run = promisify(execFile);
-const repo = resolve(__dirname, '../..');
-const CLI = join(repo, 'dist/engine/cli/main.js');
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: repo });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 test('check: the sample channels pass; a broken file is named with its line', async () => {
   const ok = await cli('check', 'channels');

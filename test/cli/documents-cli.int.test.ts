@@ -2,26 +2,14 @@
  * `passerelle validate`, `render` and `schematron compile` as a user runs them (compiled CLI in
  * a child process, the ANS kit from test/support/ans-kit).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { ANS_KIT_DIR, ansExampleFiles, ansExamplePath, readAnsExample } from '../support/ans-kit';
+import { runCli, type CliResult } from '../support/cli';
 
-const run = promisify(execFile);
-const repo = resolve(__dirname, '../..');
-const CLI = join(repo, 'dist/engine/cli/main.js');
 const cache = mkdtempSync(join(tmpdir(), 'psl-cache-'));
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: repo, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, PASSERELLE_CACHE_DIR: cache } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, { maxBuffer: 32 * 1024 * 1024, env: { ...process.env, PASSERELLE_CACHE_DIR: cache } });
 
 const TSH = readAnsExample('BIO-CR-BIO_2024.01_TSH_1.xml');
 

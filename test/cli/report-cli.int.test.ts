@@ -1,19 +1,15 @@
 /** `passerelle report <filler order>` as an operator runs it (compiled CLI, a real SQLite store). */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Message } from '../../engine/hl7';
 import { reportFromMessage } from '../../engine/lab';
 import { ReportBook, splitByReport } from '../../engine/reports';
 import { SqliteStore } from '../../engine/store/sqlite';
 import type { StoredMessage } from '../../engine/store/types';
 import { ANS_KIT_DIR } from '../support/ans-kit';
+import { runCli, type CliResult } from '../support/cli';
 
-const run = promisify(execFile);
-const repo = resolve(__dirname, '../..');
-const CLI = join(repo, 'dist/engine/cli/main.js');
 // Test identity only (INS test OID 1.2.250.1.213.1.4.10).
 const PID = 'PID|1||123456^^^CHU-DEMO&1.2.250.1.999.1.2&ISO^PI~248092A20345642^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS||TEST-DEMO^PATIENTE^^^^^L||19480920|F';
 
@@ -46,16 +42,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const report = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => cli('report', ...args);
 
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  const env = { ...process.env, PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`, PASSERELLE_CHANNELS: join(dir, 'channels'), PASSERELLE_ANS_KIT: ANS_KIT_DIR };
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: repo, env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { env: { ...process.env, PASSERELLE_STORE: `sqlite:${join(dir, 'store.db')}`, PASSERELLE_CHANNELS: join(dir, 'channels'), PASSERELLE_ANS_KIT: ANS_KIT_DIR } });
 
 test('versions, observations with their history, pending tests and parked results', async () => {
   const r = await report('LAB-0042');

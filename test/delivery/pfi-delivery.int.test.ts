@@ -4,9 +4,7 @@
  * PFI down, versions wait on their line and go in order once it is back; each delivery's state
  * is in the store.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Message, decode } from '../../engine/hl7';
 import { MllpClient } from '../../engine/mllp';
@@ -17,10 +15,10 @@ import { ScriptedPeer, ackAa } from '../support/lab-peers';
 import { CREA, GLU, ltwResults } from '../support/sample-channels';
 import { freePort } from '../support/redis';
 import { waitFor } from '../support/wait';
+import { runCli, type CliResult } from '../support/cli';
 
 jest.setTimeout(240_000);
 
-const run = promisify(execFile);
 
 const repo = join(__dirname, '../..');
 let te: TestEngine;
@@ -112,16 +110,8 @@ test('v1 NW, v2 RO once each; PFI down: v3, v4 wait and go in order once back; t
   expect(deliveries().map((d) => [d.version, d.state, d.detail?.split(',')[0]])).toEqual([1, 2, 3, 4, 5].map((v) => [v, 'sent', `MSH-10 LAB-0001.v${v}`]));
 });
 
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  const env = { ...process.env, PASSERELLE_STORE: `sqlite:${join(te.dir, 'store.db')}`, PASSERELLE_CHANNELS: join(te.dir, 'channels') };
-  try {
-    const r = await run(process.execPath, [join(repo, 'dist/engine/cli/main.js'), ...args], { cwd: repo, env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { env: { ...process.env, PASSERELLE_STORE: `sqlite:${join(te.dir, 'store.db')}`, PASSERELLE_CHANNELS: join(te.dir, 'channels') } });
 
 test('a version the PFI refuses (AE) is dead with its reason; `passerelle retry` queues it again and it goes; `deliveries` shows each state', async () => {
   let refuse = true;

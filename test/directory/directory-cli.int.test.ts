@@ -1,26 +1,14 @@
 /** `passerelle directory load / find / loads` as a user runs them (compiled CLI, `npm run build` first), on a SQLite store. */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { MSSANTE_FILE, MSSANTE_HEADER, PERSONS_FILE, PERSON_HEADER, header, mailboxLine, personLine, writeExtraction, writeZip } from './extraction-files';
+import { MSSANTE_HEADER, PERSONS_FILE, PERSON_HEADER, header, mailboxLine, personLine, writeExtraction, writeZip } from './extraction-files';
+import { runCli, type CliResult } from '../support/cli';
 
-const run = promisify(execFile);
-const repo = path.resolve(__dirname, '../..');
-const CLI = path.join(repo, 'dist/engine/cli/main.js');
 let dir: string;
 let store: string;
 
-const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const r = await run(process.execPath, [CLI, ...args, '--store', store], { cwd: dir, env: { ...process.env, PASSERELLE_LOG_LEVEL: 'warn' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--store', store], { cwd: dir, env: { ...process.env, PASSERELLE_LOG_LEVEL: 'warn' } });
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psl-dir-cli-'));

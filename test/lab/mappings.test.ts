@@ -1,25 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PasserelleError } from '../../engine/errors';
+import { dirname, join } from 'node:path';
 import { chapterFor, defaultMappingFile, loadChapterMap, loadUnitMap, ucumFor } from '../../engine/lab/mappings';
+import { configErrorMessage, fileWriter } from '../support/config-files';
 
-const dir = mkdtempSync(join(tmpdir(), 'psl-lab-maps-'));
-const file = (name: string, text: string): string => {
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-};
-const messageOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PasserelleError);
-    expect((e as PasserelleError).code).toBe('PSL_CONFIG_INVALID');
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-};
+const file = fileWriter('psl-lab-maps-');
+const messageOf = configErrorMessage;
 
 test('the default chapter map lists the seven LOINC specialty chapters in French', () => {
   const m = loadChapterMap();
@@ -83,5 +67,5 @@ test('bad files are reported with file and line', () => {
   expect(messageOf(() => loadUnitMap(extra))).toMatch(/extra\.yaml:3:\d+: .*colours/);
   const emptyValue = file('empty.yaml', 'units:\n  "g/l": ""\n');
   expect(messageOf(() => loadUnitMap(emptyValue))).toMatch(/empty\.yaml:2:\d+: units\.g\/l: /);
-  expect(messageOf(() => loadUnitMap(join(dir, 'missing.yaml')))).toMatch(/missing\.yaml:1:1: cannot read/);
+  expect(messageOf(() => loadUnitMap(join(dirname(file('present.yaml', '')), 'missing.yaml')))).toMatch(/missing\.yaml:1:1: cannot read/);
 });
