@@ -86,3 +86,17 @@ export function routeVersion(report: Report, o: RoutingOptions, sharing: Sharing
   }
   return { dmp, mail, notMailed, flagged };
 }
+
+/**
+ * The professionals the RPPS directory doubts (unknown or inactive RPPS), for a line that sends
+ * the version on to someone else who mails it (the PFI): `who` has no patient data.
+ */
+export function directoryDoubts(report: Report): { who: string; why: string }[] {
+  const out: { who: string; why: string }[] = [];
+  const add = (p: Professional | undefined, role: 'prescriber' | 'copy'): void => {
+    if (p?.directoryNote) out.push({ who: `${role}${p.id ? ` ${p.id}` : ''}`, why: p.mssante ? p.directoryNote : `${p.directoryNote}: no MSSanté address` });
+  };
+  add(report.prescriber, 'prescriber');
+  for (const c of report.copiesTo) add(c, 'copy');
+  return out;
+}

@@ -4,7 +4,7 @@
  * the engine's store from extraction files: the sample ORU's prescriber is an RPPS that neither
  * the message nor the correspondents file gives an address for; the mail goes RCPT TO the
  * directory's PER mailbox. A copy whose RPPS the directory does not know is not mailed, and the
- * version's deliveries say why.
+ * version's deliveries say why, on the MSSanté line and on the PFI's.
  */
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { LTW_SAMPLE, startSampleChannels } from '../support/sample-channels';
 import { waitFor } from '../support/wait';
 import { makePki, type TestPki } from '../support/pki';
 import { TestSmtpServer } from '../support/smtp';
+import { ScriptedPeer, ackAa } from '../support/lab-peers';
 import { MSSANTE_FILE, MSSANTE_HEADER, PERSONS_FILE, PERSON_HEADER, header, mailboxLine, personLine, writeExtraction } from './extraction-files';
 
 jest.setTimeout(120_000);
@@ -27,13 +28,18 @@ const repo = resolve(__dirname, '../..');
 let te: TestEngine | undefined;
 let smtp: TestSmtpServer;
 let pki: TestPki;
-const vars = ['PASSERELLE_MSS_SMTP_URL', 'PASSERELLE_MSS_TLS_CA', 'PASSERELLE_MSS_TLS_CERT', 'PASSERELLE_MSS_TLS_KEY'];
+let pfi: ScriptedPeer;
+const vars = ['PASSERELLE_PFI_MLLP', 'PASSERELLE_MSS_SMTP_URL', 'PASSERELLE_MSS_TLS_CA', 'PASSERELLE_MSS_TLS_CERT', 'PASSERELLE_MSS_TLS_KEY'];
 
 beforeAll(async () => {
   pki = makePki();
   smtp = new TestSmtpServer(await freePort(), pki);
   await smtp.listen();
+  const pfiPort = await freePort();
+  pfi = new ScriptedPeer(pfiPort, ackAa);
+  await pfi.listen();
   Object.assign(process.env, {
+    PASSERELLE_PFI_MLLP: `mllp://127.0.0.1:${pfiPort}`,
     PASSERELLE_MSS_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     PASSERELLE_MSS_TLS_CA: join(pki.dir, 'ca.crt'),
     PASSERELLE_MSS_TLS_CERT: join(pki.dir, 'client.crt'),
@@ -45,6 +51,7 @@ afterAll(async () => {
   for (const v of vars) delete process.env[v];
   await te?.stop();
   await smtp.close();
+  await pfi.close();
   pki.cleanup();
 });
 
@@ -87,6 +94,12 @@ test('the prescriber is mailed at the address of the loaded directory; an unknow
   const mss = rows.filter((r) => r.target.startsWith('mss:')).map((r) => [r.target, r.state, r.detail?.replace(/\d{4}-\d{2}-\d{2}/, 'DAY')]);
   expect(mss).toContainEqual(['mss:paul.annuaire@test.mssante.fr', 'sent', expect.stringMatching(/^Message-ID/)]);
   expect(mss).toContainEqual([`mss:(copy ${UNKNOWN_COPY})`, 'held', 'not mailed: RPPS unknown to the directory (loaded DAY): no MSSanté address']);
+  // The PFI, which mails for the hospital, is told the same address; the unknown copy is flagged on its line too.
+  expect(await waitFor(() => pfi.received.length > 0, 60_000)).toBe(true);
+  expect(pfi.received[0]!.segments('PRT').filter((p) => p.get('4.1') === 'RCT').map((p) => p.get('15.4'))).toContain('paul.annuaire@test.mssante.fr');
+  expect(await waitFor(async () => (await store.findVersionDeliveries({ fillerOrder: 'LAB-0001', limit: 50 })).some((r) => r.target === 'pfi' && r.state === 'sent'), 30_000)).toBe(true);
+  const pfiRows = (await store.findVersionDeliveries({ fillerOrder: 'LAB-0001', limit: 50 })).filter((r) => r.target.startsWith('pfi:')).map((r) => [r.target, r.state, r.detail?.replace(/\d{4}-\d{2}-\d{2}/, 'DAY')]);
+  expect(pfiRows).toEqual([[`pfi:(copy ${UNKNOWN_COPY})`, 'held', 'sent to the PFI, but RPPS unknown to the directory (loaded DAY): no MSSanté address']]);
   // The documents name the prescriber as the directory does.
   const meta = JSON.parse(fs.readFileSync(join(te.dir, 'out', 'documents', 'LAB-0001', 'v1', 'pro.metadata.json'), 'utf8')) as { recipients: { mssante?: string; role: string }[] };
   expect(meta.recipients).toContainEqual(expect.objectContaining({ role: 'prescriber', mssante: 'paul.annuaire@test.mssante.fr' }));

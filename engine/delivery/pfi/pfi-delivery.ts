@@ -17,7 +17,8 @@ import { resolveCorrespondents, type DirectoryLookupStore } from '../../director
 import { PasserelleError } from '../../errors';
 import { lineClient } from '../outbound-line';
 import type { MllpDestination } from '../mllp-destination';
-import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type VersionLineOptions } from '../version-line';
+import { VersionLine, type DeliveryContext, type DeliveryOutcome, type PlannedDelivery, type PublishedVersionEvent, type VersionLineOptions } from '../version-line';
+import { directoryDoubts } from '../routing';
 import { buildPfiMessage, type PfiAction } from './oru-message';
 
 export const PFI_TARGET = 'pfi';
@@ -49,8 +50,13 @@ export class PfiDelivery extends VersionLine {
     await this.out.close();
   }
 
-  protected async plan(): Promise<PlannedDelivery[]> {
-    return [{ target: PFI_TARGET, state: 'queued', detail: null }];
+  protected async plan(v: PublishedVersionEvent): Promise<PlannedDelivery[]> {
+    // The PFI mails the version; who the RPPS directory doubts is recorded here, beside the send.
+    const doubts = v.status !== 'deleted' && v.report ? directoryDoubts(v.report) : [];
+    return [
+      { target: PFI_TARGET, state: 'queued', detail: null },
+      ...doubts.map((d) => ({ target: `${PFI_TARGET}:(${d.who})`, state: 'held' as const, detail: `sent to the PFI, but ${d.why}` })),
+    ];
   }
 
   protected async deliver(ctx: DeliveryContext): Promise<DeliveryOutcome> {
